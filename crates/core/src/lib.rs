@@ -1,0 +1,10 @@
+//! Types every Rampart crate shares: the AWS error shape, the request context handed to
+//! services, principals, identifiers and time helpers.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod ids;
+pub mod context;
+
+pub use context::{Principal, PrincipalKind, RequestContext};
+pub use error::AwsError;

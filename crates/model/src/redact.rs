@@ -1,0 +1,42 @@
+//! Copies of values with sensitive members hidden, as CloudTrail writes them.
+use crate::{Kind, ServiceModel, ShapeId};
+use serde_json::Value;
+
+/// What CloudTrail writes in place of a sensitive value.
+pub const REDACTED: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
+
+/// A copy of `v` (a canonical value of `shape`) in which the value of every sensitive member,
+/// and every value of a sensitive shape, at any depth (inside lists and maps too), is
+/// replaced by [`REDACTED`].
+pub fn redact(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Value {
+    let s = svc.shape(shape);
+    if v.is_null() {
+        return Value::Null;
+    }
+    if s.sensitive {
+        return Value::String(REDACTED.to_string());
+    }
+    match (&s.kind, v) {
+        (Kind::Structure { members }, Value::Object(o)) if !s.document => {
+            let mut out = serde_json::Map::with_capacity(o.len());
+            for (k, x) in o {
+                let redacted = match members.iter().find(|m| m.name == k) {
+                    Some(m) if m.sensitive && !x.is_null() => Value::String(REDACTED.to_string()),
+                    Some(m) => redact(svc, m.shape, x),
+                    None => x.clone(),
+                };
+                out.insert(k.clone(), redacted);
+            }
+            Value::Object(out)
+        }
+        (Kind::List { member, .. }, Value::Array(items)) => {
+            Value::Array(items.iter().map(|x| redact(svc, *member, x)).collect())
+        }
+        (Kind::Map { value, .. }, Value::Object(o)) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), redact(svc, *value, x)))
+                .collect(),
+        ),
+        _ => v.clone(),
+    }
+}

@@ -1,0 +1,100 @@
+//! Settings: one set of serde structs read from TOML (`--config`), overridden by environment
+//! variables (`RAMPART_*`) and flags (clap handles those two), then validated.
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where state lives (SQLite database, root key, TLS material, credentials).
+    pub data_dir: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Development mode: throwaway data, fixed account and `test`/`test` credentials.
+    pub dev: bool,
+    /// The region requests default to when a caller does not sign for one.
+    pub region: String,
+    /// A PEM certificate chain and key to serve instead of the generated ones.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Log filter (`info`, `debug`, `rampart_server=debug`, ...).
+    pub log: String,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_body_bytes: usize,
+    pub max_headers: usize,
+    pub header_timeout_secs: u64,
+    pub body_timeout_secs: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let l = rampart_server::Limits::default();
+        LimitsConfig {
+            max_body_bytes: l.max_body_bytes,
+            max_headers: l.max_headers,
+            header_timeout_secs: l.header_timeout.as_secs(),
+            body_timeout_secs: l.body_timeout.as_secs(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./rampart-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 4566)),
+            dev: false,
+            region: "us-east-1".into(),
+            tls_cert: None,
+            tls_key: None,
+            log: "info".into(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    pub fn load(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+        match path {
+            None => Ok(Config::default()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("config file {}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", p.display()))
+            }
+        }
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.dev && !self.listen.ip().is_loopback() {
+            anyhow::bail!("--dev serves only on a loopback address (127.0.0.1 or ::1), not {}", self.listen);
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            anyhow::bail!("--tls-cert and --tls-key go together");
+        }
+        if self.limits.max_body_bytes < 1024 {
+            anyhow::bail!("limits.max_body_bytes must be at least 1024");
+        }
+        if self.limits.max_headers == 0 || self.limits.header_timeout_secs == 0 || self.limits.body_timeout_secs == 0 {
+            anyhow::bail!("limits must be positive");
+        }
+        if self.region.is_empty() {
+            anyhow::bail!("region must not be empty");
+        }
+        Ok(())
+    }
+
+    pub fn limits(&self) -> rampart_server::Limits {
+        rampart_server::Limits {
+            max_body_bytes: self.limits.max_body_bytes,
+            max_headers: self.limits.max_headers,
+            header_timeout: std::time::Duration::from_secs(self.limits.header_timeout_secs),
+            body_timeout: std::time::Duration::from_secs(self.limits.body_timeout_secs),
+        }
+    }
+}

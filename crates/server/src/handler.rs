@@ -1,0 +1,364 @@
+//! One request, start to finish.
+use crate::protocol::{self, header, Proto};
+use crate::serve::Body;
+use crate::State;
+use bytes::Bytes;
+use chrono::Utc;
+use http::request::Parts;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use rampart_core::{AwsError, Principal, RequestContext};
+use rampart_identity::Identity;
+use rampart_sigv4::{SigError, SignedRequest};
+use rampart_trail::AuditEvent;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A response before it becomes an HTTP response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        Reply { status, headers: vec![("content-type".into(), content_type.into())], body }
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    fn into_response(self) -> Response<Body> {
+        let mut b = Response::builder().status(self.status);
+        for (k, v) in &self.headers {
+            b = b.header(k.as_str(), v.as_str());
+        }
+        b.body(Full::new(Bytes::from(self.body))).unwrap_or_else(|_| {
+            let mut r = Response::new(Full::new(Bytes::new()));
+            *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        })
+    }
+}
+
+const SIG_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+const BAD_TOKEN: &str = "The security token included in the request is invalid.";
+
+/// The AWS error for an authentication failure, in the protocol's dialect.
+fn auth_error(proto: Proto, e: AuthFailure) -> AwsError {
+    let query = proto == Proto::Query;
+    match e {
+        AuthFailure::Sig(SigError::Missing) => {
+            if query {
+                AwsError::new("MissingAuthenticationToken", 403, "Request is missing Authentication Token")
+            } else {
+                AwsError::new("MissingAuthenticationTokenException", 403, "Missing Authentication Token")
+            }
+        }
+        AuthFailure::Sig(SigError::Incomplete(m)) | AuthFailure::Sig(SigError::Malformed(m)) => {
+            if query {
+                AwsError::new("IncompleteSignature", 400, m)
+            } else {
+                AwsError::new("IncompleteSignatureException", 400, m)
+            }
+        }
+        AuthFailure::Sig(SigError::UnsupportedAlgorithm(m)) => {
+            if query {
+                AwsError::new("IncompleteSignature", 400, m)
+            } else {
+                AwsError::new("IncompleteSignatureException", 400, m)
+            }
+        }
+        AuthFailure::Sig(SigError::Expired(m)) | AuthFailure::Sig(SigError::NotYetValid(m)) => {
+            if query {
+                AwsError::new("SignatureDoesNotMatch", 403, m)
+            } else {
+                AwsError::new("InvalidSignatureException", 400, m)
+            }
+        }
+        AuthFailure::Sig(SigError::InvalidSignature) | AuthFailure::Sig(SigError::PayloadHashMismatch) => {
+            if query {
+                AwsError::new("SignatureDoesNotMatch", 403, SIG_MISMATCH)
+            } else {
+                AwsError::new("InvalidSignatureException", 400, SIG_MISMATCH)
+            }
+        }
+        AuthFailure::UnknownKey => {
+            if query {
+                AwsError::new("InvalidClientTokenId", 403, BAD_TOKEN)
+            } else {
+                AwsError::new("UnrecognizedClientException", 400, BAD_TOKEN)
+            }
+        }
+        AuthFailure::Internal => AwsError::internal(),
+    }
+}
+
+enum AuthFailure {
+    Sig(SigError),
+    UnknownKey,
+    Internal,
+}
+
+/// Who signed the request, once the signature checks out.
+struct Authenticated {
+    principal: Principal,
+    region: String,
+    service: String,
+}
+
+fn authenticate(state: &State, parts: &Parts, body: &[u8]) -> Result<Authenticated, (AuthFailure, Option<String>)> {
+    let mut headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    if !parts.headers.contains_key("host") {
+        if let Some(a) = parts.uri.authority() {
+            headers.push(("host".into(), a.as_str().to_string()));
+        }
+    }
+    let raw_path = parts.uri.path();
+    let raw_query = parts.uri.query().unwrap_or("");
+    let req = SignedRequest { method: parts.method.as_str(), raw_path, raw_query, headers: &headers, body };
+    let auth = rampart_sigv4::parse(&req).map_err(|e| (AuthFailure::Sig(e), None))?;
+    let akid = auth.access_key_id.clone();
+    let lookup = state.identity.lookup_key(&akid).map_err(|e| {
+        tracing::error!(error = %e, "access key lookup failed");
+        (AuthFailure::Internal, Some(akid.clone()))
+    })?;
+    match lookup {
+        Some(k) if k.active => {
+            if auth.security_token.is_some() {
+                // A long-term key never carries a session token; temporary credentials come
+                // with the identity issue's STS.
+                return Err((AuthFailure::UnknownKey, Some(akid)));
+            }
+            rampart_sigv4::verify(&req, &auth, k.secret.as_str(), Utc::now(), Some(&state.sig_cache))
+                .map_err(|e| (AuthFailure::Sig(e), Some(akid.clone())))?;
+            Ok(Authenticated { principal: k.principal, region: auth.region, service: auth.service })
+        }
+        Some(_) => Err((AuthFailure::UnknownKey, Some(akid))),
+        None if state.dev => Ok(Authenticated { principal: Identity::dev_principal(&akid), region: auth.region, service: auth.service }),
+        None => Err((AuthFailure::UnknownKey, Some(akid))),
+    }
+}
+
+fn error_response(status: u16, code: &str, message: &str, request_id: &str, proto: Proto) -> Response<Body> {
+    protocol::encode_err(proto, None, &AwsError::new(code.to_string(), status, message), request_id).into_response()
+}
+
+/// Handles one HTTP request.
+pub async fn handle(state: Arc<State>, req: Request<Incoming>, peer: SocketAddr, secure: bool) -> Response<Body> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = req.into_parts();
+    let proto_guess = Proto::guess(&parts);
+
+    // Limits before reading the body.
+    let declared = header(&parts, "content-length").and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.limits.max_body_bytes as u64) {
+        let msg = format!("The request body exceeds the limit of {} bytes.", state.limits.max_body_bytes);
+        return error_response(413, "RequestEntityTooLarge", &msg, &request_id, proto_guess);
+    }
+    let collected = tokio::time::timeout(state.limits.body_timeout, Limited::new(body, state.limits.max_body_bytes).collect()).await;
+    let body: Bytes = match collected {
+        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Err(e)) => {
+            let too_big = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let (status, code, msg) = if too_big {
+                (413, "RequestEntityTooLarge", format!("The request body exceeds the limit of {} bytes.", state.limits.max_body_bytes))
+            } else {
+                (400, "IncompleteBody", "The request body ended before its declared length.".to_string())
+            };
+            return error_response(status, code, &msg, &request_id, proto_guess);
+        }
+        Err(_) => {
+            return error_response(408, "RequestTimeout", "The request body was not received in time.", &request_id, proto_guess);
+        }
+    };
+
+    let path = parts.uri.path();
+    if path == "/_rampart/health" && parts.method == http::Method::GET {
+        return Reply::new(200, "application/json", br#"{"status":"ok"}"#.to_vec()).into_response();
+    }
+    if state.dev && parts.method == http::Method::POST && (path == "/moto-api/reset" || path == "/_rampart/reset") {
+        let st = state.clone();
+        let r = tokio::task::spawn_blocking(move || reset(&st)).await;
+        return match r {
+            Ok(Ok(())) => Reply::new(200, "application/json", br#"{"reset":true}"#.to_vec()).into_response(),
+            _ => error_response(500, "InternalFailure", "The reset failed.", &request_id, proto_guess),
+        };
+    }
+
+    let st = state.clone();
+    let reply = tokio::task::spawn_blocking(move || process(&st, &parts, &body, peer, secure, &request_id, proto_guess)).await;
+    match reply {
+        Ok(r) => r.into_response(),
+        Err(_) => {
+            let rid = uuid::Uuid::new_v4().to_string();
+            error_response(500, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.", &rid, proto_guess)
+        }
+    }
+}
+
+fn reset(state: &State) -> Result<(), String> {
+    use rampart_store::StoreExt;
+    state
+        .store
+        .write(|tx: &mut dyn rampart_store::Tx| tx.wipe())
+        .map_err(|e| e.to_string())?;
+    state.identity.clear_cache();
+    if let Some(f) = &state.on_reset {
+        f()?;
+    }
+    Ok(())
+}
+
+/// Authenticates, routes, decodes, validates, dispatches and audits one request.
+fn process(state: &State, parts: &Parts, body: &[u8], peer: SocketAddr, secure: bool, request_id: &str, proto_guess: Proto) -> Reply {
+    let now = Utc::now();
+    let user_agent = header(parts, "user-agent").unwrap_or("").to_string();
+
+    let authn = authenticate(state, parts, body);
+    let auth = match authn {
+        Ok(a) => a,
+        Err((failure, akid)) => {
+            let err = auth_error(proto_guess, failure);
+            let op = protocol::operation_hint(parts, body).unwrap_or_default();
+            record_unauthenticated(state, &op, akid.as_deref(), peer, &user_agent, request_id, &err, secure);
+            return protocol::encode_err(proto_guess, None, &err, request_id);
+        }
+    };
+
+    let Some(entry) = state.registry.by_signing_name(&auth.service).cloned() else {
+        let err = AwsError::unknown_operation(format!("Rampart does not serve the service '{}'.", auth.service));
+        return protocol::encode_err(proto_guess, None, &err, request_id);
+    };
+    let model = entry.model;
+    let proto = Proto::of_model(model);
+
+    let mut ctx = RequestContext {
+        request_id: request_id.to_string(),
+        account_id: auth.principal.account_id.clone(),
+        region: auth.region.clone(),
+        principal: auth.principal,
+        source_ip: peer.ip(),
+        secure_transport: secure,
+        time: now,
+        user_agent,
+        service: auth.service.clone(),
+        operation: protocol::operation_hint(parts, body).unwrap_or_default(),
+    };
+
+    let decoded = protocol::decode(&entry, parts, body);
+    let (op, input) = match decoded {
+        Ok(x) => x,
+        Err(err) => {
+            let mut ev = AuditEvent::from_context(&ctx, model.event_source, false);
+            ev.error_code = Some(err.code.to_string());
+            ev.error_message = Some(err.message.clone());
+            record(state, &ev, false);
+            return protocol::encode_err(proto, Some(model), &err, request_id);
+        }
+    };
+    ctx.operation = op.name.to_string();
+
+    let mut ev = AuditEvent::from_context(&ctx, model.event_source, op.read_only);
+    ev.request_parameters = match op.input {
+        Some(shape) if input.as_object().is_some_and(|o| !o.is_empty()) => rampart_model::redact(model, shape, &input),
+        _ => Value::Null,
+    };
+
+    let validated = match op.input {
+        Some(shape) => rampart_model::validate(model, shape, &input),
+        None => Ok(()),
+    };
+    // Authorization plugs in here: the identity issue's policy evaluator decides on
+    // (principal, action, resource, context) before the service runs. Until it lands every
+    // authenticated principal is an administrator of its account.
+    let result = validated.and_then(|()| (entry.dispatch)(&ctx, op.name, input));
+
+    match result {
+        Ok(out) => {
+            if !op.read_only {
+                if let Some(shape) = op.output {
+                    ev.response_elements = rampart_model::redact(model, shape, &out);
+                }
+            }
+            // A change is acknowledged only once its event is durable too.
+            if let Err(e) = state.trail.record(&ev, !op.read_only) {
+                tracing::error!(error = %e, "audit event could not be written");
+                return protocol::encode_err(proto, Some(model), &AwsError::internal(), request_id);
+            }
+            protocol::encode_ok(proto, model, op, &out, request_id)
+        }
+        Err(err) => {
+            if err.status >= 500 {
+                tracing::warn!(request_id, operation = op.name, code = %err.code, "request failed");
+            }
+            ev.error_code = Some(err.code.to_string());
+            ev.error_message = Some(err.message.clone());
+            record(state, &ev, false);
+            protocol::encode_err(proto, Some(model), &err, request_id)
+        }
+    }
+}
+
+fn record(state: &State, ev: &AuditEvent, wait: bool) {
+    if let Err(e) = state.trail.record(ev, wait) {
+        tracing::error!(error = %e, "audit event could not be written");
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_unauthenticated(
+    state: &State,
+    op: &str,
+    akid: Option<&str>,
+    peer: SocketAddr,
+    user_agent: &str,
+    request_id: &str,
+    err: &AwsError,
+    secure: bool,
+) {
+    let account = state
+        .identity
+        .primary_account()
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| rampart_identity::DEV_ACCOUNT.to_string());
+    let mut ui = serde_json::Map::new();
+    ui.insert("type".into(), json!("Unknown"));
+    if let Some(a) = akid {
+        ui.insert("accessKeyId".into(), json!(a));
+    }
+    let ev = AuditEvent {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        event_time: Utc::now(),
+        event_source: "rampart.amazonaws.com".into(),
+        event_name: op.to_string(),
+        aws_region: state.default_region.clone(),
+        source_ip: peer.ip().to_string(),
+        user_agent: user_agent.to_string(),
+        request_id: request_id.to_string(),
+        user_identity: Value::Object(ui),
+        username: String::new(),
+        access_key_id: akid.unwrap_or("").to_string(),
+        recipient_account_id: account,
+        request_parameters: Value::Null,
+        response_elements: Value::Null,
+        error_code: Some(err.code.to_string()),
+        error_message: Some(err.message.clone()),
+        read_only: false,
+        secure_transport: secure,
+        resources: Vec::new(),
+        additional: Value::Null,
+    };
+    record(state, &ev, false);
+}

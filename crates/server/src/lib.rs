@@ -1,0 +1,107 @@
+//! The HTTP(S) front of Rampart: one request path for every API.
+//!
+//! ```text
+//! TLS -> limits -> SigV4 (access key -> principal) -> route (service, operation)
+//!   -> decode + validate (from the model) -> authorize -> service -> audit event -> encode
+//! ```
+//! Services plug in as a [`ServiceEntry`]: the generated model of their API and a dispatch
+//! function. They never see HTTP.
+#![forbid(unsafe_code)]
+
+mod handler;
+mod protocol;
+pub mod tls;
+
+pub use handler::{handle, Reply};
+
+use rampart_core::{AwsError, RequestContext};
+use rampart_identity::Identity;
+use rampart_model::ServiceModel;
+use rampart_sigv4::SigningKeyCache;
+use rampart_store::Store;
+use rampart_trail::Trail;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A service's operations: `(context, operation name, validated input) -> output`.
+pub type Dispatch = Arc<dyn Fn(&RequestContext, &str, Value) -> Result<Value, AwsError> + Send + Sync>;
+
+/// One API served by Rampart.
+#[derive(Clone)]
+pub struct ServiceEntry {
+    pub model: &'static ServiceModel,
+    pub dispatch: Dispatch,
+}
+
+/// The services, indexed by SigV4 signing name and by JSON target prefix.
+#[derive(Clone, Default)]
+pub struct Registry {
+    by_signing_name: HashMap<&'static str, ServiceEntry>,
+    by_target: HashMap<&'static str, ServiceEntry>,
+}
+
+impl Registry {
+    pub fn add(&mut self, model: &'static ServiceModel, dispatch: Dispatch) {
+        let e = ServiceEntry { model, dispatch };
+        self.by_signing_name.insert(model.signing_name, e.clone());
+        if !model.target_prefix.is_empty() {
+            self.by_target.insert(model.target_prefix, e);
+        }
+    }
+
+    pub fn by_signing_name(&self, name: &str) -> Option<&ServiceEntry> {
+        self.by_signing_name.get(name)
+    }
+
+    pub fn by_target_prefix(&self, prefix: &str) -> Option<&ServiceEntry> {
+        self.by_target.get(prefix)
+    }
+}
+
+/// Request limits, enforced before bodies are read.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_headers: usize,
+    /// Time allowed to receive the request head.
+    pub header_timeout: Duration,
+    /// Time allowed to receive the whole body.
+    pub body_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 8 * 1024 * 1024,
+            max_headers: 100,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Everything a request needs.
+pub struct State {
+    pub registry: Registry,
+    pub identity: Identity,
+    pub trail: Trail,
+    pub store: Arc<dyn Store>,
+    pub sig_cache: SigningKeyCache,
+    pub limits: Limits,
+    /// `--dev`: unknown key ids are accepted unsigned, and the reset endpoints exist.
+    pub dev: bool,
+    /// Called by the `--dev` reset after the store is wiped (re-creates the dev account).
+    pub on_reset: Option<Arc<dyn Fn() -> Result<(), String> + Send + Sync>>,
+    pub default_region: String,
+}
+
+pub mod serve;
+pub use serve::{serve, Listener};
+
+/// Whether plain HTTP may be offered on `addr`.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}

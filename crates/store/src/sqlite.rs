@@ -1,0 +1,410 @@
+use crate::{Store, StoreError, TrailAttribute, TrailDigest, TrailQuery, TrailRow, Tx, WriteJob};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Mutex;
+use std::thread;
+
+/// Largest number of jobs committed together.
+const MAX_GROUP: usize = 256;
+
+/// Versioned migrations; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[
+    // 1: records and the trail
+    "CREATE TABLE kv (coll TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (coll, key)) WITHOUT ROWID;
+     CREATE TABLE trail (
+        seq INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_time INTEGER NOT NULL,
+        event_name TEXT NOT NULL,
+        event_source TEXT NOT NULL,
+        username TEXT NOT NULL,
+        access_key_id TEXT NOT NULL,
+        read_only INTEGER NOT NULL,
+        resource_type TEXT NOT NULL,
+        resource_name TEXT NOT NULL,
+        record TEXT NOT NULL,
+        hash BLOB NOT NULL);
+     CREATE INDEX trail_account ON trail (account_id, seq);
+     CREATE INDEX trail_event_id ON trail (account_id, event_id);
+     CREATE INDEX trail_event_name ON trail (account_id, event_name, seq);
+     CREATE INDEX trail_username ON trail (account_id, username, seq);
+     CREATE INDEX trail_source ON trail (account_id, event_source, seq);
+     CREATE INDEX trail_akid ON trail (account_id, access_key_id, seq);
+     CREATE INDEX trail_resource_name ON trail (account_id, resource_name, seq);
+     CREATE TABLE trail_digest (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, head_hash BLOB NOT NULL, signature BLOB NOT NULL);",
+];
+
+/// The embedded back end: one SQLite database file in WAL mode.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Option<SyncSender<Box<dyn WriteJob>>>>,
+    handle: Mutex<Option<thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit is on disk (fsync of the WAL) before the writer answers anyone.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = open(path)?;
+        migrate(&mut conn)?;
+        let (tx, rx) = mpsc::sync_channel::<Box<dyn WriteJob>>(4096);
+        let handle = thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Backend(format!("spawn writer: {e}")))?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(Some(tx)),
+            handle: Mutex::new(Some(handle)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Stops accepting writes, lets queued ones commit, and waits for the writer.
+    pub fn close(&self) {
+        if let Ok(mut w) = self.writer.lock() {
+            w.take();
+        }
+        if let Ok(mut h) = self.handle.lock() {
+            if let Some(h) = h.take() {
+                let _ = h.join();
+            }
+        }
+    }
+
+    fn reader(&self) -> Result<Connection, StoreError> {
+        if let Some(c) = self.readers.lock().ok().and_then(|mut r| r.pop()) {
+            return Ok(c);
+        }
+        open(&self.path)
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let version = usize::try_from(version).unwrap_or(0);
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database is at schema version {version}, newer than this build knows ({}); upgrade Rampart",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let t = conn.transaction()?;
+        t.execute_batch(sql)?;
+        t.pragma_update(None, "user_version", (i + 1) as i64)?;
+        t.commit()?;
+    }
+    Ok(())
+}
+
+fn writer_loop(mut conn: Connection, rx: Receiver<Box<dyn WriteJob>>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        let result = run_group(&mut conn, &mut group);
+        for job in group {
+            let r = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Backend(e.to_string())),
+            };
+            job.finish(r);
+        }
+    }
+}
+
+fn run_group(conn: &mut Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(), StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    for job in group.iter_mut() {
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+        let keep = {
+            let mut tx = SqliteTx { conn };
+            catch_unwind(AssertUnwindSafe(|| job.run(&mut tx))).unwrap_or_else(|_| {
+                tracing::error!("a write job panicked; its changes are rolled back");
+                false
+            })
+        };
+        let sql = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        if let Err(e) = conn.execute_batch(sql) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn read_dyn(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let conn = self.reader()?;
+        conn.execute_batch("BEGIN")?;
+        let r = {
+            let mut tx = SqliteTx { conn: &conn };
+            f(&mut tx)
+        };
+        let end = conn.execute_batch("COMMIT");
+        if r.is_ok() && end.is_ok() {
+            if let Ok(mut pool) = self.readers.lock() {
+                if pool.len() < 16 {
+                    pool.push(conn);
+                }
+            }
+        }
+        r?;
+        end?;
+        Ok(())
+    }
+
+    fn submit(&self, job: Box<dyn WriteJob>) {
+        let sender = self.writer.lock().ok().and_then(|w| w.clone());
+        match sender {
+            Some(s) => {
+                if let Err(mpsc::SendError(job)) = s.send(job) {
+                    job.finish(Err(StoreError::Closed));
+                }
+            }
+            None => job.finish(Err(StoreError::Closed)),
+        }
+    }
+}
+
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+fn row_to_trail(r: &rusqlite::Row<'_>) -> rusqlite::Result<TrailRow> {
+    Ok(TrailRow {
+        seq: r.get(0)?,
+        account_id: r.get(1)?,
+        event_id: r.get(2)?,
+        event_time_ms: r.get(3)?,
+        event_name: r.get(4)?,
+        event_source: r.get(5)?,
+        username: r.get(6)?,
+        access_key_id: r.get(7)?,
+        read_only: r.get::<_, i64>(8)? != 0,
+        resource_type: r.get(9)?,
+        resource_name: r.get(10)?,
+        record: r.get(11)?,
+        hash: r.get(12)?,
+    })
+}
+
+const TRAIL_COLS: &str =
+    "seq, account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash";
+
+impl Tx for SqliteTx<'_> {
+    fn get(&mut self, coll: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut st = self.conn.prepare_cached("SELECT value FROM kv WHERE coll = ?1 AND key = ?2")?;
+        Ok(st.query_row(params![coll, key], |r| r.get(0)).optional()?)
+    }
+
+    fn put(&mut self, coll: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("INSERT INTO kv (coll, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (coll, key) DO UPDATE SET value = excluded.value")?;
+        st.execute(params![coll, key, value])?;
+        Ok(())
+    }
+
+    fn delete(&mut self, coll: &str, key: &str) -> Result<bool, StoreError> {
+        let mut st = self.conn.prepare_cached("DELETE FROM kv WHERE coll = ?1 AND key = ?2")?;
+        Ok(st.execute(params![coll, key])? > 0)
+    }
+
+    fn scan(&mut self, coll: &str, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT key, value FROM kv WHERE coll = ?1 AND key >= ?2 AND substr(key, 1, length(?2)) = ?2 AND key > ?3 ORDER BY key LIMIT ?4",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![coll, prefix, after.unwrap_or(""), limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn wipe(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("DELETE FROM kv; DELETE FROM trail; DELETE FROM trail_digest;")?;
+        Ok(())
+    }
+
+    fn trail_append(&mut self, row: &TrailRow) -> Result<(), StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "INSERT INTO trail (seq, account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash)
+             VALUES (?1, ?13, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        st.execute(params![
+            row.seq,
+            row.event_id,
+            row.event_time_ms,
+            row.event_name,
+            row.event_source,
+            row.username,
+            row.access_key_id,
+            row.read_only as i64,
+            row.resource_type,
+            row.resource_name,
+            row.record,
+            row.hash,
+            row.account_id
+        ])?;
+        Ok(())
+    }
+
+    fn trail_head(&mut self) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        let mut st = self.conn.prepare_cached("SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1")?;
+        Ok(st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
+    }
+
+    fn trail_range(&mut self, after_seq: i64, limit: usize) -> Result<Vec<TrailRow>, StoreError> {
+        let sql = format!("SELECT {TRAIL_COLS} FROM trail WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![after_seq, limit], row_to_trail)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn trail_query(&mut self, q: &TrailQuery) -> Result<Vec<TrailRow>, StoreError> {
+        let mut sql = format!("SELECT {TRAIL_COLS} FROM trail WHERE seq < ?1 AND event_time >= ?2 AND event_time <= ?3 AND account_id = ?6");
+        let mut value = String::new();
+        if let Some((attr, v)) = &q.attribute {
+            let col = match attr {
+                TrailAttribute::EventId => "event_id",
+                TrailAttribute::EventName => "event_name",
+                TrailAttribute::ReadOnly => "read_only",
+                TrailAttribute::Username => "username",
+                TrailAttribute::ResourceType => "resource_type",
+                TrailAttribute::ResourceName => "resource_name",
+                TrailAttribute::EventSource => "event_source",
+                TrailAttribute::AccessKeyId => "access_key_id",
+            };
+            value = if *attr == TrailAttribute::ReadOnly {
+                if v.eq_ignore_ascii_case("true") { "1".into() } else { "0".into() }
+            } else {
+                v.clone()
+            };
+            sql.push_str(&format!(" AND {col} = ?4"));
+        } else {
+            sql.push_str(" AND ?4 = ?4");
+        }
+        sql.push_str(" ORDER BY seq DESC LIMIT ?5");
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(
+            params![
+                q.before_seq.unwrap_or(i64::MAX),
+                q.start_ms.unwrap_or(i64::MIN),
+                q.end_ms.unwrap_or(i64::MAX),
+                value,
+                limit,
+                q.account_id
+            ],
+            row_to_trail,
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn digest_put(&mut self, d: &TrailDigest) -> Result<(), StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "INSERT INTO trail_digest (seq, time_ms, head_hash, signature) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (seq) DO UPDATE SET time_ms = excluded.time_ms, head_hash = excluded.head_hash, signature = excluded.signature",
+        )?;
+        st.execute(params![d.seq, d.time_ms, d.head_hash, d.signature])?;
+        Ok(())
+    }
+
+    fn digests(&mut self) -> Result<Vec<TrailDigest>, StoreError> {
+        let mut st = self.conn.prepare_cached("SELECT seq, time_ms, head_hash, signature FROM trail_digest ORDER BY seq")?;
+        let rows = st.query_map([], |r| Ok(TrailDigest { seq: r.get(0)?, time_ms: r.get(1)?, head_hash: r.get(2)?, signature: r.get(3)? }))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreExt;
+    use std::sync::Arc;
+
+    #[test]
+    fn kv_round_trip_scan_and_rollback() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("db")).unwrap();
+        s.write(|tx| -> Result<(), StoreError> {
+            for k in ["a/1", "a/2", "a/3", "b/1"] {
+                tx.put("c", k, k.as_bytes())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        // A failing job leaves nothing behind.
+        let r: Result<(), StoreError> = s.write(|tx| {
+            tx.put("c", "a/9", b"x")?;
+            Err(StoreError::Backend("boom".into()))
+        });
+        assert!(r.is_err());
+        let keys: Vec<String> = s
+            .read(|tx| tx.scan("c", "a/", Some("a/1"), 10))
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, vec!["a/2", "a/3"]);
+        assert_eq!(s.read(|tx| tx.get("c", "a/9")).unwrap(), None);
+        assert!(s.write(|tx| tx.delete("c", "a/1")).unwrap());
+        assert!(!s.write(|tx| tx.delete("c", "a/1")).unwrap());
+    }
+
+    #[test]
+    fn concurrent_writers_group_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
+        let mut hs = vec![];
+        for t in 0..8 {
+            let s = s.clone();
+            hs.push(std::thread::spawn(move || {
+                for i in 0..50 {
+                    let key = format!("{t}/{i}");
+                    s.write(move |tx| tx.put("n", &key, b"v")).unwrap();
+                }
+            }));
+        }
+        for h in hs {
+            h.join().unwrap();
+        }
+        let n = s.read(|tx| tx.scan("n", "", None, 10_000)).unwrap().len();
+        assert_eq!(n, 400);
+        drop(s);
+        // Reopen: everything acknowledged is there.
+        let s = SqliteStore::open(&dir.path().join("db")).unwrap();
+        assert_eq!(s.read(|tx| tx.scan("n", "", None, 10_000)).unwrap().len(), 400);
+    }
+}
