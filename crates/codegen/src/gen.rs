@@ -20,17 +20,54 @@ const READ_ONLY_PREFIXES: &[&str] = &[
 /// Names the generated modules use for runtime and prelude items; shapes with these names
 /// get a `Shape` suffix.
 const RESERVED_TYPES: &[&str] = &[
-    "Option", "Result", "String", "Vec", "Box", "Default", "Some", "None", "Ok", "Err", "Self", "Send", "Sync",
-    "Clone", "Copy", "Debug", "PartialEq", "Eq", "Hash", "Ord", "PartialOrd", "Sized", "Drop", "Fn", "Iterator",
-    "Unit", "Blob", "Timestamp", "Kind", "Location", "Member", "Operation", "Shape", "ServiceModel", "Protocol",
-    "ErrorInfo", "AwsError", "RequestContext", "BTreeMap", "Value",
+    "Option",
+    "Result",
+    "String",
+    "Vec",
+    "Box",
+    "Default",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Self",
+    "Send",
+    "Sync",
+    "Clone",
+    "Copy",
+    "Debug",
+    "PartialEq",
+    "Eq",
+    "Hash",
+    "Ord",
+    "PartialOrd",
+    "Sized",
+    "Drop",
+    "Fn",
+    "Iterator",
+    "Unit",
+    "Blob",
+    "Timestamp",
+    "Kind",
+    "Location",
+    "Member",
+    "Operation",
+    "Shape",
+    "ServiceModel",
+    "Protocol",
+    "ErrorInfo",
+    "AwsError",
+    "RequestContext",
+    "BTreeMap",
+    "Value",
 ];
 
 const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in", "let",
-    "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type",
-    "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    "as", "break", "const", "continue", "else", "enum", "extern", "false", "fn", "for", "if",
+    "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
+    "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn",
+    "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized",
+    "virtual", "yield", "try", "gen",
 ];
 
 fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
@@ -140,7 +177,10 @@ fn trait_name(service_id: &str) -> String {
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut cs = w.chars();
-            let first = cs.next().map(|c| c.to_ascii_uppercase()).unwrap_or_default();
+            let first = cs
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .unwrap_or_default();
             let rest: String = if w.len() > 1 && w.chars().all(|c| !c.is_ascii_lowercase()) {
                 cs.as_str().to_ascii_lowercase()
             } else {
@@ -168,16 +208,21 @@ struct Gen<'a> {
 
 impl<'a> Gen<'a> {
     fn shape(&self, name: &str) -> Result<&'a Value, String> {
-        self.shapes
-            .get(name)
-            .ok_or_else(|| format!("{}: shape {name} is referenced but not defined", self.module))
+        self.shapes.get(name).ok_or_else(|| {
+            format!(
+                "{}: shape {name} is referenced but not defined",
+                self.module
+            )
+        })
     }
 
     fn id(&self, name: &str) -> Result<usize, String> {
-        self.ids
-            .get(name)
-            .copied()
-            .ok_or_else(|| format!("{}: shape {name} is referenced but not defined", self.module))
+        self.ids.get(name).copied().ok_or_else(|| {
+            format!(
+                "{}: shape {name} is referenced but not defined",
+                self.module
+            )
+        })
     }
 
     fn target(&self, member: &'a Value) -> Result<&'a str, String> {
@@ -185,13 +230,17 @@ impl<'a> Gen<'a> {
     }
 
     fn is_struct(&self, name: &str) -> bool {
-        self.shapes
-            .get(name)
-            .is_some_and(|s| s.get("type").and_then(Value::as_str) == Some("structure") && !flag(s, "document"))
+        self.shapes.get(name).is_some_and(|s| {
+            s.get("type").and_then(Value::as_str) == Some("structure") && !flag(s, "document")
+        })
     }
 
     fn is_enum(sh: &Value) -> bool {
-        s(sh, "type") == Some("string") && sh.get("enum").and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+        s(sh, "type") == Some("string")
+            && sh
+                .get("enum")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
     }
 
     fn members(sh: &'a Value) -> Vec<(&'a str, &'a Value)> {
@@ -245,7 +294,10 @@ impl<'a> Gen<'a> {
             }
             "map" => {
                 let v = sh.get("value").ok_or("map without value")?;
-                format!("::std::collections::BTreeMap<String, {}>", self.rust_type(self.target(v)?)?)
+                format!(
+                    "::std::collections::BTreeMap<String, {}>",
+                    self.rust_type(self.target(v)?)?
+                )
             }
             "integer" | "short" | "byte" => "i32".to_string(),
             "long" | "bigInteger" => "i64".to_string(),
@@ -253,7 +305,12 @@ impl<'a> Gen<'a> {
             "boolean" => "bool".to_string(),
             "timestamp" => "crate::Timestamp".to_string(),
             "blob" => "crate::Blob".to_string(),
-            other => return Err(format!("{}: shape {name} has unsupported type {other}", self.module)),
+            other => {
+                return Err(format!(
+                    "{}: shape {name} has unsupported type {other}",
+                    self.module
+                ))
+            }
         })
     }
 
@@ -291,7 +348,10 @@ impl<'a> Gen<'a> {
                 for (mname, m) in Self::members(sh) {
                     let target = self.target(m)?;
                     let tsh = self.shape(target)?;
-                    let mut mf = vec![format!("name: {}", lit(mname)), format!("shape: {}", self.id(target)?)];
+                    let mut mf = vec![
+                        format!("name: {}", lit(mname)),
+                        format!("shape: {}", self.id(target)?),
+                    ];
                     if Self::required(sh, mname) {
                         mf.push("required: true".into());
                     }
@@ -302,7 +362,12 @@ impl<'a> Gen<'a> {
                         Some("header") => Some("Header"),
                         Some("headers") => Some("Headers"),
                         Some("statusCode") => Some("StatusCode"),
-                        Some(other) => return Err(format!("{}: {name}.{mname}: unknown location {other}", self.module)),
+                        Some(other) => {
+                            return Err(format!(
+                                "{}: {name}.{mname}: unknown location {other}",
+                                self.module
+                            ))
+                        }
                     };
                     if let Some(l) = loc {
                         mf.push(format!("location: Location::{l}"));
@@ -358,7 +423,12 @@ impl<'a> Gen<'a> {
             "boolean" => "Kind::Boolean".into(),
             "timestamp" => "Kind::Timestamp".into(),
             "blob" => "Kind::Blob".into(),
-            other => return Err(format!("{}: shape {name} has unsupported type {other}", self.module)),
+            other => {
+                return Err(format!(
+                    "{}: shape {name} has unsupported type {other}",
+                    self.module
+                ))
+            }
         };
         f.push(format!("kind: {kind}"));
         if flag(sh, "sensitive") {
@@ -374,9 +444,19 @@ impl<'a> Gen<'a> {
             match regex::Regex::new(&javaregex::to_rust(p)) {
                 Ok(_) => f.push(format!("pattern: Some({})", lit(p))),
                 Err(e) => {
-                    let first = e.to_string().lines().last().unwrap_or_default().trim().to_string();
-                    comment = format!("// pattern not checked (the regex crate cannot compile it): {}\n", lit(p));
-                    self.bad_patterns.push((name.to_string(), p.to_string(), first));
+                    let first = e
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string();
+                    comment = format!(
+                        "// pattern not checked (the regex crate cannot compile it): {}\n",
+                        lit(p)
+                    );
+                    self.bad_patterns
+                        .push((name.to_string(), p.to_string(), first));
                 }
             }
         }
@@ -414,7 +494,10 @@ impl<'a> Gen<'a> {
         if flag(sh, "document") {
             f.push("document: true".into());
         }
-        Ok(format!("{comment}Shape {{ {}, ..Shape::EMPTY }},\n", f.join(", ")))
+        Ok(format!(
+            "{comment}Shape {{ {}, ..Shape::EMPTY }},\n",
+            f.join(", ")
+        ))
     }
 
     fn struct_def(&self, name: &str, out: &mut String) -> Result<(), String> {
@@ -434,12 +517,19 @@ impl<'a> Gen<'a> {
                 rt = format!("Box<{rt}>");
             }
             let required = Self::required(sh, mname) && !union;
-            let full = if required { rt } else { format!("Option<{rt}>") };
+            let full = if required {
+                rt
+            } else {
+                format!("Option<{rt}>")
+            };
             let redacted = flag(m, "sensitive") || self.debug_sensitive(target);
             let attr = if required {
                 format!("#[serde(rename = {})]", lit(mname))
             } else {
-                format!("#[serde(rename = {}, skip_serializing_if = \"Option::is_none\")]", lit(mname))
+                format!(
+                    "#[serde(rename = {}, skip_serializing_if = \"Option::is_none\")]",
+                    lit(mname)
+                )
             };
             fields.push((ident(base), full, attr, redacted));
         }
@@ -483,7 +573,12 @@ impl<'a> Gen<'a> {
         let ty = self.types.get(name).cloned().unwrap_or_default();
         let mut used = HashSet::new();
         let mut variants = Vec::new();
-        for v in sh.get("enum").and_then(Value::as_array).into_iter().flatten() {
+        for v in sh
+            .get("enum")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let Some(v) = v.as_str() else { continue };
             let base = variant(v);
             let mut var = base.clone();
@@ -497,7 +592,11 @@ impl<'a> Gen<'a> {
         let _ = writeln!(
             out,
             "crate::model_enum! {{\n    /// The `{name}` enum.\n    {ty} {{\n{}\n    }}\n}}\n",
-            variants.iter().map(|v| format!("    {v}")).collect::<Vec<_>>().join("\n")
+            variants
+                .iter()
+                .map(|v| format!("    {v}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         );
         Ok(())
     }
@@ -511,8 +610,14 @@ pub fn generate(module: &str, model: &Value) -> Result<Generated, String> {
         Some("query") => "Query",
         other => return Err(format!("{module}: protocol {other:?} is not supported")),
     };
-    let shapes = model.get("shapes").and_then(Value::as_object).ok_or("model without shapes")?;
-    let ops = model.get("operations").and_then(Value::as_object).ok_or("model without operations")?;
+    let shapes = model
+        .get("shapes")
+        .and_then(Value::as_object)
+        .ok_or("model without shapes")?;
+    let ops = model
+        .get("operations")
+        .and_then(Value::as_object)
+        .ok_or("model without operations")?;
     let mut names: Vec<&str> = shapes.keys().map(String::as_str).collect();
     names.sort_unstable();
     if names.len() > usize::from(u16::MAX) {
@@ -527,7 +632,8 @@ pub fn generate(module: &str, model: &Value) -> Result<Generated, String> {
     taken.insert(service_trait.clone());
     for n in &names {
         let sh = &shapes[*n];
-        let named = (s(sh, "type") == Some("structure") && !flag(sh, "document")) || Gen::is_enum(sh);
+        let named =
+            (s(sh, "type") == Some("structure") && !flag(sh, "document")) || Gen::is_enum(sh);
         if !named {
             continue;
         }
@@ -562,7 +668,10 @@ pub fn generate(module: &str, model: &Value) -> Result<Generated, String> {
     };
 
     let mut code = String::with_capacity(256 * 1024);
-    let _ = writeln!(code, "// @generated by codegen from botocore {BOTOCORE_VERSION}; do not edit");
+    let _ = writeln!(
+        code,
+        "// @generated by codegen from botocore {BOTOCORE_VERSION}; do not edit"
+    );
     let _ = writeln!(
         code,
         "//! `{}` {} (`{}`), generated from botocore's `{}` model.",
@@ -617,7 +726,12 @@ pub fn generate(module: &str, model: &Value) -> Result<Generated, String> {
             None => "None".into(),
         };
         let mut errors = Vec::new();
-        for e in op.get("errors").and_then(Value::as_array).into_iter().flatten() {
+        for e in op
+            .get("errors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(t) = s(e, "shape") {
                 errors.push(g.id(t)?.to_string());
             }
@@ -650,7 +764,10 @@ pub fn generate(module: &str, model: &Value) -> Result<Generated, String> {
     code.push_str("];\n\n");
 
     // Error constructors.
-    let mut fns: HashSet<String> = ["dispatch", "operation"].iter().map(|s| s.to_string()).collect();
+    let mut fns: HashSet<String> = ["dispatch", "operation"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut n_errors = 0;
     for name in &names {
         let sh = &shapes[*name];
@@ -702,7 +819,11 @@ pub fn generate(module: &str, model: &Value) -> Result<Generated, String> {
     // The service trait and dispatch.
     let io_type = |op: &Value, key: &str| -> Result<String, String> {
         match op.get(key).and_then(|i| s(i, "shape")) {
-            Some(t) => g.types.get(t).cloned().ok_or_else(|| format!("{module}: {t} is not a structure")),
+            Some(t) => g
+                .types
+                .get(t)
+                .cloned()
+                .ok_or_else(|| format!("{module}: {t} is not a structure")),
             None => Ok("crate::Unit".to_string()),
         }
     };
@@ -732,7 +853,10 @@ pub fn generate(module: &str, model: &Value) -> Result<Generated, String> {
         "/// Calls the `{service_trait}` method of `operation` with the (validated) canonical input and returns the canonical output.\npub fn dispatch<T: {service_trait} + ?Sized>(svc: &T, ctx: &RequestContext, operation: &str, input: serde_json::Value) -> Result<serde_json::Value, AwsError> {{\n    match operation {{\n{arms}        _ => Err(crate::unknown_operation(operation)),\n    }}\n}}"
     );
 
-    let n_patterns = names.iter().filter(|n| shapes[**n].get("pattern").is_some()).count();
+    let n_patterns = names
+        .iter()
+        .filter(|n| shapes[**n].get("pattern").is_some())
+        .count();
     let stats = format!(
         "{} operations ({read_only_count} read-only), {} shapes: {n_structs} structures, {n_enums} enums, {n_errors} errors, {n_patterns} patterns ({} not checked); trait {service_trait}",
         op_names.len(),
@@ -749,7 +873,10 @@ pub fn generate(module: &str, model: &Value) -> Result<Generated, String> {
 pub fn generate_mod<'a>(modules: impl Iterator<Item = &'a str>) -> String {
     let modules: Vec<&str> = modules.collect();
     let mut code = String::new();
-    let _ = writeln!(code, "// @generated by codegen from botocore {BOTOCORE_VERSION}; do not edit");
+    let _ = writeln!(
+        code,
+        "// @generated by codegen from botocore {BOTOCORE_VERSION}; do not edit"
+    );
     code.push_str("//! The generated service modules (`cargo run -p codegen`).\n\n");
     for m in &modules {
         let _ = writeln!(code, "pub mod {m};");
@@ -770,7 +897,10 @@ mod tests {
     fn names() {
         assert_eq!(snake("KMSKeyId"), "kms_key_id");
         assert_eq!(snake("S3BucketName"), "s3_bucket_name");
-        assert_eq!(snake("GenerateDataKeyPairWithoutPlaintext"), "generate_data_key_pair_without_plaintext");
+        assert_eq!(
+            snake("GenerateDataKeyPairWithoutPlaintext"),
+            "generate_data_key_pair_without_plaintext"
+        );
         assert_eq!(snake("KeyARN"), "key_arn");
         assert_eq!(ident(snake("Type")), "r#type");
         assert_eq!(variant("RSA_2048"), "Rsa2048");

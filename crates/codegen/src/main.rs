@@ -9,10 +9,10 @@
 //! `crates/codegen/patches.json` (JSON merge patches, one per service), never into the output.
 #![forbid(unsafe_code)]
 
+mod gen;
 #[path = "../../model/src/javaregex.rs"]
 #[allow(dead_code)]
 mod javaregex;
-mod gen;
 mod wheel;
 
 use serde_json::Value;
@@ -53,7 +53,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    let Some(botocore) = botocore.or_else(|| std::env::var_os("RAMPART_BOTOCORE").map(PathBuf::from)) else {
+    let Some(botocore) =
+        botocore.or_else(|| std::env::var_os("RAMPART_BOTOCORE").map(PathBuf::from))
+    else {
         eprintln!("--botocore <dir|wheel> is required (or set RAMPART_BOTOCORE)");
         return usage();
     };
@@ -72,7 +74,10 @@ fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<
     let source = wheel::Source::open(botocore)?;
     match source.version()? {
         Some(v) if v != BOTOCORE_VERSION => {
-            return Err(format!("{} is botocore {v}, expected {BOTOCORE_VERSION}", botocore.display()))
+            return Err(format!(
+                "{} is botocore {v}, expected {BOTOCORE_VERSION}",
+                botocore.display()
+            ))
         }
         Some(_) => {}
         None => eprintln!(
@@ -81,7 +86,8 @@ fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<
         ),
     }
     let patches: Value = serde_json::from_str(
-        &std::fs::read_to_string(patches_path).map_err(|e| format!("{}: {e}", patches_path.display()))?,
+        &std::fs::read_to_string(patches_path)
+            .map_err(|e| format!("{}: {e}", patches_path.display()))?,
     )
     .map_err(|e| format!("{}: {e}", patches_path.display()))?;
 
@@ -89,7 +95,8 @@ fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<
     let mut summary = Vec::new();
     for (module, dir, version) in SERVICES {
         let raw = source.read(&format!("{dir}/{version}/service-2.json.gz"))?;
-        let mut model: Value = serde_json::from_slice(&raw).map_err(|e| format!("{dir} model: {e}"))?;
+        let mut model: Value =
+            serde_json::from_slice(&raw).map_err(|e| format!("{dir} model: {e}"))?;
         if let Some(p) = patches.get(*module) {
             merge_patch(&mut model, p);
         }
@@ -97,7 +104,10 @@ fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<
         summary.push((module.to_string(), g.stats, g.bad_patterns));
         files.push((format!("{module}.rs"), rustfmt(&g.code)?));
     }
-    files.push(("mod.rs".to_string(), rustfmt(&gen::generate_mod(SERVICES.iter().map(|s| s.0)))?));
+    files.push((
+        "mod.rs".to_string(),
+        rustfmt(&gen::generate_mod(SERVICES.iter().map(|s| s.0)))?,
+    ));
 
     let mut differ = Vec::new();
     for (name, text) in &files {
@@ -117,7 +127,11 @@ fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-            .filter(|p| !files.iter().any(|(n, _)| p.file_name().is_some_and(|f| f == n.as_str())))
+            .filter(|p| {
+                !files
+                    .iter()
+                    .any(|(n, _)| p.file_name().is_some_and(|f| f == n.as_str()))
+            })
             .collect();
         stale.sort();
         for p in stale {
@@ -183,23 +197,29 @@ fn merge_patch(target: &mut Value, patch: &Value) {
 fn rustfmt(code: &str) -> Result<String, String> {
     use std::io::Write as _;
     use std::process::{Command, Stdio};
-    let mut child = Command::new(std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".to_string()))
-        .args(["--edition", "2021", "--emit", "stdout"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run rustfmt: {e}"))?;
+    let mut child =
+        Command::new(std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".to_string()))
+            .args(["--edition", "2021", "--emit", "stdout"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run rustfmt: {e}"))?;
     let mut stdin = child.stdin.take().ok_or("rustfmt: no stdin")?;
     let input = code.to_string();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().map_err(|e| format!("rustfmt: {e}"))?;
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("rustfmt: {e}"))?;
     writer
         .join()
         .map_err(|_| "rustfmt: writer thread panicked".to_string())?
         .map_err(|e| format!("rustfmt: {e}"))?;
     if !output.status.success() {
-        return Err(format!("rustfmt failed: {}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!(
+            "rustfmt failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     String::from_utf8(output.stdout).map_err(|e| format!("rustfmt: {e}"))
 }

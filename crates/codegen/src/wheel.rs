@@ -15,14 +15,19 @@ impl Source {
     pub fn open(path: &Path) -> Result<Source, String> {
         if path.is_file() {
             let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            return Zip::parse(bytes).map(Source::Wheel).map_err(|e| format!("{}: {e}", path.display()));
+            return Zip::parse(bytes)
+                .map(Source::Wheel)
+                .map_err(|e| format!("{}: {e}", path.display()));
         }
         for candidate in [path.join("botocore"), path.to_path_buf(), path.join("..")] {
             if candidate.join("data").is_dir() && candidate.join("data/sts").is_dir() {
                 return Ok(Source::Dir(candidate));
             }
         }
-        Err(format!("{}: neither a wheel nor a directory holding botocore/data", path.display()))
+        Err(format!(
+            "{}: neither a wheel nor a directory holding botocore/data",
+            path.display()
+        ))
     }
 
     fn raw(&self, rel: &str) -> Result<Option<Vec<u8>>, String> {
@@ -32,7 +37,9 @@ impl Source {
                 if !p.exists() {
                     return Ok(None);
                 }
-                std::fs::read(&p).map(Some).map_err(|e| format!("{}: {e}", p.display()))
+                std::fs::read(&p)
+                    .map(Some)
+                    .map_err(|e| format!("{}: {e}", p.display()))
             }
             Source::Wheel(z) => z.read(&format!("botocore/{rel}")),
         }
@@ -45,7 +52,11 @@ impl Source {
         };
         let text = String::from_utf8_lossy(&init);
         Ok(text.lines().find_map(|l| {
-            let rest = l.strip_prefix("__version__")?.trim_start().strip_prefix('=')?.trim();
+            let rest = l
+                .strip_prefix("__version__")?
+                .trim_start()
+                .strip_prefix('=')?
+                .trim();
             Some(rest.trim_matches(|c| c == '\'' || c == '"').to_string())
         }))
     }
@@ -102,7 +113,10 @@ impl Zip {
             let (name_len, extra_len, comment_len) = (field(28)?, field(30)?, field(32)?);
             let offset = u32_at(&bytes, at + 42).ok_or("truncated")? as usize;
             let name = bytes.get(at + 46..at + 46 + name_len).ok_or("truncated")?;
-            entries.insert(String::from_utf8_lossy(name).into_owned(), (method, csize, offset));
+            entries.insert(
+                String::from_utf8_lossy(name).into_owned(),
+                (method, csize, offset),
+            );
             at += 46 + name_len + extra_len + comment_len;
         }
         Ok(Zip { bytes, entries })
@@ -119,7 +133,9 @@ impl Zip {
         let name_len = u16_at(b, offset + 26).ok_or("truncated")? as usize;
         let extra_len = u16_at(b, offset + 28).ok_or("truncated")? as usize;
         let start = offset + 30 + name_len + extra_len;
-        let data = b.get(start..start + csize).ok_or(format!("{name}: truncated"))?;
+        let data = b
+            .get(start..start + csize)
+            .ok_or(format!("{name}: truncated"))?;
         match method {
             0 => Ok(Some(data.to_vec())),
             8 => {

@@ -26,9 +26,17 @@ pub fn to_rust(pat: &str) -> String {
                 };
                 i += 2;
                 match n {
-                    'w' => out.push_str(if in_class { "0-9A-Za-z_" } else { "[0-9A-Za-z_]" }),
+                    'w' => out.push_str(if in_class {
+                        "0-9A-Za-z_"
+                    } else {
+                        "[0-9A-Za-z_]"
+                    }),
                     'd' => out.push_str(if in_class { "0-9" } else { "[0-9]" }),
-                    's' => out.push_str(if in_class { "\\t\\n\\x0B\\x0C\\r " } else { "[\\t\\n\\x0B\\x0C\\r ]" }),
+                    's' => out.push_str(if in_class {
+                        "\\t\\n\\x0B\\x0C\\r "
+                    } else {
+                        "[\\t\\n\\x0B\\x0C\\r ]"
+                    }),
                     'W' if !in_class => out.push_str("[^0-9A-Za-z_]"),
                     'D' if !in_class => out.push_str("[^0-9]"),
                     'S' if !in_class => out.push_str("[^\\t\\n\\x0B\\x0C\\r ]"),
@@ -43,10 +51,11 @@ pub fn to_rust(pat: &str) -> String {
                         };
                         match hex(i) {
                             Some(hi) if (0xD800..0xDC00).contains(&hi) => {
-                                let lo = (chars.get(i + 4) == Some(&'\\') && chars.get(i + 5) == Some(&'u'))
-                                    .then(|| hex(i + 6))
-                                    .flatten()
-                                    .filter(|lo| (0xDC00..0xE000).contains(lo));
+                                let lo = (chars.get(i + 4) == Some(&'\\')
+                                    && chars.get(i + 5) == Some(&'u'))
+                                .then(|| hex(i + 6))
+                                .flatten()
+                                .filter(|lo| (0xDC00..0xE000).contains(lo));
                                 match lo {
                                     Some(lo) => {
                                         let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
@@ -69,7 +78,10 @@ pub fn to_rust(pat: &str) -> String {
                     }
                     'p' | 'P' => {
                         // \p{Alpha} and the other POSIX names are ASCII classes in Java.
-                        let rest: String = chars.get(i..).map(|r| r.iter().collect()).unwrap_or_default();
+                        let rest: String = chars
+                            .get(i..)
+                            .map(|r| r.iter().collect())
+                            .unwrap_or_default();
                         let posix = rest
                             .strip_prefix('{')
                             .and_then(|r| r.split_once('}'))
@@ -193,7 +205,10 @@ mod tests {
         assert_eq!(to_rust("[\\w+=,.@-]*"), "^(?:[0-9A-Za-z_+=,.@-]*)$");
         assert_eq!(to_rust("\\d{12}"), "^(?:[0-9]{12})$");
         assert_eq!(to_rust("a\\/b"), "^(?:a\\x{2F}b)$");
-        assert_eq!(to_rust("[\\uD800\\uDC00-\\uDBFF\\uDFFF]"), "^(?:[\\x{10000}-\\x{10FFFF}])$");
+        assert_eq!(
+            to_rust("[\\uD800\\uDC00-\\uDBFF\\uDFFF]"),
+            "^(?:[\\x{10000}-\\x{10FFFF}])$"
+        );
         assert_eq!(to_rust("\\p{Alpha}"), "^(?:[[:alpha:]])$");
         assert_eq!(to_rust("x{a}"), "^(?:x\\x{7B}a\\x{7D})$");
         assert_eq!(to_rust("[0-9]{2,3}x{1,}"), "^(?:[0-9]{2,3}x{1,})$");

@@ -297,7 +297,8 @@ pub fn error(
 /// Deserializes a validated canonical value into a typed input. A failure (which
 /// validation should have caught) is a `SerializationException`, never a panic.
 pub fn from_value<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, AwsError> {
-    serde_json::from_value(v).map_err(|e| AwsError::serialization(format!("Cannot read the request: {e}")))
+    serde_json::from_value(v)
+        .map_err(|e| AwsError::serialization(format!("Cannot read the request: {e}")))
 }
 
 /// Serializes a typed output into its canonical value.
@@ -307,7 +308,9 @@ pub fn to_value<T: serde::Serialize>(v: T) -> Result<serde_json::Value, AwsError
 
 /// What the generated `dispatch` answers for an operation the model does not have.
 pub fn unknown_operation(operation: &str) -> AwsError {
-    AwsError::unknown_operation(format!("The operation {operation} is not known to this service."))
+    AwsError::unknown_operation(format!(
+        "The operation {operation} is not known to this service."
+    ))
 }
 
 /// Printed by the generated `Debug` impls in place of a sensitive member's value.
@@ -442,7 +445,10 @@ pub fn service(module: &str) -> Option<&'static ServiceModel> {
 
 /// The generated service model whose SigV4 signing name is `signing_name`.
 pub fn service_by_signing_name(signing_name: &str) -> Option<&'static ServiceModel> {
-    SERVICES.iter().copied().find(|s| s.signing_name == signing_name)
+    SERVICES
+        .iter()
+        .copied()
+        .find(|s| s.signing_name == signing_name)
 }
 
 /// The first letter lower-cased: how AWS names a member in validation messages.

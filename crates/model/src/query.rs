@@ -13,17 +13,23 @@ use std::fmt::Write as _;
 /// text, timestamps from ISO 8601 (or epoch seconds) to epoch numbers. `Action`, `Version`
 /// and unknown parameters are ignored. A number, boolean or timestamp that does not parse
 /// is refused with the service's validation code.
-pub fn decode_query(svc: &ServiceModel, shape: ShapeId, params: &[(String, String)]) -> Result<Value, AwsError> {
+pub fn decode_query(
+    svc: &ServiceModel,
+    shape: ShapeId,
+    params: &[(String, String)],
+) -> Result<Value, AwsError> {
     let s = svc.shape(shape);
     let mut index: BTreeMap<&str, &str> = BTreeMap::new();
     for (k, v) in params {
-        let top_level_meta = (k == "Action" || k == "Version") && !s.members().iter().any(|m| m.wire_name() == k);
+        let top_level_meta =
+            (k == "Action" || k == "Version") && !s.members().iter().any(|m| m.wire_name() == k);
         if !top_level_meta {
             index.insert(k.as_str(), v.as_str());
         }
     }
     let d = Decoder { svc, index };
-    Ok(d.structure(s, "")?.unwrap_or_else(|| Value::Object(Map::new())))
+    Ok(d.structure(s, "")?
+        .unwrap_or_else(|| Value::Object(Map::new())))
 }
 
 struct Decoder<'a> {
@@ -71,7 +77,12 @@ impl Decoder<'_> {
         Ok((!obj.is_empty()).then_some(Value::Object(obj)))
     }
 
-    fn value(&self, shape: ShapeId, key: &str, member: Option<&Member>) -> Result<Option<Value>, AwsError> {
+    fn value(
+        &self,
+        shape: ShapeId,
+        key: &str,
+        member: Option<&Member>,
+    ) -> Result<Option<Value>, AwsError> {
         let s = self.svc.shape(shape);
         let flattened = s.flattened || member.is_some_and(|m| m.flattened);
         match s.kind {
@@ -121,7 +132,11 @@ impl Decoder<'_> {
                 key_name,
                 value_name,
             } => {
-                let base = if flattened { key.to_string() } else { format!("{key}.entry") };
+                let base = if flattened {
+                    key.to_string()
+                } else {
+                    format!("{key}.entry")
+                };
                 let idx = self.indexes(&base);
                 if idx.is_empty() {
                     return Ok(match self.index.get(key) {
@@ -160,7 +175,12 @@ fn bad_value(svc: &ServiceModel, key: &str, text: &str, expected: &str) -> AwsEr
 
 /// Parses the text form of a scalar (query strings, headers, URI labels) into its canonical
 /// JSON value.
-pub(crate) fn scalar(svc: &ServiceModel, s: &Shape, key: &str, text: &str) -> Result<Value, AwsError> {
+pub(crate) fn scalar(
+    svc: &ServiceModel,
+    s: &Shape,
+    key: &str,
+    text: &str,
+) -> Result<Value, AwsError> {
     Ok(match s.kind {
         Kind::Integer | Kind::Long => Value::Number(
             text.trim()
@@ -196,7 +216,9 @@ pub(crate) fn epoch_value(secs: f64) -> Value {
     if secs.fract() == 0.0 && secs.abs() < 9.0e15 {
         Value::Number((secs as i64).into())
     } else {
-        Number::from_f64(secs).map(Value::Number).unwrap_or(Value::Null)
+        Number::from_f64(secs)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
     }
 }
 
@@ -204,10 +226,20 @@ pub(crate) fn epoch_value(secs: f64) -> Value {
 /// `<{Op}Response xmlns="{ns}"><{Op}Result>...</{Op}Result><ResponseMetadata><RequestId>..
 /// </RequestId></ResponseMetadata></{Op}Response>` (no result element when the operation has
 /// no output).
-pub fn encode_query_response(svc: &ServiceModel, op: &Operation, out: &Value, request_id: &str) -> String {
+pub fn encode_query_response(
+    svc: &ServiceModel,
+    op: &Operation,
+    out: &Value,
+    request_id: &str,
+) -> String {
     let mut x = String::with_capacity(512);
     x.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
-    let _ = write!(x, "<{}Response xmlns=\"{}\">", op.name, escape(svc.xml_namespace));
+    let _ = write!(
+        x,
+        "<{}Response xmlns=\"{}\">",
+        op.name,
+        escape(svc.xml_namespace)
+    );
     if let Some(output) = op.output {
         let wrapper = op
             .result_wrapper
@@ -259,7 +291,9 @@ pub(crate) fn escape(s: &str) -> String {
 /// The text of a scalar in XML (and in headers, with another timestamp default).
 pub(crate) fn scalar_text(s: &Shape, v: &Value, ts_default: &str) -> String {
     match (&s.kind, v) {
-        (Kind::Timestamp, Value::Number(n)) => time::format(n.as_f64().unwrap_or(0.0), s.timestamp_format, ts_default),
+        (Kind::Timestamp, Value::Number(n)) => {
+            time::format(n.as_f64().unwrap_or(0.0), s.timestamp_format, ts_default)
+        }
         (_, Value::String(t)) => t.clone(),
         (_, Value::Bool(b)) => b.to_string(),
         (_, Value::Number(n)) => n.to_string(),
@@ -268,7 +302,14 @@ pub(crate) fn scalar_text(s: &Shape, v: &Value, ts_default: &str) -> String {
     }
 }
 
-fn write_value(x: &mut String, svc: &ServiceModel, shape: ShapeId, v: &Value, name: &str, flattened: bool) {
+fn write_value(
+    x: &mut String,
+    svc: &ServiceModel,
+    shape: ShapeId,
+    v: &Value,
+    name: &str,
+    flattened: bool,
+) {
     if v.is_null() {
         return;
     }
@@ -335,7 +376,11 @@ fn write_value(x: &mut String, svc: &ServiceModel, shape: ShapeId, v: &Value, na
             }
         }
         _ => {
-            let _ = write!(x, "<{name}>{}</{name}>", escape(&scalar_text(s, v, "iso8601")));
+            let _ = write!(
+                x,
+                "<{name}>{}</{name}>",
+                escape(&scalar_text(s, v, "iso8601"))
+            );
         }
     }
 }

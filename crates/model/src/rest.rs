@@ -17,13 +17,15 @@ fn template_segments(t: &str) -> Vec<Seg<'_>> {
     t.trim_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| match s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
-            Some(name) => match name.strip_suffix('+') {
-                Some(g) => Seg::Greedy(g),
-                None => Seg::Label(name),
+        .map(
+            |s| match s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                Some(name) => match name.strip_suffix('+') {
+                    Some(g) => Seg::Greedy(g),
+                    None => Seg::Label(name),
+                },
+                None => Seg::Literal(s),
             },
-            None => Seg::Literal(s),
-        })
+        )
         .collect()
 }
 
@@ -70,7 +72,9 @@ fn match_segments(tpl: &[Seg<'_>], req: &[&str], caps: &mut Vec<(String, String)
     };
     match first {
         Seg::Literal(l) => match req.split_first() {
-            Some((r, req_rest)) if percent_decode(r, false) == *l => match_segments(rest, req_rest, caps),
+            Some((r, req_rest)) if percent_decode(r, false) == *l => {
+                match_segments(rest, req_rest, caps)
+            }
             _ => false,
         },
         Seg::Label(name) => match req.split_first() {
@@ -111,14 +115,25 @@ pub fn match_rest(
 ) -> Option<(&'static Operation, Vec<(String, String)>)> {
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let query = parse_query(query);
-    let req: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
-    type Candidate = ((usize, bool, usize), &'static Operation, Vec<(String, String)>);
+    let req: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    type Candidate = (
+        (usize, bool, usize),
+        &'static Operation,
+        Vec<(String, String)>,
+    );
     let mut best: Option<Candidate> = None;
     for op in svc.operations {
         if !op.http_method.eq_ignore_ascii_case(method) {
             continue;
         }
-        let (tpath, tquery) = op.request_uri.split_once('?').unwrap_or((op.request_uri, ""));
+        let (tpath, tquery) = op
+            .request_uri
+            .split_once('?')
+            .unwrap_or((op.request_uri, ""));
         let literals = parse_query(tquery);
         let query_ok = literals.iter().all(|(k, v)| {
             query
@@ -174,7 +189,10 @@ pub fn decode_rest(
     let members = s.members();
     let bound_query: Vec<&str> = members
         .iter()
-        .filter(|m| m.location == Location::Querystring && !matches!(svc.shape(m.shape).kind, Kind::Map { .. }))
+        .filter(|m| {
+            m.location == Location::Querystring
+                && !matches!(svc.shape(m.shape).kind, Kind::Map { .. })
+        })
         .map(|m| m.wire_name())
         .collect();
     for m in members {
@@ -212,10 +230,11 @@ pub fn decode_rest(
             let target = svc.shape(p.shape);
             let v = match target.kind {
                 Kind::Blob => Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
-                Kind::String => Value::String(
-                    String::from_utf8(body.to_vec())
-                        .map_err(|_| AwsError::serialization("The request body is not valid UTF-8"))?,
-                ),
+                Kind::String => {
+                    Value::String(String::from_utf8(body.to_vec()).map_err(|_| {
+                        AwsError::serialization("The request body is not valid UTF-8")
+                    })?)
+                }
                 _ => from_wire(svc, p.shape, parse_json(body)?),
             };
             obj.insert(p.name.to_string(), v);
@@ -227,7 +246,9 @@ pub fn decode_rest(
             parse_json(body)?
         };
         let Value::Object(mut wire) = wire else {
-            return Err(AwsError::serialization("The request body must be a JSON object"));
+            return Err(AwsError::serialization(
+                "The request body must be a JSON object",
+            ));
         };
         for m in members.iter().filter(|m| m.location == Location::Body) {
             if let Some(v) = wire.remove(m.wire_name()) {
@@ -239,7 +260,8 @@ pub fn decode_rest(
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, AwsError> {
-    serde_json::from_slice(body).map_err(|e| AwsError::serialization(format!("The request body is not valid JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| AwsError::serialization(format!("The request body is not valid JSON: {e}")))
 }
 
 fn query_member(
@@ -265,13 +287,16 @@ fn query_member(
             for (k, v) in query.iter().filter(|(k, _)| !bound.contains(&k.as_str())) {
                 match vs.kind {
                     Kind::List { .. } => {
-                        let entry = map.entry(k.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                        let entry = map
+                            .entry(k.clone())
+                            .or_insert_with(|| Value::Array(Vec::new()));
                         if let Value::Array(a) = entry {
                             a.push(Value::String(v.clone()));
                         }
                     }
                     _ => {
-                        map.entry(k.clone()).or_insert_with(|| Value::String(v.clone()));
+                        map.entry(k.clone())
+                            .or_insert_with(|| Value::String(v.clone()));
                     }
                 }
             }
@@ -284,13 +309,19 @@ fn query_member(
     }
 }
 
-fn header_value(svc: &ServiceModel, m: &Member, target: &Shape, text: &str) -> Result<Value, AwsError> {
+fn header_value(
+    svc: &ServiceModel,
+    m: &Member,
+    target: &Shape,
+    text: &str,
+) -> Result<Value, AwsError> {
     let name = m.wire_name();
     if m.json_value {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|_| AwsError::serialization(format!("Header {name} is not valid base64")))?;
-        let json = String::from_utf8(raw).map_err(|_| AwsError::serialization(format!("Header {name} is not valid UTF-8")))?;
+        let json = String::from_utf8(raw)
+            .map_err(|_| AwsError::serialization(format!("Header {name} is not valid UTF-8")))?;
         return Ok(Value::String(json));
     }
     match target.kind {
@@ -308,14 +339,16 @@ fn header_value(svc: &ServiceModel, m: &Member, target: &Shape, text: &str) -> R
 
 fn header_scalar(svc: &ServiceModel, s: &Shape, name: &str, text: &str) -> Result<Value, AwsError> {
     if matches!(s.kind, Kind::Timestamp) {
-        let secs = time::parse_any(text, Some(s.timestamp_format.unwrap_or("rfc822"))).ok_or_else(|| {
-            crate::error(
-                svc.validation_code(),
-                400,
-                true,
-                format!("Invalid value '{text}' for header {name}: expected an HTTP date"),
-            )
-        })?;
+        let secs = time::parse_any(text, Some(s.timestamp_format.unwrap_or("rfc822"))).ok_or_else(
+            || {
+                crate::error(
+                    svc.validation_code(),
+                    400,
+                    true,
+                    format!("Invalid value '{text}' for header {name}: expected an HTTP date"),
+                )
+            },
+        )?;
         return Ok(epoch_value(secs));
     }
     scalar(svc, s, name, text.trim())
@@ -335,12 +368,17 @@ fn from_wire(svc: &ServiceModel, shape: ShapeId, v: Value) -> Value {
             }
             Value::Object(out)
         }
-        (Kind::List { member, .. }, Value::Array(items)) => {
-            Value::Array(items.into_iter().map(|x| from_wire(svc, *member, x)).collect())
-        }
-        (Kind::Map { value, .. }, Value::Object(o)) => {
-            Value::Object(o.into_iter().map(|(k, x)| (k, from_wire(svc, *value, x))).collect())
-        }
+        (Kind::List { member, .. }, Value::Array(items)) => Value::Array(
+            items
+                .into_iter()
+                .map(|x| from_wire(svc, *member, x))
+                .collect(),
+        ),
+        (Kind::Map { value, .. }, Value::Object(o)) => Value::Object(
+            o.into_iter()
+                .map(|(k, x)| (k, from_wire(svc, *value, x)))
+                .collect(),
+        ),
         (Kind::Timestamp, Value::String(t)) => match time::parse_any(&t, s.timestamp_format) {
             Some(secs) => epoch_value(secs),
             None => Value::String(t),
@@ -366,11 +404,19 @@ fn to_wire(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Value {
         (Kind::List { member, .. }, Value::Array(items)) => {
             Value::Array(items.iter().map(|x| to_wire(svc, *member, x)).collect())
         }
-        (Kind::Map { value, .. }, Value::Object(o)) => {
-            Value::Object(o.iter().map(|(k, x)| (k.clone(), to_wire(svc, *value, x))).collect())
-        }
-        (Kind::Timestamp, Value::Number(n)) if matches!(s.timestamp_format, Some("iso8601") | Some("rfc822")) => {
-            Value::String(time::format(n.as_f64().unwrap_or(0.0), s.timestamp_format, "unixTimestamp"))
+        (Kind::Map { value, .. }, Value::Object(o)) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), to_wire(svc, *value, x)))
+                .collect(),
+        ),
+        (Kind::Timestamp, Value::Number(n))
+            if matches!(s.timestamp_format, Some("iso8601") | Some("rfc822")) =>
+        {
+            Value::String(time::format(
+                n.as_f64().unwrap_or(0.0),
+                s.timestamp_format,
+                "unixTimestamp",
+            ))
         }
         (_, v) => v.clone(),
     }
@@ -381,8 +427,16 @@ fn to_wire(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Value {
 /// header-map members; `Content-Type`), and the body: the payload member's raw bytes, or a
 /// JSON object of the body members under their wire names. An operation without output
 /// answers an empty body.
-pub fn encode_rest_response(svc: &ServiceModel, op: &Operation, out: &Value) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut status = if op.response_code == 0 { 200 } else { op.response_code };
+pub fn encode_rest_response(
+    svc: &ServiceModel,
+    op: &Operation,
+    out: &Value,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut status = if op.response_code == 0 {
+        200
+    } else {
+        op.response_code
+    };
     let mut headers = Vec::new();
     let Some(output) = op.output else {
         return (status, headers, Vec::new());
@@ -440,8 +494,13 @@ pub fn encode_rest_response(svc: &ServiceModel, op: &Operation, out: &Value) -> 
         match (o.get(p.name), &target.kind) {
             (None | Some(Value::Null), _) => Vec::new(),
             (Some(Value::String(b)), Kind::Blob) => {
-                headers.push(("Content-Type".to_string(), "application/octet-stream".to_string()));
-                base64::engine::general_purpose::STANDARD.decode(b).unwrap_or_default()
+                headers.push((
+                    "Content-Type".to_string(),
+                    "application/octet-stream".to_string(),
+                ));
+                base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .unwrap_or_default()
             }
             (Some(Value::String(t)), Kind::String) => {
                 headers.push(("Content-Type".to_string(), "text/plain".to_string()));

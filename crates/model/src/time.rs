@@ -8,7 +8,11 @@ pub fn parse_iso8601(s: &str) -> Option<f64> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(to_secs(t.with_timezone(&Utc)));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%.fZ"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(to_secs(Utc.from_utc_datetime(&t)));
         }
@@ -30,7 +34,9 @@ pub fn parse_any(s: &str, format: Option<&str>) -> Option<f64> {
     match format {
         Some("unixTimestamp") => epoch().or_else(|| parse_iso8601(s)),
         Some("rfc822") => parse_http_date(s).or_else(|| parse_iso8601(s)),
-        _ => parse_iso8601(s).or_else(epoch).or_else(|| parse_http_date(s)),
+        _ => parse_iso8601(s)
+            .or_else(epoch)
+            .or_else(|| parse_http_date(s)),
     }
 }
 
@@ -50,7 +56,9 @@ fn to_datetime(secs: f64) -> Option<DateTime<Utc>> {
 /// `2024-01-02T03:04:05Z`, or `2024-01-02T03:04:05.120Z` when there are milliseconds.
 pub fn format_iso8601(secs: f64) -> String {
     match to_datetime(secs) {
-        Some(t) if t.timestamp_subsec_millis() != 0 => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        Some(t) if t.timestamp_subsec_millis() != 0 => {
+            t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        }
         Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         None => secs.to_string(),
     }
@@ -89,8 +97,14 @@ mod tests {
     #[test]
     fn iso8601_round_trip() {
         assert_eq!(parse_iso8601("2024-01-02T03:04:05Z"), Some(1_704_164_645.0));
-        assert_eq!(parse_iso8601("2024-01-02T03:04:05.5Z"), Some(1_704_164_645.5));
-        assert_eq!(parse_iso8601("2024-01-02T04:04:05+01:00"), Some(1_704_164_645.0));
+        assert_eq!(
+            parse_iso8601("2024-01-02T03:04:05.5Z"),
+            Some(1_704_164_645.5)
+        );
+        assert_eq!(
+            parse_iso8601("2024-01-02T04:04:05+01:00"),
+            Some(1_704_164_645.0)
+        );
         assert_eq!(parse_iso8601("2024-01-02T03:04:05"), Some(1_704_164_645.0));
         assert_eq!(parse_iso8601("yesterday"), None);
         assert_eq!(format_iso8601(1_704_164_645.0), "2024-01-02T03:04:05Z");
@@ -99,8 +113,14 @@ mod tests {
 
     #[test]
     fn http_date() {
-        assert_eq!(format_http_date(1_704_164_645.0), "Tue, 02 Jan 2024 03:04:05 GMT");
-        assert_eq!(parse_http_date("Tue, 02 Jan 2024 03:04:05 GMT"), Some(1_704_164_645.0));
+        assert_eq!(
+            format_http_date(1_704_164_645.0),
+            "Tue, 02 Jan 2024 03:04:05 GMT"
+        );
+        assert_eq!(
+            parse_http_date("Tue, 02 Jan 2024 03:04:05 GMT"),
+            Some(1_704_164_645.0)
+        );
         assert_eq!(parse_any("1704164645", None), Some(1_704_164_645.0));
     }
 }

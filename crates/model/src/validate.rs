@@ -30,7 +30,10 @@ const MAX_ERRORS: usize = 10;
 
 /// Checks `v` (a structure's canonical value; `null` counts as `{}`) against `shape`.
 pub fn validate(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Result<(), AwsError> {
-    let mut cx = Cx { svc, errors: Vec::new() };
+    let mut cx = Cx {
+        svc,
+        errors: Vec::new(),
+    };
     let empty = Value::Object(Map::new());
     let v = if v.is_null() { &empty } else { v };
     cx.check(shape, v, "", false)?;
@@ -71,7 +74,11 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 pub(crate) fn type_error(path: &str, expected: &str, v: &Value) -> AwsError {
-    let at = if path.is_empty() { "the request".to_string() } else { format!("'{path}'") };
+    let at = if path.is_empty() {
+        "the request".to_string()
+    } else {
+        format!("'{path}'")
+    };
     AwsError::serialization(format!(
         "Cannot deserialize {at}: expected {expected}, found {}",
         json_type(v)
@@ -79,7 +86,10 @@ pub(crate) fn type_error(path: &str, expected: &str, v: &Value) -> AwsError {
 }
 
 fn is_scalar(s: &Shape) -> bool {
-    !matches!(s.kind, Kind::Structure { .. } | Kind::List { .. } | Kind::Map { .. })
+    !matches!(
+        s.kind,
+        Kind::Structure { .. } | Kind::List { .. } | Kind::Map { .. }
+    )
 }
 
 /// Formats a bound as AWS does: `1.0` for floating-point shapes, `1` otherwise.
@@ -96,17 +106,26 @@ fn bound(s: &Shape, x: f64, length: bool) -> String {
 }
 
 fn has_length(s: &Shape) -> bool {
-    matches!(s.kind, Kind::String | Kind::Blob | Kind::List { .. } | Kind::Map { .. })
+    matches!(
+        s.kind,
+        Kind::String | Kind::Blob | Kind::List { .. } | Kind::Map { .. }
+    )
 }
 
 fn max_msg(s: &Shape, x: f64) -> String {
     let what = if has_length(s) { "length" } else { "value" };
-    format!("Member must have {what} less than or equal to {}", bound(s, x, has_length(s)))
+    format!(
+        "Member must have {what} less than or equal to {}",
+        bound(s, x, has_length(s))
+    )
 }
 
 fn min_msg(s: &Shape, x: f64) -> String {
     let what = if has_length(s) { "length" } else { "value" };
-    format!("Member must have {what} greater than or equal to {}", bound(s, x, has_length(s)))
+    format!(
+        "Member must have {what} greater than or equal to {}",
+        bound(s, x, has_length(s))
+    )
 }
 
 fn pattern_msg(p: &str) -> String {
@@ -114,7 +133,10 @@ fn pattern_msg(p: &str) -> String {
 }
 
 fn enum_msg(s: &Shape) -> String {
-    format!("Member must satisfy enum value set: [{}]", s.enum_values.join(", "))
+    format!(
+        "Member must satisfy enum value set: [{}]",
+        s.enum_values.join(", ")
+    )
 }
 
 /// Every constraint of a shape, in the order AWS lists them in `[...]`.
@@ -153,7 +175,11 @@ fn decode_blob(path: &str, s: &str) -> Result<usize, AwsError> {
     base64::engine::general_purpose::STANDARD
         .decode(s)
         .map(|b| b.len())
-        .map_err(|_| AwsError::serialization(format!("Cannot deserialize '{path}': the value is not valid base64")))
+        .map_err(|_| {
+            AwsError::serialization(format!(
+                "Cannot deserialize '{path}': the value is not valid base64"
+            ))
+        })
 }
 
 fn java_number(n: &serde_json::Number, s: &Shape) -> String {
@@ -182,16 +208,18 @@ impl Cx<'_> {
             Some(v) => format!(" '{v}'"),
             None => String::new(),
         };
-        self.errors
-            .push(format!("Value{value} at '{path}' failed to satisfy constraint: {msg}"));
+        self.errors.push(format!(
+            "Value{value} at '{path}' failed to satisfy constraint: {msg}"
+        ));
     }
 
     fn push_null(&mut self, path: &str) {
         if self.errors.len() >= MAX_ERRORS {
             return;
         }
-        self.errors
-            .push(format!("Value null at '{path}' failed to satisfy constraint: Member must not be null"));
+        self.errors.push(format!(
+            "Value null at '{path}' failed to satisfy constraint: Member must not be null"
+        ));
     }
 
     /// How AWS shows a value in a message (Java's `toString`).
@@ -217,7 +245,10 @@ impl Cx<'_> {
                 format!("[{}]", parts.join(", "))
             }
             (Kind::Map { value, .. }, Value::Object(o)) => {
-                let parts: Vec<String> = o.iter().map(|(k, x)| format!("{k}={}", self.render(*value, x))).collect();
+                let parts: Vec<String> = o
+                    .iter()
+                    .map(|(k, x)| format!("{k}={}", self.render(*value, x)))
+                    .collect();
                 format!("{{{}}}", parts.join(", "))
             }
             (Kind::Structure { members }, Value::Object(o)) => {
@@ -240,7 +271,12 @@ impl Cx<'_> {
     }
 
     /// Type-checks a scalar and returns the constraints it breaks.
-    fn scalar_failures(&self, shape: ShapeId, v: &Value, path: &str) -> Result<Vec<String>, AwsError> {
+    fn scalar_failures(
+        &self,
+        shape: ShapeId,
+        v: &Value,
+        path: &str,
+    ) -> Result<Vec<String>, AwsError> {
         let s = self.svc.shape(shape);
         let mut out = Vec::new();
         let check_len = |len: f64, out: &mut Vec<String>| {
@@ -341,13 +377,25 @@ impl Cx<'_> {
         format!("[{}]", all.join(", "))
     }
 
-    fn check(&mut self, shape: ShapeId, v: &Value, path: &str, sensitive: bool) -> Result<(), AwsError> {
+    fn check(
+        &mut self,
+        shape: ShapeId,
+        v: &Value,
+        path: &str,
+        sensitive: bool,
+    ) -> Result<(), AwsError> {
         let s = self.svc.shape(shape);
         if s.document {
             return Ok(());
         }
         let sensitive = sensitive || s.sensitive;
-        let shown = |cx: &Self| if sensitive { None } else { Some(cx.render(shape, v)) };
+        let shown = |cx: &Self| {
+            if sensitive {
+                None
+            } else {
+                Some(cx.render(shape, v))
+            }
+        };
         match s.kind {
             Kind::Structure { members } => {
                 let Value::Object(o) = v else {
@@ -364,7 +412,11 @@ impl Cx<'_> {
                             "Member must have exactly one of its members set: [{}] (found {set})",
                             names.join(", ")
                         );
-                        let at = if path.is_empty() { lower_first(s.name) } else { path.to_string() };
+                        let at = if path.is_empty() {
+                            lower_first(s.name)
+                        } else {
+                            path.to_string()
+                        };
                         self.push(None, &at, &msg);
                     }
                 }
@@ -384,7 +436,11 @@ impl Cx<'_> {
                         let failures = self.scalar_failures(m.shape, x, &child)?;
                         let hide = m.sensitive || target.sensitive;
                         for f in failures {
-                            let shown = if hide { None } else { Some(self.render(m.shape, x)) };
+                            let shown = if hide {
+                                None
+                            } else {
+                                Some(self.render(m.shape, x))
+                            };
                             self.push(shown, &child, &f);
                         }
                     } else {
@@ -401,7 +457,10 @@ impl Cx<'_> {
                 if is_scalar(ms) && !ms.document {
                     let mut any_null = false;
                     if self.scalars_fail(member, items.iter(), path, &mut any_null)? {
-                        let msg = format!("Member must satisfy constraint: {}", self.bracket(member, any_null));
+                        let msg = format!(
+                            "Member must satisfy constraint: {}",
+                            self.bracket(member, any_null)
+                        );
                         self.push(shown(self), path, &msg);
                     }
                 } else {
@@ -423,14 +482,20 @@ impl Cx<'_> {
                 let keys: Vec<Value> = o.keys().map(|k| Value::String(k.clone())).collect();
                 let mut any_null = false;
                 if self.scalars_fail(key, keys.iter(), path, &mut any_null)? {
-                    let msg = format!("Map keys must satisfy constraint: {}", self.bracket(key, false));
+                    let msg = format!(
+                        "Map keys must satisfy constraint: {}",
+                        self.bracket(key, false)
+                    );
                     self.push(shown(self), path, &msg);
                 }
                 let vs = self.svc.shape(value);
                 if is_scalar(vs) && !vs.document {
                     let mut any_null = false;
                     if self.scalars_fail(value, o.values(), path, &mut any_null)? {
-                        let msg = format!("Map value must satisfy constraint: {}", self.bracket(value, any_null));
+                        let msg = format!(
+                            "Map value must satisfy constraint: {}",
+                            self.bracket(value, any_null)
+                        );
                         self.push(shown(self), path, &msg);
                     }
                 } else {

@@ -97,7 +97,9 @@ impl Blob {
     }
 
     pub fn from_base64(s: &str) -> Result<Self, base64::DecodeError> {
-        base64::engine::general_purpose::STANDARD.decode(s).map(Blob)
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map(Blob)
     }
 }
 
@@ -173,8 +175,14 @@ mod tests {
 
     #[test]
     fn timestamp_serializes_whole_seconds_as_integers() {
-        assert_eq!(serde_json::to_string(&Timestamp(1.0e9)).unwrap_or_default(), "1000000000");
-        assert_eq!(serde_json::to_string(&Timestamp(1.5)).unwrap_or_default(), "1.5");
+        assert_eq!(
+            serde_json::to_string(&Timestamp(1.0e9)).unwrap_or_default(),
+            "1000000000"
+        );
+        assert_eq!(
+            serde_json::to_string(&Timestamp(1.5)).unwrap_or_default(),
+            "1.5"
+        );
         let t: Timestamp = serde_json::from_str("1700000000.25").unwrap_or_default();
         assert_eq!(t, Timestamp(1_700_000_000.25));
         let dt = t.to_datetime().map(|d| d.to_rfc3339());
@@ -185,7 +193,10 @@ mod tests {
     fn blob_debug_hides_bytes() {
         let b = Blob::new(b"secret".to_vec());
         assert_eq!(format!("{b:?}"), "Blob(6 bytes)");
-        assert_eq!(serde_json::to_string(&b).unwrap_or_default(), "\"c2VjcmV0\"");
+        assert_eq!(
+            serde_json::to_string(&b).unwrap_or_default(),
+            "\"c2VjcmV0\""
+        );
         let back: Result<Blob, _> = serde_json::from_str("\"c2VjcmV0\"");
         assert_eq!(back.ok(), Some(b));
         assert!(serde_json::from_str::<Blob>("\"!!\"").is_err());

@@ -21,6 +21,23 @@ pub struct Config {
     /// Log filter (`info`, `debug`, `rampart_server=debug`, ...).
     pub log: String,
     pub limits: LimitsConfig,
+    pub trail: TrailConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrailConfig {
+    /// `batched` (default): events of read-only calls become durable with the next group
+    /// commit, within milliseconds; `strict`: every event is durable before the response.
+    pub sync: TrailSync,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TrailSync {
+    #[default]
+    Batched,
+    Strict,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,6 +72,7 @@ impl Default for Config {
             tls_key: None,
             log: "info".into(),
             limits: LimitsConfig::default(),
+            trail: TrailConfig::default(),
         }
     }
 }

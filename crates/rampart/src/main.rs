@@ -90,6 +90,9 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes [default: 8388608].
     #[arg(long, env = "RAMPART_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
+    /// When audit events of read-only calls become durable [default: batched].
+    #[arg(long, env = "RAMPART_TRAIL_SYNC", value_enum)]
+    trail_sync: Option<config::TrailSync>,
 }
 
 impl ServeArgs {
@@ -117,6 +120,9 @@ impl ServeArgs {
         }
         if let Some(v) = self.max_body_bytes {
             c.limits.max_body_bytes = v;
+        }
+        if let Some(v) = self.trail_sync {
+            c.trail.sync = v;
         }
         c
     }
@@ -289,6 +295,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
                 .map_err(|e| e.to_string())
         })),
         default_region: cfg.region.clone(),
+        strict_trail: cfg.trail.sync == config::TrailSync::Strict,
     });
 
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;

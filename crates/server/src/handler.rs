@@ -113,7 +113,10 @@ struct Authenticated {
     service: String,
 }
 
-fn authenticate(state: &State, parts: &Parts, body: &[u8]) -> Result<Authenticated, (AuthFailure, Option<String>)> {
+/// A refused authentication: why, the key id and the signing service when they could be read.
+type Refusal = (AuthFailure, Option<String>, Option<String>);
+
+fn authenticate(state: &State, parts: &Parts, body: &[u8]) -> Result<Authenticated, Refusal> {
     let mut headers: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -127,26 +130,30 @@ fn authenticate(state: &State, parts: &Parts, body: &[u8]) -> Result<Authenticat
     let raw_path = parts.uri.path();
     let raw_query = parts.uri.query().unwrap_or("");
     let req = SignedRequest { method: parts.method.as_str(), raw_path, raw_query, headers: &headers, body };
-    let auth = rampart_sigv4::parse(&req).map_err(|e| (AuthFailure::Sig(e), None))?;
+    let auth = rampart_sigv4::parse(&req).map_err(|e| (AuthFailure::Sig(e), None, None))?;
+    if auth.kind == rampart_sigv4::AuthKind::Anonymous {
+        return Err((AuthFailure::Sig(SigError::Missing), None, None));
+    }
     let akid = auth.access_key_id.clone();
+    let svc = Some(auth.service.clone());
     let lookup = state.identity.lookup_key(&akid).map_err(|e| {
         tracing::error!(error = %e, "access key lookup failed");
-        (AuthFailure::Internal, Some(akid.clone()))
+        (AuthFailure::Internal, Some(akid.clone()), svc.clone())
     })?;
     match lookup {
         Some(k) if k.active => {
             if auth.security_token.is_some() {
                 // A long-term key never carries a session token; temporary credentials come
                 // with the identity issue's STS.
-                return Err((AuthFailure::UnknownKey, Some(akid)));
+                return Err((AuthFailure::UnknownKey, Some(akid), svc));
             }
             rampart_sigv4::verify(&req, &auth, k.secret.as_str(), Utc::now(), Some(&state.sig_cache))
-                .map_err(|e| (AuthFailure::Sig(e), Some(akid.clone())))?;
+                .map_err(|e| (AuthFailure::Sig(e), Some(akid.clone()), svc.clone()))?;
             Ok(Authenticated { principal: k.principal, region: auth.region, service: auth.service })
         }
-        Some(_) => Err((AuthFailure::UnknownKey, Some(akid))),
+        Some(_) => Err((AuthFailure::UnknownKey, Some(akid), svc)),
         None if state.dev => Ok(Authenticated { principal: Identity::dev_principal(&akid), region: auth.region, service: auth.service }),
-        None => Err((AuthFailure::UnknownKey, Some(akid))),
+        None => Err((AuthFailure::UnknownKey, Some(akid), svc)),
     }
 }
 
@@ -228,11 +235,14 @@ fn process(state: &State, parts: &Parts, body: &[u8], peer: SocketAddr, secure: 
     let authn = authenticate(state, parts, body);
     let auth = match authn {
         Ok(a) => a,
-        Err((failure, akid)) => {
-            let err = auth_error(proto_guess, failure);
+        Err((failure, akid, service)) => {
+            let entry = service.as_deref().and_then(|s| state.registry.by_signing_name(s));
+            let proto = entry.map(|e| Proto::of_model(e.model)).unwrap_or(proto_guess);
+            let err = auth_error(proto, failure);
             let op = protocol::operation_hint(parts, body).unwrap_or_default();
-            record_unauthenticated(state, &op, akid.as_deref(), peer, &user_agent, request_id, &err, secure);
-            return protocol::encode_err(proto_guess, None, &err, request_id);
+            let source = entry.map(|e| e.model.event_source).unwrap_or("rampart.amazonaws.com");
+            record_unauthenticated(state, &op, source, akid.as_deref(), peer, &user_agent, request_id, &err, secure);
+            return protocol::encode_err(proto, entry.map(|e| e.model), &err, request_id);
         }
     };
 
@@ -292,7 +302,7 @@ fn process(state: &State, parts: &Parts, body: &[u8], peer: SocketAddr, secure: 
                 }
             }
             // A change is acknowledged only once its event is durable too.
-            if let Err(e) = state.trail.record(&ev, !op.read_only) {
+            if let Err(e) = state.trail.record(&ev, !op.read_only || state.strict_trail) {
                 tracing::error!(error = %e, "audit event could not be written");
                 return protocol::encode_err(proto, Some(model), &AwsError::internal(), request_id);
             }
@@ -311,7 +321,7 @@ fn process(state: &State, parts: &Parts, body: &[u8], peer: SocketAddr, secure: 
 }
 
 fn record(state: &State, ev: &AuditEvent, wait: bool) {
-    if let Err(e) = state.trail.record(ev, wait) {
+    if let Err(e) = state.trail.record(ev, wait || state.strict_trail) {
         tracing::error!(error = %e, "audit event could not be written");
     }
 }
@@ -320,6 +330,7 @@ fn record(state: &State, ev: &AuditEvent, wait: bool) {
 fn record_unauthenticated(
     state: &State,
     op: &str,
+    event_source: &str,
     akid: Option<&str>,
     peer: SocketAddr,
     user_agent: &str,
@@ -341,7 +352,7 @@ fn record_unauthenticated(
     let ev = AuditEvent {
         event_id: uuid::Uuid::new_v4().to_string(),
         event_time: Utc::now(),
-        event_source: "rampart.amazonaws.com".into(),
+        event_source: event_source.to_string(),
         event_name: op.to_string(),
         aws_region: state.default_region.clone(),
         source_ip: peer.ip().to_string(),

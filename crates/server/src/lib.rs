@@ -96,6 +96,9 @@ pub struct State {
     /// Called by the `--dev` reset after the store is wiped (re-creates the dev account).
     pub on_reset: Option<Arc<dyn Fn() -> Result<(), String> + Send + Sync>>,
     pub default_region: String,
+    /// `trail.sync = "strict"`: every audit event, read-only calls' included, is durable
+    /// before the response is sent (otherwise read-only events commit with the next group).
+    pub strict_trail: bool,
 }
 
 pub mod serve;

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rampart_core::{Principal, PrincipalKind, RequestContext};
 use rampart_store::SqliteStore;
 use rampart_trail::{verify, AuditEvent, Problem, Trail, DIGEST_EVERY};
