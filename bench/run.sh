@@ -83,6 +83,7 @@ echo "nproc:  $(nproc)"
 echo "cpu:    ${cpu:-unknown}"
 echo "rustc:  $(rustc --version)"
 echo "kernel: $(uname -sr)"
+echo "load:   $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min load average before the runs)"
 echo "server: $server serve --dev --listen 127.0.0.1:0  (pid $pid, $endpoint)"
 echo "note:   server and load generator share this machine's cores"
 
@@ -95,4 +96,6 @@ for c in $CONNS; do
     echo "== $(printf '%q ' "${cmd[@]}" | sed 's/ $//')"
     "${cmd[@]}" || status=$?
 done
+echo
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit "$status"

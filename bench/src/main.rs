@@ -47,7 +47,12 @@ struct Args {
     endpoint: String,
     #[arg(long, default_value = "test", env = "AWS_ACCESS_KEY_ID")]
     access_key: String,
-    #[arg(long, default_value = "test", env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        default_value = "test",
+        env = "AWS_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
     secret_key: String,
     /// Session token of temporary credentials (sent as X-Amz-Security-Token).
     #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
@@ -104,7 +109,9 @@ fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("bad duration '{s}' (e.g. 10s, 500ms, 2m)"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("bad duration '{s}' (e.g. 10s, 500ms, 2m)"))?;
     let secs = match unit.trim() {
         "" | "s" => n,
         "ms" => n / 1000.0,
@@ -126,16 +133,22 @@ struct Target {
 }
 
 async fn resolve_endpoint(endpoint: &str, allow_remote: bool) -> Result<Target> {
-    let uri: http::Uri = endpoint.parse().with_context(|| format!("bad --endpoint '{endpoint}'"))?;
+    let uri: http::Uri = endpoint
+        .parse()
+        .with_context(|| format!("bad --endpoint '{endpoint}'"))?;
     match uri.scheme_str() {
         Some("http") => {}
-        Some("https") => bail!("only plain http endpoints are supported (Rampart serves http on loopback)"),
+        Some("https") => {
+            bail!("only plain http endpoints are supported (Rampart serves http on loopback)")
+        }
         _ => bail!("--endpoint must start with http://"),
     }
     if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
         bail!("--endpoint must not have a path or query");
     }
-    let auth = uri.authority().ok_or_else(|| anyhow!("--endpoint has no host"))?;
+    let auth = uri
+        .authority()
+        .ok_or_else(|| anyhow!("--endpoint has no host"))?;
     let host = auth.host().trim_start_matches('[').trim_end_matches(']');
     let port = auth.port_u16().unwrap_or(80);
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
@@ -146,10 +159,15 @@ async fn resolve_endpoint(endpoint: &str, allow_remote: bool) -> Result<Target> 
         bail!("{host} resolves to no address");
     };
     if !allow_remote && !addrs.iter().all(|a| a.ip().is_loopback()) {
+        let bad: Vec<String> = addrs
+            .iter()
+            .filter(|a| !a.ip().is_loopback())
+            .map(|a| a.ip().to_string())
+            .collect();
         bail!(
-            "refusing to load {host} ({}): not a loopback address; pass --allow-remote only for a \
-             host you are allowed to load",
-            first.ip()
+            "refusing to load {host}: {} is not a loopback address; pass --allow-remote only for \
+             a host you are allowed to load",
+            bad.join(", ")
         );
     }
     Ok(Target {
@@ -322,7 +340,9 @@ async fn worker(run: Arc<Run>) -> Result<WorkerResult> {
                     if measured {
                         counts.timeouts += 1;
                     }
-                    let _ = run.first_error.set(format!("timeout after {:?}", run.timeout));
+                    let _ = run
+                        .first_error
+                        .set(format!("timeout after {:?}", run.timeout));
                     continue 'conn;
                 }
             }
@@ -344,7 +364,12 @@ async fn setup(run: &Run, quiet: bool) -> Result<()> {
         &run.region,
         &run.op.service,
     );
-    let req = build_request(run, &mut signer, target.as_deref(), &Bytes::from(body.clone()))?;
+    let req = build_request(
+        run,
+        &mut signer,
+        target.as_deref(),
+        &Bytes::from(body.clone()),
+    )?;
     let (status, resp) = tokio::time::timeout(run.timeout, send(&mut sender, req))
         .await
         .map_err(|_| anyhow!("setup request timed out"))??;
@@ -362,6 +387,8 @@ async fn setup(run: &Run, quiet: bool) -> Result<()> {
 struct Summary {
     counts: Counts,
     hist: Histogram<u64>,
+    /// Cores' worth of CPU the bench itself used during the measured window.
+    client_cpu: Option<f64>,
 }
 
 struct Outcome {
@@ -399,6 +426,14 @@ async fn bench(args: &Args) -> Result<Outcome> {
     run.measure_start = start + args.warmup;
     run.end = run.measure_start + args.duration;
     let run = Arc::new(run);
+    let (measure_start, end) = (run.measure_start, run.end);
+    let cpu_probe = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_start).await;
+        let a = process_cpu_ns()?;
+        tokio::time::sleep_until(end).await;
+        let b = process_cpu_ns()?;
+        Some(b.saturating_sub(a) as f64 / 1e9 / (end - measure_start).as_secs_f64())
+    });
     let tasks: Vec<_> = (0..args.connections)
         .map(|_| tokio::spawn(worker(run.clone())))
         .collect();
@@ -434,12 +469,33 @@ async fn bench(args: &Args) -> Result<Outcome> {
     if cut > 0 {
         eprintln!("warning: {cut} connection(s) were still busy past the deadline and were cut");
     }
+    let client_cpu = match tokio::time::timeout(Duration::from_secs(1), cpu_probe).await {
+        Ok(Ok(c)) => c,
+        _ => None,
+    };
     Ok(Outcome {
-        summary: Summary { counts, hist },
+        summary: Summary {
+            counts,
+            hist,
+            client_cpu,
+        },
         op: run.op.name.clone(),
         url: run.target.url.clone(),
         first_error: run.first_error.get().cloned(),
     })
+}
+
+/// CPU time this process's threads have used, in ns (Linux `/proc/self/task/*/schedstat`).
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0u64;
+    for t in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(t) = t else { continue };
+        let Ok(text) = std::fs::read_to_string(t.path().join("schedstat")) else {
+            continue;
+        };
+        total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
 }
 
 fn ms(us: u64) -> f64 {
@@ -487,8 +543,9 @@ fn report(args: &Args, url: &str, op: &str, s: &Summary, first_error: Option<&st
             "req_per_s": (rate * 10.0).round() / 10.0,
             "latency_ms": {
                 "p50": ms(p50), "p90": ms(p90), "p99": ms(p99), "p999": ms(p999),
-                "max": ms(max), "mean": (mean / 10.0).round() / 100.0,
+                "max": ms(max), "mean": mean.round() / 1000.0,
             },
+            "client_cpu_cores": s.client_cpu.map(|c| (c * 100.0).round() / 100.0),
             "first_error": first_error,
         });
         println!("{v}");
@@ -506,25 +563,25 @@ fn report(args: &Args, url: &str, op: &str, s: &Summary, first_error: Option<&st
         args.duration.as_secs_f64(),
         args.warmup.as_secs_f64()
     );
-    println!("  {:<16}{requests}", "requests");
-    println!("  {:<16}{}", "errors (non-2xx)", c.errors);
+    println!("  {:<18}{requests}", "requests");
+    println!("  {:<18}{}", "errors (non-2xx)", c.errors);
     if c.io_errors + c.timeouts + c.connect_errors > 0 {
         println!(
-            "  {:<16}io {} / timeouts {} / connect {}",
+            "  {:<18}io {} / timeouts {} / connect {}",
             "transport errs", c.io_errors, c.timeouts, c.connect_errors
         );
     }
     if c.reconnects > 0 {
-        println!("  {:<16}{}", "reconnects", c.reconnects);
+        println!("  {:<18}{}", "reconnects", c.reconnects);
     }
-    println!("  {:<16}{statuses}", "status");
-    println!("  {:<16}{rate:.1}", "req/s");
+    println!("  {:<18}{statuses}", "status");
+    println!("  {:<18}{rate:.1}", "req/s");
     println!(
-        "  {:<16}{:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "  {:<18}{:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "latency (ms)", "p50", "p90", "p99", "p99.9", "max", "mean"
     );
     println!(
-        "  {:<16}{:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+        "  {:<18}{:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
         "",
         ms(p50),
         ms(p90),
@@ -533,6 +590,9 @@ fn report(args: &Args, url: &str, op: &str, s: &Summary, first_error: Option<&st
         ms(max),
         mean / 1000.0
     );
+    if let Some(c) = s.client_cpu {
+        println!("  {:<18}{c:.2} cores (this load generator)", "client cpu");
+    }
     if let Some(e) = first_error {
         println!("  first error: {e}");
     }
@@ -577,7 +637,13 @@ fn real_main(args: &Args) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     let out = rt.block_on(bench(args))?;
-    report(args, &out.url, &out.op, &out.summary, out.first_error.as_deref());
+    report(
+        args,
+        &out.url,
+        &out.op,
+        &out.summary,
+        out.first_error.as_deref(),
+    );
     // Exit 1 when nothing succeeded, so scripts notice a broken setup.
     Ok(if out.summary.counts.ok == 0 {
         ExitCode::FAILURE

@@ -126,14 +126,14 @@ pub fn resolve(
     }
     let tpl = OPS.iter().find(|o| o.name.eq_ignore_ascii_case(name));
     let (proto, tpl_target, tpl_body, setup) = match tpl {
-        Some(t) => (t.proto, t.target.map(str::to_owned), t.body.to_owned(), t.setup),
+        Some(t) => (
+            t.proto,
+            t.target.map(str::to_owned),
+            t.body.to_owned(),
+            t.setup,
+        ),
         None => match (target, body) {
-            (Some(_), b) => (
-                Proto::Json("1.1"),
-                None,
-                b.unwrap_or("{}").to_owned(),
-                None,
-            ),
+            (Some(_), b) => (Proto::Json("1.1"), None, b.unwrap_or("{}").to_owned(), None),
             (None, Some(b)) => (Proto::Query, None, b.to_owned(), None),
             (None, None) => bail!(
                 "unknown op '{name}': give --target (JSON 1.1) or --body (Query) for an ad-hoc \
@@ -151,7 +151,9 @@ pub fn resolve(
         }
     });
     Ok(Op {
-        name: tpl.map(|t| t.name.to_owned()).unwrap_or_else(|| name.to_owned()),
+        name: tpl
+            .map(|t| t.name.to_owned())
+            .unwrap_or_else(|| name.to_owned()),
         service: service
             .map(str::to_owned)
             .unwrap_or_else(|| tpl.map(|t| t.service).unwrap_or(svc).to_owned()),
@@ -177,23 +179,46 @@ mod tests {
         assert_eq!(o.service, "sts");
         assert_eq!(o.target, None);
         assert_eq!(o.body, b"Action=GetCallerIdentity&Version=2011-06-15");
-        assert!(o.content_type.starts_with("application/x-www-form-urlencoded"));
+        assert!(o
+            .content_type
+            .starts_with("application/x-www-form-urlencoded"));
 
-        let o = resolve("kms:GenerateRandom", Some(r#"{"NumberOfBytes":1024}"#), None, None, None)
-            .unwrap();
+        let o = resolve(
+            "kms:GenerateRandom",
+            Some(r#"{"NumberOfBytes":1024}"#),
+            None,
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(o.target.as_deref(), Some("TrentService.GenerateRandom"));
         assert_eq!(o.content_type, "application/x-amz-json-1.1");
         assert_eq!(o.body, br#"{"NumberOfBytes":1024}"#);
 
-        let o = resolve("events:ListRules", None, Some("AWSEvents.ListRules"), None, None).unwrap();
+        let o = resolve(
+            "events:ListRules",
+            None,
+            Some("AWSEvents.ListRules"),
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(o.service, "events");
         assert_eq!(o.body, b"{}");
         assert_eq!(o.content_type, "application/x-amz-json-1.1");
 
-        let o = resolve("iam:GetUser", Some("Action=GetUser&Version=2010-05-08"), None, None, None)
-            .unwrap();
+        let o = resolve(
+            "iam:GetUser",
+            Some("Action=GetUser&Version=2010-05-08"),
+            None,
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(o.target, None);
-        assert!(o.content_type.starts_with("application/x-www-form-urlencoded"));
+        assert!(o
+            .content_type
+            .starts_with("application/x-www-form-urlencoded"));
 
         assert!(resolve("iam:GetUser", None, None, None, None).is_err());
         assert!(resolve("GetUser", None, None, None, None).is_err());

@@ -154,7 +154,10 @@ mod tests {
                 "/",
                 "",
                 "127.0.0.1:4566",
-                &[("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+                &[(
+                    "Content-Type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                )],
                 body,
             );
             let req = SignedRequest {

@@ -13,8 +13,10 @@ Test modules import the helpers directly (`from conftest import client, aws, ...
 """
 from __future__ import annotations
 
+import atexit
 import configparser
 import datetime as dt
+import gc
 import json
 import os
 import re
@@ -155,6 +157,7 @@ class Server:
         return self.returncode
 
     def close_connections(self) -> None:
+        gc.collect()  # connections left in unreferenced responses (e.g. error tracebacks)
         for c in self.clients:
             c.close()
         self.clients.clear()
@@ -239,6 +242,7 @@ class Servers:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.all: list[Server] = []
         self._n = 0
+        atexit.register(self.stop_all)  # a last resort; the fixtures stop their servers
 
     def start(self, name: str, *args: str, data_dir: Optional[Path] = None, dev: bool = False) -> Server:
         self._n += 1
@@ -486,7 +490,10 @@ def request_id_of(exc_or_response) -> str:
 
 
 def db_connect(server_or_path) -> sqlite3.Connection:
+    """Read-only connection to a server's database (a Server, a data directory or a db file)."""
     path = server_or_path.db if isinstance(server_or_path, Server) else Path(server_or_path)
+    if path.is_dir():
+        path = path / "rampart.db"
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
 
 

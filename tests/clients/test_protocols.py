@@ -232,9 +232,6 @@ def test_body_over_the_lowered_limit_query(small):
 def test_chunked_body_over_the_limit(small):
     # No Content-Length: the limit applies while the body streams in.
     chunks = [b"{" + b" " * 1023] + [b" " * 1024] * 3 + [b"}"]
-    r = raw_request(small, body=b"", sign=False, chunked=True,
-                    headers={"Content-Type": JSON_11, "X-Amz-Target": "x.LookupEvents"})
-    assert r.status != 413  # an empty chunked body is fine (it is refused for lack of a signature)
     r = small.request("POST", "/", body=iter(chunks), chunked=True,
                       headers={"Content-Type": JSON_11, "X-Amz-Target": "x.LookupEvents"})
     assert_json_error(r, 413, "RequestEntityTooLarge")

@@ -501,10 +501,17 @@ impl<'a> Gen<'a> {
     }
 
     fn struct_def(&self, name: &str, out: &mut String) -> Result<(), String> {
+        struct Field {
+            id: String,
+            ty: String,
+            wire: String,
+            required: bool,
+            redacted: bool,
+        }
         let sh = self.shape(name)?;
         let ty = self.types.get(name).cloned().unwrap_or_default();
         let union = flag(sh, "union");
-        let mut fields: Vec<(String, String, String, bool)> = Vec::new(); // ident, type, wire, redacted
+        let mut fields: Vec<Field> = Vec::new();
         let mut used = HashSet::new();
         for (mname, m) in Self::members(sh) {
             let target = self.target(m)?;
@@ -517,50 +524,102 @@ impl<'a> Gen<'a> {
                 rt = format!("Box<{rt}>");
             }
             let required = Self::required(sh, mname) && !union;
-            let full = if required {
-                rt
-            } else {
-                format!("Option<{rt}>")
-            };
-            let redacted = flag(m, "sensitive") || self.debug_sensitive(target);
-            let attr = if required {
-                format!("#[serde(rename = {})]", lit(mname))
-            } else {
-                format!(
-                    "#[serde(rename = {}, skip_serializing_if = \"Option::is_none\")]",
-                    lit(mname)
-                )
-            };
-            fields.push((ident(base), full, attr, redacted));
+            fields.push(Field {
+                id: ident(base),
+                ty: if required {
+                    rt
+                } else {
+                    format!("Option<{rt}>")
+                },
+                wire: mname.to_string(),
+                required,
+                redacted: flag(m, "sensitive") || self.debug_sensitive(target),
+            });
         }
-        let any_redacted = fields.iter().any(|f| f.3);
+        let any_redacted = fields.iter().any(|f| f.redacted);
         let derives = if any_redacted {
-            "Clone, Default, PartialEq, serde::Serialize, serde::Deserialize"
+            "Clone, Default, PartialEq"
         } else {
-            "Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize"
+            "Debug, Clone, Default, PartialEq"
         };
         let _ = writeln!(out, "/// The `{name}` structure.");
         let _ = writeln!(out, "#[derive({derives})]");
-        if !fields.is_empty() {
-            let _ = writeln!(out, "#[serde(default)]");
-        }
         let _ = writeln!(out, "pub struct {ty} {{");
-        for (id, t, attr, _) in &fields {
-            let _ = writeln!(out, "{attr}\npub {id}: {t},");
+        for f in &fields {
+            let _ = writeln!(
+                out,
+                "    /// `{}`{}",
+                f.wire,
+                if f.required { " (required)" } else { "" }
+            );
+            let _ = writeln!(out, "    pub {}: {},", f.id, f.ty);
         }
         let _ = writeln!(out, "}}\n");
+
+        // Serialize: members under their model names, absent optional ones skipped.
+        let n_req = fields.iter().filter(|f| f.required).count();
+        let mut terms: Vec<String> = Vec::new();
+        if n_req > 0 || fields.is_empty() {
+            terms.push(n_req.to_string());
+        }
+        for f in fields.iter().filter(|f| !f.required) {
+            terms.push(format!("usize::from(self.{}.is_some())", f.id));
+        }
+        let len = terms.join(" + ");
+        let st = if fields.is_empty() { "st" } else { "mut st" };
+        let _ = writeln!(
+            out,
+            "impl serde::Serialize for {ty} {{\n    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        use serde::ser::SerializeStruct as _;\n        let {st} = s.serialize_struct({}, {len})?;",
+            lit(&ty)
+        );
+        for f in &fields {
+            if f.required {
+                let _ = writeln!(
+                    out,
+                    "        st.serialize_field({}, &self.{})?;",
+                    lit(&f.wire),
+                    f.id
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "        if let Some(v) = &self.{} {{\n            st.serialize_field({}, v)?;\n        }}",
+                    f.id,
+                    lit(&f.wire)
+                );
+            }
+        }
+        let _ = writeln!(out, "        st.end()\n    }}\n}}\n");
+
+        // Deserialize: by model name; unknown members ignored, missing ones default.
+        let m = if fields.is_empty() { "_m" } else { "mut m" };
+        let _ = writeln!(
+            out,
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\n    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        let {m} = crate::serde_impl::StructReader::new(d)?;\n        Ok(Self {{"
+        );
+        for f in &fields {
+            let _ = writeln!(
+                out,
+                "            {}: m.{}({})?,",
+                f.id,
+                if f.required { "req" } else { "opt" },
+                lit(&f.wire)
+            );
+        }
+        let _ = writeln!(out, "        }})\n    }}\n}}\n");
+
         if any_redacted {
             let _ = writeln!(
                 out,
                 "impl std::fmt::Debug for {ty} {{\nfn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\nf.debug_struct({})",
                 lit(&ty)
             );
-            for (id, _, _, redacted) in &fields {
-                let shown = id.trim_start_matches("r#");
-                if *redacted {
+            for f in &fields {
+                let shown = f.id.trim_start_matches("r#");
+                if f.redacted {
                     let _ = writeln!(out, ".field({}, &crate::Redacted)", lit(shown));
                 } else {
-                    let _ = writeln!(out, ".field({}, &self.{id})", lit(shown));
+                    let _ = writeln!(out, ".field({}, &self.{})", lit(shown), f.id);
                 }
             }
             let _ = writeln!(out, ".finish()\n}}\n}}\n");
@@ -604,12 +663,30 @@ impl<'a> Gen<'a> {
 
 pub fn generate(module: &str, model: &Value) -> Result<Generated, String> {
     let meta = model.get("metadata").ok_or("model without metadata")?;
-    let protocol = match s(meta, "protocol") {
-        Some("json") => "Json",
-        Some("rest-json") => "RestJson",
-        Some("query") => "Query",
-        other => return Err(format!("{module}: protocol {other:?} is not supported")),
+    // The model's protocol, or the first of its `protocols` that Rampart speaks (Shield lists
+    // `smithy-rpc-v2-cbor` first, then `json`).
+    let supported = |p: &str| match p {
+        "json" => Some("Json"),
+        "rest-json" => Some("RestJson"),
+        "query" => Some("Query"),
+        _ => None,
     };
+    let protocol = s(meta, "protocol")
+        .and_then(supported)
+        .or_else(|| {
+            meta.get("protocols")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .find_map(supported)
+        })
+        .ok_or_else(|| {
+            format!(
+                "{module}: protocol {:?} is not supported",
+                s(meta, "protocol")
+            )
+        })?;
     let shapes = model
         .get("shapes")
         .and_then(Value::as_object)

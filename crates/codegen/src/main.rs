@@ -109,7 +109,10 @@ fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<
         rustfmt(&gen::generate_mod(SERVICES.iter().map(|s| s.0)))?,
     ));
 
+    let out = out.canonicalize().unwrap_or_else(|_| out.to_path_buf());
+    let out = out.as_path();
     let mut differ = Vec::new();
+    let mut removed = Vec::new();
     for (name, text) in &files {
         let path = out.join(name);
         let current = std::fs::read_to_string(&path).ok();
@@ -137,8 +140,9 @@ fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<
         for p in stale {
             if !check {
                 std::fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                println!("removed: {}", p.display());
             }
-            differ.push(p);
+            removed.push(p);
         }
     }
 
@@ -152,12 +156,15 @@ fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<
         println!("{name}: {} bytes", text.len());
     }
     if check {
-        if differ.is_empty() {
+        if differ.is_empty() && removed.is_empty() {
             println!("generated files are up to date");
             Ok(ExitCode::SUCCESS)
         } else {
             for p in &differ {
                 println!("differs: {}", p.display());
+            }
+            for p in &removed {
+                println!("not generated any more: {}", p.display());
             }
             println!("run `cargo run -p codegen -- --botocore <dir|wheel>` and commit the result");
             Ok(ExitCode::FAILURE)

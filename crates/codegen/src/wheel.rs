@@ -20,7 +20,7 @@ impl Source {
                 .map_err(|e| format!("{}: {e}", path.display()));
         }
         for candidate in [path.join("botocore"), path.to_path_buf(), path.join("..")] {
-            if candidate.join("data").is_dir() && candidate.join("data/sts").is_dir() {
+            if candidate.join("data").is_dir() {
                 return Ok(Source::Dir(candidate));
             }
         }

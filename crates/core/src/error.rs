@@ -13,7 +13,11 @@ pub struct AwsError {
 }
 
 impl AwsError {
-    pub fn new(code: impl Into<Cow<'static, str>>, status: u16, message: impl Into<String>) -> Self {
+    pub fn new(
+        code: impl Into<Cow<'static, str>>,
+        status: u16,
+        message: impl Into<String>,
+    ) -> Self {
         AwsError {
             code: code.into(),
             message: message.into(),
@@ -39,7 +43,11 @@ impl AwsError {
     /// An internal failure. The message given to the client is generic on purpose: the detail
     /// goes to the log (never secret material) and the client sees AWS's wording.
     pub fn internal() -> Self {
-        Self::new("InternalFailure", 500, "The request processing has failed because of an unknown error, exception or failure.")
+        Self::new(
+            "InternalFailure",
+            500,
+            "The request processing has failed because of an unknown error, exception or failure.",
+        )
     }
 
     /// What an operation that the model defines but Rampart does not implement yet answers.

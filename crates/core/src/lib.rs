@@ -2,9 +2,9 @@
 //! services, principals, identifiers and time helpers.
 #![forbid(unsafe_code)]
 
+pub mod context;
 pub mod error;
 pub mod ids;
-pub mod context;
 
 pub use context::{Principal, PrincipalKind, RequestContext};
 pub use error::AwsError;

@@ -21,7 +21,11 @@ pub struct SealParams {
 impl Default for SealParams {
     /// OWASP's recommended Argon2id setting (19 MiB, 2 passes, 1 lane).
     fn default() -> Self {
-        SealParams { m_cost_kib: 19 * 1024, t_cost: 2, p_cost: 1 }
+        SealParams {
+            m_cost_kib: 19 * 1024,
+            t_cost: 2,
+            p_cost: 1,
+        }
     }
 }
 
@@ -62,7 +66,11 @@ impl RootKey {
     /// Opens the root key of `dir`, creating it on first use. With a passphrase, a new key is
     /// sealed under it; without one, a new key goes into a 0600 key file. An existing sealed key
     /// always needs the passphrase.
-    pub fn open_or_create(dir: &Path, passphrase: Option<&[u8]>, params: SealParams) -> Result<Self, CryptoError> {
+    pub fn open_or_create(
+        dir: &Path,
+        passphrase: Option<&[u8]>,
+        params: SealParams,
+    ) -> Result<Self, CryptoError> {
         let sealed_path = dir.join(SEALED_FILE);
         let plain_path = dir.join(PLAIN_FILE);
         if sealed_path.exists() {
@@ -72,16 +80,24 @@ impl RootKey {
         if plain_path.exists() {
             let text = Zeroizing::new(read(&plain_path)?);
             let mut raw = Zeroizing::new([0u8; 32]);
-            hex::decode_to_slice(text.trim(), &mut raw[..])
-                .map_err(|_| CryptoError::File(plain_path.display().to_string(), "not a 64-hex-digit key".into()))?;
+            hex::decode_to_slice(text.trim(), &mut raw[..]).map_err(|_| {
+                CryptoError::File(
+                    plain_path.display().to_string(),
+                    "not a 64-hex-digit key".into(),
+                )
+            })?;
             return Self::from_bytes(&raw, RootSource::KeyFile);
         }
         let mut raw = Zeroizing::new([0u8; 32]);
-        SystemRandom::new().fill(&mut raw[..]).map_err(|_| CryptoError::Internal("random"))?;
+        SystemRandom::new()
+            .fill(&mut raw[..])
+            .map_err(|_| CryptoError::Internal("random"))?;
         match passphrase {
             Some(pass) => {
                 let mut salt = [0u8; 16];
-                SystemRandom::new().fill(&mut salt).map_err(|_| CryptoError::Internal("random"))?;
+                SystemRandom::new()
+                    .fill(&mut salt)
+                    .map_err(|_| CryptoError::Internal("random"))?;
                 let kek = derive(pass, &salt, params)?;
                 let wrapped = Sealed::new(&kek)?.seal(b"root-key", &raw[..])?;
                 let file = SealedFile {
@@ -91,7 +107,8 @@ impl RootKey {
                     salt: hex::encode(salt),
                     wrapped: hex::encode(wrapped),
                 };
-                let json = serde_json::to_vec_pretty(&file).map_err(|_| CryptoError::Internal("json"))?;
+                let json =
+                    serde_json::to_vec_pretty(&file).map_err(|_| CryptoError::Internal("json"))?;
                 write_private(&sealed_path, &json)?;
                 Self::from_bytes(&raw, RootSource::Passphrase)
             }
@@ -105,16 +122,21 @@ impl RootKey {
 
     fn unseal(path: &Path, pass: &[u8]) -> Result<Self, CryptoError> {
         let text = read(path)?;
-        let file: SealedFile =
-            serde_json::from_str(&text).map_err(|e| CryptoError::File(path.display().to_string(), e.to_string()))?;
+        let file: SealedFile = serde_json::from_str(&text)
+            .map_err(|e| CryptoError::File(path.display().to_string(), e.to_string()))?;
         let salt = hex::decode(&file.salt).map_err(|_| CryptoError::Malformed)?;
         let wrapped = hex::decode(&file.wrapped).map_err(|_| CryptoError::Malformed)?;
         let kek = derive(pass, &salt, file.params)?;
-        let raw = Sealed::new(&kek)?.open(b"root-key", &wrapped).map_err(|e| match e {
-            CryptoError::Unwrap => CryptoError::BadPassphrase,
-            other => other,
-        })?;
-        let arr: &[u8; 32] = raw.as_slice().try_into().map_err(|_| CryptoError::Malformed)?;
+        let raw = Sealed::new(&kek)?
+            .open(b"root-key", &wrapped)
+            .map_err(|e| match e {
+                CryptoError::Unwrap => CryptoError::BadPassphrase,
+                other => other,
+            })?;
+        let arr: &[u8; 32] = raw
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::Malformed)?;
         Self::from_bytes(arr, RootSource::Passphrase)
     }
 
@@ -122,7 +144,12 @@ impl RootKey {
     pub fn from_bytes(raw: &[u8; 32], source: RootSource) -> Result<Self, CryptoError> {
         let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, raw);
         let fingerprint = hex::encode(&d.as_ref()[..8]);
-        Ok(RootKey { sealed: Sealed::new(raw)?, raw: Box::new(Zeroizing::new(*raw)), fingerprint, source })
+        Ok(RootKey {
+            sealed: Sealed::new(raw)?,
+            raw: Box::new(Zeroizing::new(*raw)),
+            fingerprint,
+            source,
+        })
     }
 
     pub fn source(&self) -> RootSource {
@@ -149,15 +176,19 @@ impl RootKey {
         let salt = Salt::new(HKDF_SHA256, b"rampart-root-derive-v1");
         let prk = salt.extract(&self.raw[..]);
         let info = [purpose.as_bytes()];
-        let okm = prk.expand(&info, HKDF_SHA256).map_err(|_| CryptoError::Internal("hkdf"))?;
+        let okm = prk
+            .expand(&info, HKDF_SHA256)
+            .map_err(|_| CryptoError::Internal("hkdf"))?;
         let mut out = Zeroizing::new([0u8; 32]);
-        okm.fill(&mut out[..]).map_err(|_| CryptoError::Internal("hkdf"))?;
+        okm.fill(&mut out[..])
+            .map_err(|_| CryptoError::Internal("hkdf"))?;
         Ok(out)
     }
 }
 
 fn derive(pass: &[u8], salt: &[u8], p: SealParams) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
-    let params = Params::new(p.m_cost_kib, p.t_cost, p.p_cost, Some(32)).map_err(|_| CryptoError::Internal("argon2 params"))?;
+    let params = Params::new(p.m_cost_kib, p.t_cost, p.p_cost, Some(32))
+        .map_err(|_| CryptoError::Internal("argon2 params"))?;
     let mut out = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password_into(pass, salt, &mut out[..])
@@ -166,7 +197,8 @@ fn derive(pass: &[u8], salt: &[u8], p: SealParams) -> Result<Zeroizing<[u8; 32]>
 }
 
 fn read(path: &Path) -> Result<String, CryptoError> {
-    fs::read_to_string(path).map_err(|e| CryptoError::File(path.display().to_string(), e.to_string()))
+    fs::read_to_string(path)
+        .map_err(|e| CryptoError::File(path.display().to_string(), e.to_string()))
 }
 
 /// Writes a file readable by its owner only, durably (fsync file and directory).
@@ -205,7 +237,11 @@ mod tests {
     use super::*;
 
     fn fast() -> SealParams {
-        SealParams { m_cost_kib: 64, t_cost: 1, p_cost: 1 }
+        SealParams {
+            m_cost_kib: 64,
+            t_cost: 1,
+            p_cost: 1,
+        }
     }
 
     #[test]
@@ -215,8 +251,14 @@ mod tests {
         let w = k1.seal(b"r", b"v").unwrap();
         let k2 = RootKey::open_or_create(dir.path(), Some(b"pass"), fast()).unwrap();
         assert_eq!(&k2.open(b"r", &w).unwrap()[..], b"v");
-        assert!(matches!(RootKey::open_or_create(dir.path(), Some(b"nope"), fast()), Err(CryptoError::BadPassphrase)));
-        assert!(matches!(RootKey::open_or_create(dir.path(), None, fast()), Err(CryptoError::PassphraseRequired)));
+        assert!(matches!(
+            RootKey::open_or_create(dir.path(), Some(b"nope"), fast()),
+            Err(CryptoError::BadPassphrase)
+        ));
+        assert!(matches!(
+            RootKey::open_or_create(dir.path(), None, fast()),
+            Err(CryptoError::PassphraseRequired)
+        ));
         let text = std::fs::read_to_string(dir.path().join(SEALED_FILE)).unwrap();
         assert!(!text.contains(&hex::encode(&k1.raw[..])));
     }
@@ -232,7 +274,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(PLAIN_FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(PLAIN_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -15,20 +15,29 @@ pub struct Sealed {
 
 impl Sealed {
     pub fn new(key: &[u8; 32]) -> Result<Self, CryptoError> {
-        let unbound = UnboundKey::new(&AES_256_GCM, key).map_err(|_| CryptoError::Internal("aes key"))?;
-        Ok(Sealed { key: LessSafeKey::new(unbound) })
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, key).map_err(|_| CryptoError::Internal("aes key"))?;
+        Ok(Sealed {
+            key: LessSafeKey::new(unbound),
+        })
     }
 
     /// Wraps `plaintext`; `aad` names the record (e.g. `access-key/AKIA...`).
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).map_err(|_| CryptoError::Internal("random"))?;
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| CryptoError::Internal("random"))?;
         let mut out = Vec::with_capacity(plaintext.len() + WRAP_OVERHEAD);
         out.push(VERSION);
         out.extend_from_slice(&nonce);
         let mut body = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(full_aad(aad)), &mut body)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(full_aad(aad)),
+                &mut body,
+            )
             .map_err(|_| CryptoError::Internal("seal"))?;
         out.extend_from_slice(&body);
         // `body` held ciphertext only; the plaintext copy above was consumed in place.
@@ -79,7 +88,10 @@ mod tests {
         let last = t.len() - 1;
         t[last] ^= 1;
         assert!(matches!(s.open(b"rec/1", &t), Err(CryptoError::Unwrap)));
-        assert!(matches!(s.open(b"rec/1", &w[..5]), Err(CryptoError::Malformed)));
+        assert!(matches!(
+            s.open(b"rec/1", &w[..5]),
+            Err(CryptoError::Malformed)
+        ));
         let other = Sealed::new(&[8u8; 32]).unwrap();
         assert!(matches!(other.open(b"rec/1", &w), Err(CryptoError::Unwrap)));
     }

@@ -123,18 +123,28 @@ pub const ADMIN_POLICY: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
 impl Identity {
     pub fn new(store: Arc<dyn Store>, root: Arc<RootKey>) -> Self {
-        Identity { store, root, cache: Arc::new(Mutex::new(HashMap::new())) }
+        Identity {
+            store,
+            root,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     /// The account created at bootstrap, if any.
     pub fn primary_account(&self) -> Result<Option<String>, IdentityError> {
-        Ok(self.store.read(|tx| tx.get_json::<String>(META, "primary-account"))?)
+        Ok(self
+            .store
+            .read(|tx| tx.get_json::<String>(META, "primary-account"))?)
     }
 
     /// On a new data directory: creates an account (random id, or `account` when given), an
     /// admin user with `AdministratorAccess` and an access key (`fixed_key` when given, as
     /// `--dev` does with `test`/`test`). Returns `None` when already bootstrapped.
-    pub fn bootstrap(&self, account: Option<&str>, fixed_key: Option<(&str, &str)>) -> Result<Option<NewCredentials>, IdentityError> {
+    pub fn bootstrap(
+        &self,
+        account: Option<&str>,
+        fixed_key: Option<(&str, &str)>,
+    ) -> Result<Option<NewCredentials>, IdentityError> {
         if self.primary_account()?.is_some() {
             return Ok(None);
         }
@@ -142,7 +152,10 @@ impl Identity {
         let user_name = "admin".to_string();
         let (akid, secret) = match fixed_key {
             Some((a, s)) => (a.to_string(), Zeroizing::new(s.to_string())),
-            None => (ids::iam_id("AKIA"), Zeroizing::new(ids::secret_access_key())),
+            None => (
+                ids::iam_id("AKIA"),
+                Zeroizing::new(ids::secret_access_key()),
+            ),
         };
         let wrapped = self.root.seal(&key_aad(&akid), secret.as_bytes())?;
         let user = User {
@@ -162,16 +175,25 @@ impl Identity {
             create_date: now(),
             secret_wrapped: base64::engine::general_purpose::STANDARD.encode(wrapped),
         };
-        let acct = Account { account_id: account_id.clone(), created: now() };
+        let acct = Account {
+            account_id: account_id.clone(),
+            created: now(),
+        };
         let aid = account_id.clone();
-        self.store.write(move |tx: &mut dyn Tx| -> Result<(), StoreError> {
-            tx.put_json(ACCOUNTS, &aid, &acct)?;
-            tx.put_json(USERS, &user_key(&aid, &user.user_name), &user)?;
-            tx.put_json(KEYS, &rec.access_key_id, &rec)?;
-            tx.put_json(META, "primary-account", &aid)?;
-            Ok(())
-        })?;
-        Ok(Some(NewCredentials { account_id, user_name, access_key_id: akid, secret_access_key: secret }))
+        self.store
+            .write(move |tx: &mut dyn Tx| -> Result<(), StoreError> {
+                tx.put_json(ACCOUNTS, &aid, &acct)?;
+                tx.put_json(USERS, &user_key(&aid, &user.user_name), &user)?;
+                tx.put_json(KEYS, &rec.access_key_id, &rec)?;
+                tx.put_json(META, "primary-account", &aid)?;
+                Ok(())
+            })?;
+        Ok(Some(NewCredentials {
+            account_id,
+            user_name,
+            access_key_id: akid,
+            secret_access_key: secret,
+        }))
     }
 
     /// Looks up an access key id. `None` when Rampart does not know it.
@@ -180,16 +202,27 @@ impl Identity {
             return Ok(Some(hit));
         }
         let akid_owned = akid.to_string();
-        let found = self.store.read(|tx| -> Result<Option<(AccessKeyRecord, Option<User>)>, StoreError> {
-            let Some(rec) = tx.get_json::<AccessKeyRecord>(KEYS, &akid_owned)? else { return Ok(None) };
-            let user = tx.get_json::<User>(USERS, &user_key(&rec.account_id, &rec.user_name))?;
-            Ok(Some((rec, user)))
-        })?;
-        let Some((rec, user)) = found else { return Ok(None) };
+        let found = self.store.read(
+            |tx| -> Result<Option<(AccessKeyRecord, Option<User>)>, StoreError> {
+                let Some(rec) = tx.get_json::<AccessKeyRecord>(KEYS, &akid_owned)? else {
+                    return Ok(None);
+                };
+                let user =
+                    tx.get_json::<User>(USERS, &user_key(&rec.account_id, &rec.user_name))?;
+                Ok(Some((rec, user)))
+            },
+        )?;
+        let Some((rec, user)) = found else {
+            return Ok(None);
+        };
         let Some(user) = user else { return Ok(None) };
         let wrapped = base64::engine::general_purpose::STANDARD
             .decode(&rec.secret_wrapped)
-            .map_err(|_| StoreError::Corrupt { coll: KEYS.into(), key: akid.into(), reason: "secret is not base64".into() })?;
+            .map_err(|_| StoreError::Corrupt {
+                coll: KEYS.into(),
+                key: akid.into(),
+                reason: "secret is not base64".into(),
+            })?;
         let plain = self.root.open(&key_aad(akid), &wrapped)?;
         let secret = Zeroizing::new(String::from_utf8_lossy(&plain).into_owned());
         let lookup = KeyLookup {
@@ -223,7 +256,11 @@ impl Identity {
     /// The principal `--dev` attributes to a key id it does not know: an administrator of the
     /// account whose 12-digit number the key id is, else of `000000000000`.
     pub fn dev_principal(akid: &str) -> Principal {
-        let account = if ids::is_account_id(akid) { akid.to_string() } else { DEV_ACCOUNT.to_string() };
+        let account = if ids::is_account_id(akid) {
+            akid.to_string()
+        } else {
+            DEV_ACCOUNT.to_string()
+        };
         Principal {
             kind: PrincipalKind::Root,
             arn: format!("arn:aws:iam::{account}:root"),
@@ -244,19 +281,28 @@ mod tests {
     fn bootstrap_and_lookup() {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
-        let root = Arc::new(RootKey::from_bytes(&[3u8; 32], rampart_crypto::RootSource::KeyFile).unwrap());
+        let root =
+            Arc::new(RootKey::from_bytes(&[3u8; 32], rampart_crypto::RootSource::KeyFile).unwrap());
         let id = Identity::new(store.clone(), root);
         let creds = id.bootstrap(None, None).unwrap().unwrap();
         assert!(id.bootstrap(None, None).unwrap().is_none());
         let k = id.lookup_key(&creds.access_key_id).unwrap().unwrap();
         assert_eq!(k.secret.as_str(), creds.secret_access_key.as_str());
-        assert_eq!(k.principal.arn, format!("arn:aws:iam::{}:user/admin", creds.account_id));
+        assert_eq!(
+            k.principal.arn,
+            format!("arn:aws:iam::{}:user/admin", creds.account_id)
+        );
         assert!(id.lookup_key("AKIANOPE").unwrap().is_none());
         // The secret is not in the store in the clear.
-        let raw = store.read(|tx| tx.scan("access_key", "", None, 10)).unwrap();
+        let raw = store
+            .read(|tx| tx.scan("access_key", "", None, 10))
+            .unwrap();
         let text = String::from_utf8_lossy(&raw[0].1).to_string();
         assert!(!text.contains(creds.secret_access_key.as_str()));
-        assert_eq!(Identity::dev_principal("123456789012").account_id, "123456789012");
+        assert_eq!(
+            Identity::dev_principal("123456789012").account_id,
+            "123456789012"
+        );
         assert_eq!(Identity::dev_principal("AKIAXYZ").account_id, DEV_ACCOUNT);
     }
 }

@@ -7,12 +7,20 @@ use rampart_model::sts::{GetCallerIdentityRequest, GetCallerIdentityResponse, St
 pub struct StsService;
 
 impl Sts for StsService {
-    fn get_caller_identity(&self, ctx: &RequestContext, _input: GetCallerIdentityRequest) -> Result<GetCallerIdentityResponse, AwsError> {
+    fn get_caller_identity(
+        &self,
+        ctx: &RequestContext,
+        _input: GetCallerIdentityRequest,
+    ) -> Result<GetCallerIdentityResponse, AwsError> {
         let p = &ctx.principal;
         let user_id = match p.kind {
             PrincipalKind::Root => p.account_id.clone(),
             _ => p.principal_id.clone(),
         };
-        Ok(GetCallerIdentityResponse { user_id: Some(user_id), account: Some(p.account_id.clone()), arn: Some(p.arn.clone()) })
+        Ok(GetCallerIdentityResponse {
+            user_id: Some(user_id),
+            account: Some(p.account_id.clone()),
+            arn: Some(p.arn.clone()),
+        })
     }
 }

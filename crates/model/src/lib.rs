@@ -22,6 +22,8 @@ pub mod javaregex;
 mod query;
 mod redact;
 mod rest;
+#[doc(hidden)]
+pub mod serde_impl;
 pub mod time;
 mod validate;
 mod values;

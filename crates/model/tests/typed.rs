@@ -72,6 +72,25 @@ fn create_key_round_trip() {
 }
 
 #[test]
+fn parse_from_text() {
+    // Any deserializer works, not only serde_json::Value; null and unknown members are
+    // tolerated, a missing required member takes its default.
+    let req: kms::EncryptRequest = serde_json::from_str(
+        r#"{"KeyId": "k", "Plaintext": "aGk=", "GrantTokens": null, "Extra": 1}"#,
+    )
+    .unwrap();
+    assert_eq!(req.key_id, "k");
+    assert_eq!(req.plaintext.as_bytes(), b"hi");
+    assert_eq!(req.grant_tokens, None);
+    let req: kms::EncryptRequest = serde_json::from_str("{}").unwrap();
+    assert_eq!(req.key_id, "");
+    assert!(serde_json::from_str::<kms::EncryptRequest>("[1]").is_err());
+    assert!(serde_json::from_str::<kms::EncryptRequest>(r#"{"Plaintext": 5}"#).is_err());
+    let unit: rampart_model::Unit = serde_json::from_str("{}").unwrap();
+    assert_eq!(serde_json::to_string(&unit).unwrap(), "{}");
+}
+
+#[test]
 fn enums() {
     use std::str::FromStr;
     assert_eq!(KeySpec::from_str("RSA_2048"), Ok(KeySpec::Rsa2048));

@@ -82,15 +82,20 @@ impl Config {
         match path {
             None => Ok(Config::default()),
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("config file {}: {e}", p.display()))?;
-                toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", p.display()))
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| anyhow::anyhow!("config file {}: {e}", p.display()))?;
+                toml::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("config file {}: {e}", p.display()))
             }
         }
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.dev && !self.listen.ip().is_loopback() {
-            anyhow::bail!("--dev serves only on a loopback address (127.0.0.1 or ::1), not {}", self.listen);
+            anyhow::bail!(
+                "--dev serves only on a loopback address (127.0.0.1 or ::1), not {}",
+                self.listen
+            );
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             anyhow::bail!("--tls-cert and --tls-key go together");
@@ -98,7 +103,10 @@ impl Config {
         if self.limits.max_body_bytes < 1024 {
             anyhow::bail!("limits.max_body_bytes must be at least 1024");
         }
-        if self.limits.max_headers == 0 || self.limits.header_timeout_secs == 0 || self.limits.body_timeout_secs == 0 {
+        if self.limits.max_headers == 0
+            || self.limits.header_timeout_secs == 0
+            || self.limits.body_timeout_secs == 0
+        {
             anyhow::bail!("limits must be positive");
         }
         if self.region.is_empty() {

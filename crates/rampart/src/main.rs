@@ -143,16 +143,22 @@ fn run(cli: Cli) -> Result<()> {
             let cfg = args.apply(base);
             cfg.validate()?;
             init_logging(&cfg.log);
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(serve(cfg))
         }
-        Command::Config { cmd: ConfigCmd::Print(args) } => {
+        Command::Config {
+            cmd: ConfigCmd::Print(args),
+        } => {
             let cfg = args.apply(base);
             cfg.validate()?;
             print!("{}", toml::to_string(&cfg)?);
             Ok(())
         }
-        Command::Trail { cmd: TrailCmd::Verify { data_dir } } => {
+        Command::Trail {
+            cmd: TrailCmd::Verify { data_dir },
+        } => {
             let dir = data_dir.unwrap_or(base.data_dir);
             trail_verify(&dir)
         }
@@ -160,16 +166,22 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn passphrase() -> Option<zeroize::Zeroizing<Vec<u8>>> {
-    std::env::var_os("RAMPART_UNSEAL_PASSPHRASE").map(|v| zeroize::Zeroizing::new(v.into_encoded_bytes()))
+    std::env::var_os("RAMPART_UNSEAL_PASSPHRASE")
+        .map(|v| zeroize::Zeroizing::new(v.into_encoded_bytes()))
 }
 
 fn ensure_private_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -187,10 +199,18 @@ struct Opened {
 fn open_data(dir: &Path) -> Result<Opened> {
     ensure_private_dir(dir)?;
     let pass = passphrase();
-    let root = RootKey::open_or_create(dir, pass.as_deref().map(|p| p.as_slice()), SealParams::default())
-        .map_err(|e| anyhow!("root of trust in {}: {e}", dir.display()))?;
-    let store = SqliteStore::open(&dir.join("rampart.db")).map_err(|e| anyhow!("opening the store: {e}"))?;
-    Ok(Opened { store: Arc::new(store), root: Arc::new(root) })
+    let root = RootKey::open_or_create(
+        dir,
+        pass.as_deref().map(|p| p.as_slice()),
+        SealParams::default(),
+    )
+    .map_err(|e| anyhow!("root of trust in {}: {e}", dir.display()))?;
+    let store = SqliteStore::open(&dir.join("rampart.db"))
+        .map_err(|e| anyhow!("opening the store: {e}"))?;
+    Ok(Opened {
+        store: Arc::new(store),
+        root: Arc::new(root),
+    })
 }
 
 fn trail_key(root: &RootKey) -> Result<zeroize::Zeroizing<[u8; 32]>> {
@@ -205,10 +225,14 @@ fn trail_verify(dir: &Path) -> Result<()> {
     let key = trail_key(&o.root)?;
     let store: Arc<dyn Store> = o.store.clone();
     let trail = Trail::new(store.clone(), &key);
-    let report = rampart_trail::verify(store.as_ref(), trail.mac_key()).map_err(|e| anyhow!("{e}"))?;
+    let report =
+        rampart_trail::verify(store.as_ref(), trail.mac_key()).map_err(|e| anyhow!("{e}"))?;
     match report.problem {
         None => {
-            println!("trail OK: {} events, {} signed digests", report.events, report.digests);
+            println!(
+                "trail OK: {} events, {} signed digests",
+                report.events, report.digests
+            );
             Ok(())
         }
         Some(p) => {
@@ -228,7 +252,9 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     Ok(())
@@ -266,7 +292,11 @@ async fn serve(mut cfg: Config) -> Result<()> {
         );
         write_private(&path, &text)?;
         let shown = std::fs::canonicalize(&path).unwrap_or(path);
-        println!("Created account {}; administrator credentials (profile 'rampart') written to {}", creds.account_id, shown.display());
+        println!(
+            "Created account {}; administrator credentials (profile 'rampart') written to {}",
+            creds.account_id,
+            shown.display()
+        );
     }
     let key = trail_key(&o.root)?;
     let trail = Trail::new(store.clone(), &key);
@@ -298,7 +328,9 @@ async fn serve(mut cfg: Config) -> Result<()> {
         strict_trail: cfg.trail.sync == config::TrailSync::Strict,
     });
 
-    let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
+    let tcp = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
     let bound = tcp.local_addr()?;
     let allow_plain = bound.ip().is_loopback();
     if allow_plain {
@@ -306,8 +338,15 @@ async fn serve(mut cfg: Config) -> Result<()> {
     } else {
         println!("Rampart listening on {bound} (https only; plain HTTP is served on loopback binds only)");
     }
-    println!("CA certificate for --ca-bundle: {}", cfg.data_dir.join("ca.pem").display());
-    let listener = rampart_server::Listener { tcp, tls: Some(tls), allow_plain };
+    println!(
+        "CA certificate for --ca-bundle: {}",
+        cfg.data_dir.join("ca.pem").display()
+    );
+    let listener = rampart_server::Listener {
+        tcp,
+        tls: Some(tls),
+        allow_plain,
+    };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // Sign the trail head periodically so recent events are covered by a digest.

@@ -14,7 +14,9 @@ pub fn registry(_identity: &Identity, trail: &Trail) -> Registry {
     let ct = Arc::new(CloudTrailService::new(trail.store().clone()));
     r.add(
         &rampart_model::cloudtrail::SERVICE,
-        Arc::new(move |ctx, op, input| rampart_model::cloudtrail::dispatch(ct.as_ref(), ctx, op, input)),
+        Arc::new(move |ctx, op, input| {
+            rampart_model::cloudtrail::dispatch(ct.as_ref(), ctx, op, input)
+        }),
     );
     r
 }

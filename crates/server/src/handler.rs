@@ -26,7 +26,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
-        Reply { status, headers: vec![("content-type".into(), content_type.into())], body }
+        Reply {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body,
+        }
     }
 
     pub fn header(mut self, k: &str, v: &str) -> Self {
@@ -39,11 +43,12 @@ impl Reply {
         for (k, v) in &self.headers {
             b = b.header(k.as_str(), v.as_str());
         }
-        b.body(Full::new(Bytes::from(self.body))).unwrap_or_else(|_| {
-            let mut r = Response::new(Full::new(Bytes::new()));
-            *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-            r
-        })
+        b.body(Full::new(Bytes::from(self.body)))
+            .unwrap_or_else(|_| {
+                let mut r = Response::new(Full::new(Bytes::new()));
+                *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                r
+            })
     }
 }
 
@@ -56,9 +61,17 @@ fn auth_error(proto: Proto, e: AuthFailure) -> AwsError {
     match e {
         AuthFailure::Sig(SigError::Missing) => {
             if query {
-                AwsError::new("MissingAuthenticationToken", 403, "Request is missing Authentication Token")
+                AwsError::new(
+                    "MissingAuthenticationToken",
+                    403,
+                    "Request is missing Authentication Token",
+                )
             } else {
-                AwsError::new("MissingAuthenticationTokenException", 403, "Missing Authentication Token")
+                AwsError::new(
+                    "MissingAuthenticationTokenException",
+                    403,
+                    "Missing Authentication Token",
+                )
             }
         }
         AuthFailure::Sig(SigError::Incomplete(m)) | AuthFailure::Sig(SigError::Malformed(m)) => {
@@ -82,7 +95,8 @@ fn auth_error(proto: Proto, e: AuthFailure) -> AwsError {
                 AwsError::new("InvalidSignatureException", 400, m)
             }
         }
-        AuthFailure::Sig(SigError::InvalidSignature) | AuthFailure::Sig(SigError::PayloadHashMismatch) => {
+        AuthFailure::Sig(SigError::InvalidSignature)
+        | AuthFailure::Sig(SigError::PayloadHashMismatch) => {
             if query {
                 AwsError::new("SignatureDoesNotMatch", 403, SIG_MISMATCH)
             } else {
@@ -120,7 +134,12 @@ fn authenticate(state: &State, parts: &Parts, body: &[u8]) -> Result<Authenticat
     let mut headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     if !parts.headers.contains_key("host") {
         if let Some(a) = parts.uri.authority() {
@@ -129,7 +148,13 @@ fn authenticate(state: &State, parts: &Parts, body: &[u8]) -> Result<Authenticat
     }
     let raw_path = parts.uri.path();
     let raw_query = parts.uri.query().unwrap_or("");
-    let req = SignedRequest { method: parts.method.as_str(), raw_path, raw_query, headers: &headers, body };
+    let req = SignedRequest {
+        method: parts.method.as_str(),
+        raw_path,
+        raw_query,
+        headers: &headers,
+        body,
+    };
     let auth = rampart_sigv4::parse(&req).map_err(|e| (AuthFailure::Sig(e), None, None))?;
     if auth.kind == rampart_sigv4::AuthKind::Anonymous {
         return Err((AuthFailure::Sig(SigError::Missing), None, None));
@@ -147,22 +172,53 @@ fn authenticate(state: &State, parts: &Parts, body: &[u8]) -> Result<Authenticat
                 // with the identity issue's STS.
                 return Err((AuthFailure::UnknownKey, Some(akid), svc));
             }
-            rampart_sigv4::verify(&req, &auth, k.secret.as_str(), Utc::now(), Some(&state.sig_cache))
-                .map_err(|e| (AuthFailure::Sig(e), Some(akid.clone()), svc.clone()))?;
-            Ok(Authenticated { principal: k.principal, region: auth.region, service: auth.service })
+            rampart_sigv4::verify(
+                &req,
+                &auth,
+                k.secret.as_str(),
+                Utc::now(),
+                Some(&state.sig_cache),
+            )
+            .map_err(|e| (AuthFailure::Sig(e), Some(akid.clone()), svc.clone()))?;
+            Ok(Authenticated {
+                principal: k.principal,
+                region: auth.region,
+                service: auth.service,
+            })
         }
         Some(_) => Err((AuthFailure::UnknownKey, Some(akid), svc)),
-        None if state.dev => Ok(Authenticated { principal: Identity::dev_principal(&akid), region: auth.region, service: auth.service }),
+        None if state.dev => Ok(Authenticated {
+            principal: Identity::dev_principal(&akid),
+            region: auth.region,
+            service: auth.service,
+        }),
         None => Err((AuthFailure::UnknownKey, Some(akid), svc)),
     }
 }
 
-fn error_response(status: u16, code: &str, message: &str, request_id: &str, proto: Proto) -> Response<Body> {
-    protocol::encode_err(proto, None, &AwsError::new(code.to_string(), status, message), request_id).into_response()
+fn error_response(
+    status: u16,
+    code: &str,
+    message: &str,
+    request_id: &str,
+    proto: Proto,
+) -> Response<Body> {
+    protocol::encode_err(
+        proto,
+        None,
+        &AwsError::new(code.to_string(), status, message),
+        request_id,
+    )
+    .into_response()
 }
 
 /// Handles one HTTP request.
-pub async fn handle(state: Arc<State>, req: Request<Incoming>, peer: SocketAddr, secure: bool) -> Response<Body> {
+pub async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    secure: bool,
+) -> Response<Body> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = req.into_parts();
     let proto_guess = Proto::guess(&parts);
@@ -170,23 +226,49 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>, peer: SocketAddr,
     // Limits before reading the body.
     let declared = header(&parts, "content-length").and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > state.limits.max_body_bytes as u64) {
-        let msg = format!("The request body exceeds the limit of {} bytes.", state.limits.max_body_bytes);
+        let msg = format!(
+            "The request body exceeds the limit of {} bytes.",
+            state.limits.max_body_bytes
+        );
         return error_response(413, "RequestEntityTooLarge", &msg, &request_id, proto_guess);
     }
-    let collected = tokio::time::timeout(state.limits.body_timeout, Limited::new(body, state.limits.max_body_bytes).collect()).await;
+    let collected = tokio::time::timeout(
+        state.limits.body_timeout,
+        Limited::new(body, state.limits.max_body_bytes).collect(),
+    )
+    .await;
     let body: Bytes = match collected {
         Ok(Ok(c)) => c.to_bytes(),
         Ok(Err(e)) => {
-            let too_big = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let too_big = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
             let (status, code, msg) = if too_big {
-                (413, "RequestEntityTooLarge", format!("The request body exceeds the limit of {} bytes.", state.limits.max_body_bytes))
+                (
+                    413,
+                    "RequestEntityTooLarge",
+                    format!(
+                        "The request body exceeds the limit of {} bytes.",
+                        state.limits.max_body_bytes
+                    ),
+                )
             } else {
-                (400, "IncompleteBody", "The request body ended before its declared length.".to_string())
+                (
+                    400,
+                    "IncompleteBody",
+                    "The request body ended before its declared length.".to_string(),
+                )
             };
             return error_response(status, code, &msg, &request_id, proto_guess);
         }
         Err(_) => {
-            return error_response(408, "RequestTimeout", "The request body was not received in time.", &request_id, proto_guess);
+            return error_response(
+                408,
+                "RequestTimeout",
+                "The request body was not received in time.",
+                &request_id,
+                proto_guess,
+            );
         }
     };
 
@@ -194,17 +276,31 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>, peer: SocketAddr,
     if path == "/_rampart/health" && parts.method == http::Method::GET {
         return Reply::new(200, "application/json", br#"{"status":"ok"}"#.to_vec()).into_response();
     }
-    if state.dev && parts.method == http::Method::POST && (path == "/moto-api/reset" || path == "/_rampart/reset") {
+    if state.dev
+        && parts.method == http::Method::POST
+        && (path == "/moto-api/reset" || path == "/_rampart/reset")
+    {
         let st = state.clone();
         let r = tokio::task::spawn_blocking(move || reset(&st)).await;
         return match r {
-            Ok(Ok(())) => Reply::new(200, "application/json", br#"{"reset":true}"#.to_vec()).into_response(),
-            _ => error_response(500, "InternalFailure", "The reset failed.", &request_id, proto_guess),
+            Ok(Ok(())) => {
+                Reply::new(200, "application/json", br#"{"reset":true}"#.to_vec()).into_response()
+            }
+            _ => error_response(
+                500,
+                "InternalFailure",
+                "The reset failed.",
+                &request_id,
+                proto_guess,
+            ),
         };
     }
 
     let st = state.clone();
-    let reply = tokio::task::spawn_blocking(move || process(&st, &parts, &body, peer, secure, &request_id, proto_guess)).await;
+    let reply = tokio::task::spawn_blocking(move || {
+        process(&st, &parts, &body, peer, secure, &request_id, proto_guess)
+    })
+    .await;
     match reply {
         Ok(r) => r.into_response(),
         Err(_) => {
@@ -228,7 +324,15 @@ fn reset(state: &State) -> Result<(), String> {
 }
 
 /// Authenticates, routes, decodes, validates, dispatches and audits one request.
-fn process(state: &State, parts: &Parts, body: &[u8], peer: SocketAddr, secure: bool, request_id: &str, proto_guess: Proto) -> Reply {
+fn process(
+    state: &State,
+    parts: &Parts,
+    body: &[u8],
+    peer: SocketAddr,
+    secure: bool,
+    request_id: &str,
+    proto_guess: Proto,
+) -> Reply {
     let now = Utc::now();
     let user_agent = header(parts, "user-agent").unwrap_or("").to_string();
 
@@ -236,18 +340,37 @@ fn process(state: &State, parts: &Parts, body: &[u8], peer: SocketAddr, secure: 
     let auth = match authn {
         Ok(a) => a,
         Err((failure, akid, service)) => {
-            let entry = service.as_deref().and_then(|s| state.registry.by_signing_name(s));
-            let proto = entry.map(|e| Proto::of_model(e.model)).unwrap_or(proto_guess);
+            let entry = service
+                .as_deref()
+                .and_then(|s| state.registry.by_signing_name(s));
+            let proto = entry
+                .map(|e| Proto::of_model(e.model))
+                .unwrap_or(proto_guess);
             let err = auth_error(proto, failure);
             let op = protocol::operation_hint(parts, body).unwrap_or_default();
-            let source = entry.map(|e| e.model.event_source).unwrap_or("rampart.amazonaws.com");
-            record_unauthenticated(state, &op, source, akid.as_deref(), peer, &user_agent, request_id, &err, secure);
+            let source = entry
+                .map(|e| e.model.event_source)
+                .unwrap_or("rampart.amazonaws.com");
+            record_unauthenticated(
+                state,
+                &op,
+                source,
+                akid.as_deref(),
+                peer,
+                &user_agent,
+                request_id,
+                &err,
+                secure,
+            );
             return protocol::encode_err(proto, entry.map(|e| e.model), &err, request_id);
         }
     };
 
     let Some(entry) = state.registry.by_signing_name(&auth.service).cloned() else {
-        let err = AwsError::unknown_operation(format!("Rampart does not serve the service '{}'.", auth.service));
+        let err = AwsError::unknown_operation(format!(
+            "Rampart does not serve the service '{}'.",
+            auth.service
+        ));
         return protocol::encode_err(proto_guess, None, &err, request_id);
     };
     let model = entry.model;
@@ -281,7 +404,9 @@ fn process(state: &State, parts: &Parts, body: &[u8], peer: SocketAddr, secure: 
 
     let mut ev = AuditEvent::from_context(&ctx, model.event_source, op.read_only);
     ev.request_parameters = match op.input {
-        Some(shape) if input.as_object().is_some_and(|o| !o.is_empty()) => rampart_model::redact(model, shape, &input),
+        Some(shape) if input.as_object().is_some_and(|o| !o.is_empty()) => {
+            rampart_model::redact(model, shape, &input)
+        }
         _ => Value::Null,
     };
 

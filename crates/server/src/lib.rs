@@ -27,7 +27,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A service's operations: `(context, operation name, validated input) -> output`.
-pub type Dispatch = Arc<dyn Fn(&RequestContext, &str, Value) -> Result<Value, AwsError> + Send + Sync>;
+pub type Dispatch =
+    Arc<dyn Fn(&RequestContext, &str, Value) -> Result<Value, AwsError> + Send + Sync>;
 
 /// One API served by Rampart.
 #[derive(Clone)]

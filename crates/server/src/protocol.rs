@@ -19,7 +19,9 @@ pub enum Proto {
 impl Proto {
     pub fn of_model(m: &ServiceModel) -> Proto {
         match m.protocol {
-            Protocol::Json => Proto::Json { version_10: m.json_version == "1.0" },
+            Protocol::Json => Proto::Json {
+                version_10: m.json_version == "1.0",
+            },
             Protocol::RestJson => Proto::RestJson,
             Protocol::Query => Proto::Query,
         }
@@ -31,7 +33,8 @@ impl Proto {
             let v10 = header(parts, "content-type").is_some_and(|c| c.contains("1.0"));
             return Proto::Json { version_10: v10 };
         }
-        let form = header(parts, "content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        let form = header(parts, "content-type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
         let action_in_query = parts.uri.query().is_some_and(|q| q.contains("Action="));
         if form || action_in_query {
             Proto::Query
@@ -51,7 +54,10 @@ pub fn operation_hint(parts: &Parts, body: &[u8]) -> Option<String> {
     if let Some(t) = header(parts, "x-amz-target") {
         return t.rsplit('.').next().map(str::to_string);
     }
-    query_params(parts, body).into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v)
+    query_params(parts, body)
+        .into_iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v)
 }
 
 fn query_params(parts: &Parts, body: &[u8]) -> Vec<(String, String)> {
@@ -63,7 +69,8 @@ fn query_params(parts: &Parts, body: &[u8]) -> Vec<(String, String)> {
                 .filter(|(k, _)| !k.starts_with("X-Amz-")),
         );
     }
-    let form = header(parts, "content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let form = header(parts, "content-type")
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
     if form {
         out.extend(form_urlencoded::parse(body).into_owned());
     }
@@ -71,25 +78,39 @@ fn query_params(parts: &Parts, body: &[u8]) -> Vec<(String, String)> {
 }
 
 /// Decodes a request for `entry` into its operation and input value (not yet validated).
-pub fn decode(entry: &ServiceEntry, parts: &Parts, body: &[u8]) -> Result<(&'static Operation, Value), AwsError> {
+pub fn decode(
+    entry: &ServiceEntry,
+    parts: &Parts,
+    body: &[u8],
+) -> Result<(&'static Operation, Value), AwsError> {
     let model = entry.model;
     match model.protocol {
         Protocol::Json => {
-            let target = header(parts, "x-amz-target")
-                .ok_or_else(|| AwsError::unknown_operation("The request has no X-Amz-Target header naming the operation."))?;
-            let (prefix, name) = target
-                .rsplit_once('.')
-                .ok_or_else(|| AwsError::unknown_operation(format!("X-Amz-Target '{target}' does not name an operation.")))?;
+            let target = header(parts, "x-amz-target").ok_or_else(|| {
+                AwsError::unknown_operation(
+                    "The request has no X-Amz-Target header naming the operation.",
+                )
+            })?;
+            let (prefix, name) = target.rsplit_once('.').ok_or_else(|| {
+                AwsError::unknown_operation(format!(
+                    "X-Amz-Target '{target}' does not name an operation."
+                ))
+            })?;
             if prefix != model.target_prefix {
                 return Err(AwsError::unknown_operation(format!(
                     "X-Amz-Target prefix '{prefix}' is not that of {} ('{}').",
                     model.module, model.target_prefix
                 )));
             }
-            let op = model.operation(name)
-                .ok_or_else(|| AwsError::unknown_operation(format!("Operation {name} is not defined by {}.", model.module)))?;
+            let op = model.operation(name).ok_or_else(|| {
+                AwsError::unknown_operation(format!(
+                    "Operation {name} is not defined by {}.",
+                    model.module
+                ))
+            })?;
             if let Some(ct) = header(parts, "content-type") {
-                let ok = ct.starts_with("application/x-amz-json-1.") || ct.starts_with("application/json");
+                let ok = ct.starts_with("application/x-amz-json-1.")
+                    || ct.starts_with("application/json");
                 if !ok {
                     return Err(AwsError::serialization(format!(
                         "Content-Type '{ct}' is not supported; send application/x-amz-json-{}.",
@@ -102,7 +123,10 @@ pub fn decode(entry: &ServiceEntry, parts: &Parts, body: &[u8]) -> Result<(&'sta
         }
         Protocol::Query => {
             let params = query_params(parts, body);
-            let action = params.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.clone());
+            let action = params
+                .iter()
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v.clone());
             let Some(action) = action else {
                 return Err(AwsError::new("MissingAction", 400, "Missing Action"));
             };
@@ -110,7 +134,10 @@ pub fn decode(entry: &ServiceEntry, parts: &Parts, body: &[u8]) -> Result<(&'sta
                 AwsError::new(
                     "InvalidAction",
                     400,
-                    format!("Could not find operation {action} for version {}", model.api_version),
+                    format!(
+                        "Could not find operation {action} for version {}",
+                        model.api_version
+                    ),
                 )
             })?;
             let input = match op.input {
@@ -122,7 +149,12 @@ pub fn decode(entry: &ServiceEntry, parts: &Parts, body: &[u8]) -> Result<(&'sta
         Protocol::RestJson => {
             let path = parts.uri.path();
             let (op, path_params) = rampart_model::match_rest(model, parts.method.as_str(), path)
-                .ok_or_else(|| AwsError::unknown_operation(format!("No operation of {} matches {} {path}.", model.module, parts.method)))?;
+                .ok_or_else(|| {
+                AwsError::unknown_operation(format!(
+                    "No operation of {} matches {} {path}.",
+                    model.module, parts.method
+                ))
+            })?;
             let query: Vec<(String, String)> = parts
                 .uri
                 .query()
@@ -131,9 +163,14 @@ pub fn decode(entry: &ServiceEntry, parts: &Parts, body: &[u8]) -> Result<(&'sta
             let headers: Vec<(String, String)> = parts
                 .headers
                 .iter()
-                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+                .filter_map(|(k, v)| {
+                    v.to_str()
+                        .ok()
+                        .map(|v| (k.as_str().to_string(), v.to_string()))
+                })
                 .collect();
-            let input = rampart_model::decode_rest(model, op, &path_params, &query, &headers, body)?;
+            let input =
+                rampart_model::decode_rest(model, op, &path_params, &query, &headers, body)?;
             Ok((op, input))
         }
     }
@@ -146,15 +183,27 @@ fn parse_json_object(body: &[u8]) -> Result<Value, AwsError> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| AwsError::serialization(format!("The request body is not valid JSON: {e}")))?;
     if !v.is_object() {
-        return Err(AwsError::serialization("The request body must be a JSON object."));
+        return Err(AwsError::serialization(
+            "The request body must be a JSON object.",
+        ));
     }
     Ok(v)
 }
 
-pub fn encode_ok(proto: Proto, model: &ServiceModel, op: &Operation, out: &Value, request_id: &str) -> Reply {
+pub fn encode_ok(
+    proto: Proto,
+    model: &ServiceModel,
+    op: &Operation,
+    out: &Value,
+    request_id: &str,
+) -> Reply {
     match proto {
         Proto::Json { version_10 } => {
-            let body = if out.is_null() { b"{}".to_vec() } else { out.to_string().into_bytes() };
+            let body = if out.is_null() {
+                b"{}".to_vec()
+            } else {
+                out.to_string().into_bytes()
+            };
             Reply::new(200, json_ct(version_10), body).header("x-amzn-RequestId", request_id)
         }
         Proto::Query => {
@@ -163,7 +212,8 @@ pub fn encode_ok(proto: Proto, model: &ServiceModel, op: &Operation, out: &Value
         }
         Proto::RestJson => {
             let (status, headers, body) = rampart_model::encode_rest_response(model, op, out);
-            let mut r = Reply::new(status, "application/json", body).header("x-amzn-RequestId", request_id);
+            let mut r =
+                Reply::new(status, "application/json", body).header("x-amzn-RequestId", request_id);
             for (k, v) in headers {
                 r = r.header(&k, &v);
             }
@@ -180,26 +230,42 @@ fn json_ct(version_10: bool) -> &'static str {
     }
 }
 
-pub fn encode_err(proto: Proto, model: Option<&ServiceModel>, err: &AwsError, request_id: &str) -> Reply {
+pub fn encode_err(
+    proto: Proto,
+    model: Option<&ServiceModel>,
+    err: &AwsError,
+    request_id: &str,
+) -> Reply {
     match proto {
         Proto::Json { version_10 } => {
             let body = json!({"__type": err.code, "message": err.message});
-            Reply::new(err.status, json_ct(version_10), body.to_string().into_bytes())
-                .header("x-amzn-RequestId", request_id)
-                .header("x-amzn-ErrorType", &err.code)
+            Reply::new(
+                err.status,
+                json_ct(version_10),
+                body.to_string().into_bytes(),
+            )
+            .header("x-amzn-RequestId", request_id)
+            .header("x-amzn-ErrorType", &err.code)
         }
         Proto::Query => {
             let xml = match model {
                 Some(m) => rampart_model::encode_query_error(m, err, request_id),
-                None => rampart_model::encode_query_error(&rampart_model::sts::SERVICE, err, request_id),
+                None => {
+                    rampart_model::encode_query_error(&rampart_model::sts::SERVICE, err, request_id)
+                }
             };
-            Reply::new(err.status, "text/xml", xml.into_bytes()).header("x-amzn-RequestId", request_id)
+            Reply::new(err.status, "text/xml", xml.into_bytes())
+                .header("x-amzn-RequestId", request_id)
         }
         Proto::RestJson => {
             let body = json!({"__type": err.code, "message": err.message, "Message": err.message});
-            Reply::new(err.status, "application/json", body.to_string().into_bytes())
-                .header("x-amzn-RequestId", request_id)
-                .header("x-amzn-ErrorType", &err.code)
+            Reply::new(
+                err.status,
+                "application/json",
+                body.to_string().into_bytes(),
+            )
+            .header("x-amzn-RequestId", request_id)
+            .header("x-amzn-ErrorType", &err.code)
         }
     }
 }

@@ -32,7 +32,10 @@ pub async fn serve(listener: Listener, state: Arc<State>, mut shutdown: watch::R
         .header_read_timeout(state.limits.header_timeout)
         .max_headers(state.limits.max_headers)
         .keep_alive(true);
-    builder.http2().max_header_list_size(64 * 1024).timer(TokioTimer::new());
+    builder
+        .http2()
+        .max_header_list_size(64 * 1024)
+        .timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let (conn_done_tx, mut conn_done_rx) = watch::channel(());
     loop {
@@ -72,13 +75,16 @@ async fn serve_conn(
     builder: Arc<Builder<TokioExecutor>>,
 ) {
     let mut first = [0u8; 1];
-    let is_tls = match tokio::time::timeout(state.limits.header_timeout, stream.peek(&mut first)).await {
-        Ok(Ok(1)) => first[0] == 0x16,
-        _ => return,
-    };
+    let is_tls =
+        match tokio::time::timeout(state.limits.header_timeout, stream.peek(&mut first)).await {
+            Ok(Ok(1)) => first[0] == 0x16,
+            _ => return,
+        };
     if is_tls {
         let Some(acceptor) = acceptor else { return };
-        let tls = match tokio::time::timeout(state.limits.header_timeout, acceptor.accept(stream)).await {
+        let tls = match tokio::time::timeout(state.limits.header_timeout, acceptor.accept(stream))
+            .await
+        {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -88,7 +94,9 @@ async fn serve_conn(
         };
         let svc = service_fn(move |req: hyper::Request<Incoming>| {
             let state = state.clone();
-            async move { Ok::<_, std::convert::Infallible>(handler::handle(state, req, peer, true).await) }
+            async move {
+                Ok::<_, std::convert::Infallible>(handler::handle(state, req, peer, true).await)
+            }
         });
         if let Err(e) = builder.serve_connection(TokioIo::new(tls), svc).await {
             tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -100,7 +108,9 @@ async fn serve_conn(
         }
         let svc = service_fn(move |req: hyper::Request<Incoming>| {
             let state = state.clone();
-            async move { Ok::<_, std::convert::Infallible>(handler::handle(state, req, peer, false).await) }
+            async move {
+                Ok::<_, std::convert::Infallible>(handler::handle(state, req, peer, false).await)
+            }
         });
         if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
             tracing::debug!(%peer, error = %e, "connection ended with an error");

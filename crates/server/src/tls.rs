@@ -1,7 +1,9 @@
 //! TLS: a certificate for the server, generated into the data directory on first start (a
 //! local CA in `ca.pem` that clients trust with `--ca-bundle`, and a server certificate it
 //! signs for localhost and the loopback addresses), or the user's own `--tls-cert/--tls-key`.
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -44,15 +46,30 @@ pub fn ensure_generated(dir: &Path) -> Result<(std::path::PathBuf, std::path::Pa
     }
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "Rampart local CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Rampart local CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
     let mut params = CertificateParams::new(names)?;
-    params.distinguished_name.push(DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
     params.use_authority_key_identifier_extension = true;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &ca)?;
@@ -68,7 +85,9 @@ pub fn ensure_generated(dir: &Path) -> Result<(std::path::PathBuf, std::path::Pa
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let cert_bytes = fs::read(cert).map_err(|e| TlsError::Io(cert.display().to_string(), e))?;
     let key_bytes = fs::read(key).map_err(|e| TlsError::Io(key.display().to_string(), e))?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut cert_bytes.as_slice()).filter_map(Result::ok).collect();
+    let certs: Vec<_> = rustls_pemfile::certs(&mut cert_bytes.as_slice())
+        .filter_map(Result::ok)
+        .collect();
     if certs.is_empty() {
         return Err(TlsError::Pem(cert.display().to_string(), "certificate"));
     }

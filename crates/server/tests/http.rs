@@ -31,7 +31,9 @@ fn start(allow_plain: bool, limits: Limits) -> Running {
     let mut registry = Registry::default();
     registry.add(
         &rampart_model::sts::SERVICE,
-        Arc::new(|ctx, op, input| rampart_model::sts::dispatch(&rampart_identity::sts::StsService, ctx, op, input)),
+        Arc::new(|ctx, op, input| {
+            rampart_model::sts::dispatch(&rampart_identity::sts::StsService, ctx, op, input)
+        }),
     );
     let state = Arc::new(State {
         registry,
@@ -45,7 +47,11 @@ fn start(allow_plain: bool, limits: Limits) -> Running {
         default_region: "us-east-1".into(),
         strict_trail: false,
     });
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let (tcp, addr) = rt.block_on(async {
         let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = tcp.local_addr().unwrap();
@@ -54,9 +60,24 @@ fn start(allow_plain: bool, limits: Limits) -> Running {
     let (_tx, rx) = tokio::sync::watch::channel(false);
     rt.spawn(async move {
         let _keep = _tx;
-        rampart_server::serve(Listener { tcp, tls: None, allow_plain }, state, rx).await;
+        rampart_server::serve(
+            Listener {
+                tcp,
+                tls: None,
+                allow_plain,
+            },
+            state,
+            rx,
+        )
+        .await;
     });
-    Running { addr, akid: creds.access_key_id, secret: creds.secret_access_key.to_string(), _dir: dir, _rt: rt }
+    Running {
+        addr,
+        akid: creds.access_key_id,
+        secret: creds.secret_access_key.to_string(),
+        _dir: dir,
+        _rt: rt,
+    }
 }
 
 fn send(addr: SocketAddr, raw: &[u8]) -> String {
@@ -74,7 +95,10 @@ fn signed_sts(addr: SocketAddr, akid: &str, secret: &str, body: &str) -> Vec<u8>
     let amz_date = rampart_sigv4::format_amz_date(now);
     let host = addr.to_string();
     let headers = vec![
-        ("content-type".to_string(), "application/x-www-form-urlencoded; charset=utf-8".to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+        ),
         ("host".to_string(), host.clone()),
         ("x-amz-date".to_string(), amz_date.clone()),
     ];
@@ -90,8 +114,16 @@ fn signed_sts(addr: SocketAddr, akid: &str, secret: &str, body: &str) -> Vec<u8>
         security_token: None,
         expires: None,
     };
-    let req = SignedRequest { method: "POST", raw_path: "/", raw_query: "", headers: &headers, body: body.as_bytes() };
-    let hash = hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes()).as_ref());
+    let req = SignedRequest {
+        method: "POST",
+        raw_path: "/",
+        raw_query: "",
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let hash = hex::encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes()).as_ref(),
+    );
     let creq = rampart_sigv4::canonical_request(&req, &auth, &hash);
     let sts = rampart_sigv4::string_to_sign(&auth, &creq);
     let key = rampart_sigv4::signing_key(secret, &auth.date, "us-east-1", "sts");
@@ -117,7 +149,10 @@ fn signed_request_succeeds_and_wrong_secret_fails() {
     assert!(out.starts_with("HTTP/1.1 403"), "{out}");
     assert!(out.contains("<Code>SignatureDoesNotMatch</Code>"), "{out}");
 
-    let out = send(r.addr, &signed_sts(r.addr, "AKIAUNKNOWN000000000", &r.secret, body));
+    let out = send(
+        r.addr,
+        &signed_sts(r.addr, "AKIAUNKNOWN000000000", &r.secret, body),
+    );
     assert!(out.contains("<Code>InvalidClientTokenId</Code>"), "{out}");
 }
 
@@ -131,12 +166,21 @@ fn unsigned_request_is_refused() {
     );
     let out = send(r.addr, raw.as_bytes());
     assert!(out.starts_with("HTTP/1.1 403"), "{out}");
-    assert!(out.contains("<Code>MissingAuthenticationToken</Code>"), "{out}");
+    assert!(
+        out.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{out}"
+    );
 }
 
 #[test]
 fn declared_oversized_body_is_refused_before_reading() {
-    let r = start(true, Limits { max_body_bytes: 2048, ..Limits::default() });
+    let r = start(
+        true,
+        Limits {
+            max_body_bytes: 2048,
+            ..Limits::default()
+        },
+    );
     // Declares 1 MB but sends nothing: the answer must come without waiting for the body.
     let raw = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.Encrypt\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 1000000\r\n\r\n";
     let out = send(r.addr, raw.as_bytes());
@@ -146,7 +190,13 @@ fn declared_oversized_body_is_refused_before_reading() {
 
 #[test]
 fn chunked_oversized_body_is_refused() {
-    let r = start(true, Limits { max_body_bytes: 2048, ..Limits::default() });
+    let r = start(
+        true,
+        Limits {
+            max_body_bytes: 2048,
+            ..Limits::default()
+        },
+    );
     let chunk = "a".repeat(4096);
     let raw = format!(
         "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.Encrypt\r\nContent-Type: application/x-amz-json-1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
@@ -158,7 +208,13 @@ fn chunked_oversized_body_is_refused() {
 
 #[test]
 fn too_many_headers_are_refused() {
-    let r = start(true, Limits { max_headers: 20, ..Limits::default() });
+    let r = start(
+        true,
+        Limits {
+            max_headers: 20,
+            ..Limits::default()
+        },
+    );
     let mut raw = String::from("GET /_rampart/health HTTP/1.1\r\nHost: x\r\n");
     for i in 0..40 {
         raw.push_str(&format!("X-Filler-{i}: v\r\n"));
@@ -170,7 +226,13 @@ fn too_many_headers_are_refused() {
 
 #[test]
 fn slow_body_times_out() {
-    let r = start(true, Limits { body_timeout: Duration::from_millis(300), ..Limits::default() });
+    let r = start(
+        true,
+        Limits {
+            body_timeout: Duration::from_millis(300),
+            ..Limits::default()
+        },
+    );
     let raw = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\nConnection: close\r\n\r\nAction=";
     let out = send(r.addr, raw.as_bytes());
     assert!(out.starts_with("HTTP/1.1 408"), "{out}");
@@ -179,11 +241,17 @@ fn slow_body_times_out() {
 #[test]
 fn health_and_plain_http_policy() {
     let r = start(true, Limits::default());
-    let out = send(r.addr, b"GET /_rampart/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let out = send(
+        r.addr,
+        b"GET /_rampart/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     // A TLS-only listener closes a plain-HTTP connection without answering.
     let r = start(false, Limits::default());
-    let out = send(r.addr, b"GET /_rampart/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let out = send(
+        r.addr,
+        b"GET /_rampart/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!(out, "");
 }
 
@@ -198,5 +266,8 @@ fn malformed_requests_get_aws_errors() {
     let raw = "POST / HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 Credential=/,,\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     let out = send(r.addr, raw.as_bytes());
     assert!(out.starts_with("HTTP/1.1 4"), "{out}");
-    assert!(out.contains("IncompleteSignature") || out.contains("InvalidSignature"), "{out}");
+    assert!(
+        out.contains("IncompleteSignature") || out.contains("InvalidSignature"),
+        "{out}"
+    );
 }

@@ -23,7 +23,11 @@ pub enum StoreError {
     #[error("storage failure: {0}")]
     Backend(String),
     #[error("stored record {coll}/{key} is corrupt: {reason}")]
-    Corrupt { coll: String, key: String, reason: String },
+    Corrupt {
+        coll: String,
+        key: String,
+        reason: String,
+    },
     #[error("the store is shut down")]
     Closed,
 }
@@ -98,7 +102,13 @@ pub trait Tx {
     fn delete(&mut self, coll: &str, key: &str) -> Result<bool, StoreError>;
     /// Records of `coll` whose key starts with `prefix`, in key order, keys strictly after
     /// `after` when given, at most `limit`.
-    fn scan(&mut self, coll: &str, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    fn scan(
+        &mut self,
+        coll: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Removes every record and every trail event (the `--dev` reset).
     fn wipe(&mut self) -> Result<(), StoreError>;
 
@@ -115,20 +125,34 @@ pub trait Tx {
 
 impl dyn Tx + '_ {
     /// Reads a JSON record.
-    pub fn get_json<T: DeserializeOwned>(&mut self, coll: &str, key: &str) -> Result<Option<T>, StoreError> {
+    pub fn get_json<T: DeserializeOwned>(
+        &mut self,
+        coll: &str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
         match self.get(coll, key)? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| StoreError::Corrupt {
-                coll: coll.into(),
-                key: key.into(),
-                reason: e.to_string(),
-            }),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt {
+                        coll: coll.into(),
+                        key: key.into(),
+                        reason: e.to_string(),
+                    })
+            }
         }
     }
 
     /// Writes a JSON record.
-    pub fn put_json<T: Serialize>(&mut self, coll: &str, key: &str, value: &T) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Backend(format!("encode {coll}/{key}: {e}")))?;
+    pub fn put_json<T: Serialize>(
+        &mut self,
+        coll: &str,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| StoreError::Backend(format!("encode {coll}/{key}: {e}")))?;
         self.put(coll, key, &bytes)
     }
 
@@ -145,7 +169,11 @@ impl dyn Tx + '_ {
             .map(|(k, v)| {
                 serde_json::from_slice(&v)
                     .map(|t| (k.clone(), t))
-                    .map_err(|e| StoreError::Corrupt { coll: coll.into(), key: k, reason: e.to_string() })
+                    .map_err(|e| StoreError::Corrupt {
+                        coll: coll.into(),
+                        key: k,
+                        reason: e.to_string(),
+                    })
             })
             .collect()
     }
@@ -154,7 +182,10 @@ impl dyn Tx + '_ {
 /// What every back end offers.
 pub trait Store: Send + Sync + 'static {
     /// Runs `f` in a read transaction on the calling thread.
-    fn read_dyn(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError>;
+    fn read_dyn(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
     /// Queues a write job; it runs on the writer in its own savepoint, and `done` is called
     /// once the group it belongs to has committed (or failed to).
     fn submit(&self, job: Box<dyn WriteJob>);
@@ -204,7 +235,10 @@ where
 /// Convenience methods over any [`Store`].
 pub trait StoreExt: Store {
     /// Runs `f` in a read transaction.
-    fn read<R, E: From<StoreError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R, E>) -> Result<R, E> {
+    fn read<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, E>,
+    ) -> Result<R, E> {
         let mut f = Some(f);
         let mut out: Option<Result<R, E>> = None;
         let r = self.read_dyn(&mut |tx| {
@@ -229,8 +263,13 @@ pub trait StoreExt: Store {
         E: From<StoreError> + Send + 'static,
     {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.submit(Box::new(FnJob { f: Some(f), result: None, reply: Some(tx) }));
-        rx.recv().unwrap_or_else(|_| Err(E::from(StoreError::Closed)))
+        self.submit(Box::new(FnJob {
+            f: Some(f),
+            result: None,
+            reply: Some(tx),
+        }));
+        rx.recv()
+            .unwrap_or_else(|_| Err(E::from(StoreError::Closed)))
     }
 
     /// Queues a write without waiting for it (audit events of read-only calls). It commits
@@ -239,7 +278,11 @@ pub trait StoreExt: Store {
     where
         F: FnOnce(&mut dyn Tx) -> Result<(), StoreError> + Send + 'static,
     {
-        self.submit(Box::new(FnJob { f: Some(f), result: None, reply: None }));
+        self.submit(Box::new(FnJob {
+            f: Some(f),
+            result: None,
+            reply: None,
+        }));
     }
 }
 

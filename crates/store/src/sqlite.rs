@@ -151,7 +151,11 @@ fn run_group(conn: &mut Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(
                 false
             })
         };
-        let sql = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        let sql = if keep {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
         if let Err(e) = conn.execute_batch(sql) {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(e.into());
@@ -165,7 +169,10 @@ fn run_group(conn: &mut Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(
 }
 
 impl Store for SqliteStore {
-    fn read_dyn(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    fn read_dyn(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let conn = self.reader()?;
         conn.execute_batch("BEGIN")?;
         let r = {
@@ -225,7 +232,9 @@ const TRAIL_COLS: &str =
 
 impl Tx for SqliteTx<'_> {
     fn get(&mut self, coll: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut st = self.conn.prepare_cached("SELECT value FROM kv WHERE coll = ?1 AND key = ?2")?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT value FROM kv WHERE coll = ?1 AND key = ?2")?;
         Ok(st.query_row(params![coll, key], |r| r.get(0)).optional()?)
     }
 
@@ -238,21 +247,32 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn delete(&mut self, coll: &str, key: &str) -> Result<bool, StoreError> {
-        let mut st = self.conn.prepare_cached("DELETE FROM kv WHERE coll = ?1 AND key = ?2")?;
+        let mut st = self
+            .conn
+            .prepare_cached("DELETE FROM kv WHERE coll = ?1 AND key = ?2")?;
         Ok(st.execute(params![coll, key])? > 0)
     }
 
-    fn scan(&mut self, coll: &str, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    fn scan(
+        &mut self,
+        coll: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let mut st = self.conn.prepare_cached(
             "SELECT key, value FROM kv WHERE coll = ?1 AND key >= ?2 AND substr(key, 1, length(?2)) = ?2 AND key > ?3 ORDER BY key LIMIT ?4",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = st.query_map(params![coll, prefix, after.unwrap_or(""), limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = st.query_map(params![coll, prefix, after.unwrap_or(""), limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     fn wipe(&mut self) -> Result<(), StoreError> {
-        self.conn.execute_batch("DELETE FROM kv; DELETE FROM trail; DELETE FROM trail_digest;")?;
+        self.conn
+            .execute_batch("DELETE FROM kv; DELETE FROM trail; DELETE FROM trail_digest;")?;
         Ok(())
     }
 
@@ -280,8 +300,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn trail_head(&mut self) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
-        let mut st = self.conn.prepare_cached("SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1")?;
-        Ok(st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1")?;
+        Ok(st
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
     }
 
     fn trail_range(&mut self, after_seq: i64, limit: usize) -> Result<Vec<TrailRow>, StoreError> {
@@ -307,7 +331,11 @@ impl Tx for SqliteTx<'_> {
                 TrailAttribute::AccessKeyId => "access_key_id",
             };
             value = if *attr == TrailAttribute::ReadOnly {
-                if v.eq_ignore_ascii_case("true") { "1".into() } else { "0".into() }
+                if v.eq_ignore_ascii_case("true") {
+                    "1".into()
+                } else {
+                    "0".into()
+                }
             } else {
                 v.clone()
             };
@@ -342,8 +370,17 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn digests(&mut self) -> Result<Vec<TrailDigest>, StoreError> {
-        let mut st = self.conn.prepare_cached("SELECT seq, time_ms, head_hash, signature FROM trail_digest ORDER BY seq")?;
-        let rows = st.query_map([], |r| Ok(TrailDigest { seq: r.get(0)?, time_ms: r.get(1)?, head_hash: r.get(2)?, signature: r.get(3)? }))?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT seq, time_ms, head_hash, signature FROM trail_digest ORDER BY seq",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(TrailDigest {
+                seq: r.get(0)?,
+                time_ms: r.get(1)?,
+                head_hash: r.get(2)?,
+                signature: r.get(3)?,
+            })
+        })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 }
@@ -405,6 +442,9 @@ mod tests {
         drop(s);
         // Reopen: everything acknowledged is there.
         let s = SqliteStore::open(&dir.path().join("db")).unwrap();
-        assert_eq!(s.read(|tx| tx.scan("n", "", None, 10_000)).unwrap().len(), 400);
+        assert_eq!(
+            s.read(|tx| tx.scan("n", "", None, 10_000)).unwrap().len(),
+            400
+        );
     }
 }

@@ -86,7 +86,10 @@ impl AuditEvent {
         let mut m = Map::new();
         m.insert("eventVersion".into(), json!("1.11"));
         m.insert("userIdentity".into(), self.user_identity.clone());
-        m.insert("eventTime".into(), json!(self.event_time.to_rfc3339_opts(SecondsFormat::Secs, true)));
+        m.insert(
+            "eventTime".into(),
+            json!(self.event_time.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        );
         m.insert("eventSource".into(), json!(self.event_source));
         m.insert("eventName".into(), json!(self.event_name));
         m.insert("awsRegion".into(), json!(self.aws_region));
@@ -116,10 +119,16 @@ impl AuditEvent {
         }
         m.insert("eventType".into(), json!("AwsApiCall"));
         m.insert("managementEvent".into(), json!(true));
-        m.insert("recipientAccountId".into(), json!(self.recipient_account_id));
+        m.insert(
+            "recipientAccountId".into(),
+            json!(self.recipient_account_id),
+        );
         m.insert("eventCategory".into(), json!("Management"));
         if self.secure_transport {
-            m.insert("tlsDetails".into(), json!({"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": Value::Null}));
+            m.insert(
+                "tlsDetails".into(),
+                json!({"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": Value::Null}),
+            );
         }
         Value::Object(m)
     }

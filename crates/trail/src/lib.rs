@@ -53,7 +53,10 @@ pub struct Trail {
 impl Trail {
     /// `mac_key_bytes` is derived from the root key (purpose `trail-digest`).
     pub fn new(store: Arc<dyn Store>, mac_key_bytes: &[u8; 32]) -> Self {
-        Trail { store, mac_key: hmac::Key::new(hmac::HMAC_SHA256, mac_key_bytes) }
+        Trail {
+            store,
+            mac_key: hmac::Key::new(hmac::HMAC_SHA256, mac_key_bytes),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -94,14 +97,20 @@ impl Trail {
 
     /// Waits until every queued event is durable.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.store.write(|_tx: &mut dyn Tx| Ok::<(), StoreError>(()))
+        self.store
+            .write(|_tx: &mut dyn Tx| Ok::<(), StoreError>(()))
     }
 }
 
 fn put_digest(tx: &mut dyn Tx, key: &hmac::Key, seq: i64, hash: &[u8]) -> Result<(), StoreError> {
     let time_ms = chrono::Utc::now().timestamp_millis();
     let signature = digest_mac(key, seq, time_ms, hash);
-    tx.digest_put(&TrailDigest { seq, time_ms, head_hash: hash.to_vec(), signature })
+    tx.digest_put(&TrailDigest {
+        seq,
+        time_ms,
+        head_hash: hash.to_vec(),
+        signature,
+    })
 }
 
 fn append_row(tx: &mut dyn Tx, mut row: TrailRow, key: &hmac::Key) -> Result<(), StoreError> {

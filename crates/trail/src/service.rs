@@ -4,7 +4,8 @@ use base64::Engine;
 use chrono::Utc;
 use rampart_core::{AwsError, RequestContext};
 use rampart_model::cloudtrail::{
-    self as ct, CloudTrail, Event, EventCategory, LookupAttributeKey, LookupEventsRequest, LookupEventsResponse, Resource,
+    self as ct, CloudTrail, Event, EventCategory, LookupAttributeKey, LookupEventsRequest,
+    LookupEventsResponse, Resource,
 };
 use rampart_model::Timestamp;
 use rampart_store::{Store, StoreError, StoreExt, TrailAttribute, TrailQuery};
@@ -33,7 +34,9 @@ fn encode_token(seq: i64, fingerprint: &str) -> String {
 }
 
 fn decode_token(token: &str, fingerprint: &str) -> Option<i64> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
     let text = String::from_utf8(raw).ok()?;
     let mut it = text.splitn(3, ':');
     if it.next()? != "v1" {
@@ -44,10 +47,16 @@ fn decode_token(token: &str, fingerprint: &str) -> Option<i64> {
 }
 
 impl CloudTrail for CloudTrailService {
-    fn lookup_events(&self, ctx: &RequestContext, input: LookupEventsRequest) -> Result<LookupEventsResponse, AwsError> {
+    fn lookup_events(
+        &self,
+        ctx: &RequestContext,
+        input: LookupEventsRequest,
+    ) -> Result<LookupEventsResponse, AwsError> {
         let attrs = input.lookup_attributes.unwrap_or_default();
         if attrs.len() > 1 {
-            return Err(ct::invalid_lookup_attributes_exception("You cannot specify more than one lookup attribute."));
+            return Err(ct::invalid_lookup_attributes_exception(
+                "You cannot specify more than one lookup attribute.",
+            ));
         }
         let attribute = attrs.first().map(|a| {
             let key = match a.attribute_key {
@@ -64,22 +73,34 @@ impl CloudTrail for CloudTrailService {
         });
         if let Some((TrailAttribute::ReadOnly, v)) = &attribute {
             if v != "true" && v != "false" {
-                return Err(ct::invalid_lookup_attributes_exception("The value of the ReadOnly attribute must be true or false."));
+                return Err(ct::invalid_lookup_attributes_exception(
+                    "The value of the ReadOnly attribute must be true or false.",
+                ));
             }
         }
         let max = input.max_results.unwrap_or(50);
         if !(1..=50).contains(&max) {
-            return Err(ct::invalid_max_results_exception("MaxResults must be between 1 and 50."));
+            return Err(ct::invalid_max_results_exception(
+                "MaxResults must be between 1 and 50.",
+            ));
         }
         let now_ms = Utc::now().timestamp_millis();
-        let start_ms = input.start_time.map(ts_ms).unwrap_or(now_ms - HISTORY_DAYS * 86_400_000);
+        let start_ms = input
+            .start_time
+            .map(ts_ms)
+            .unwrap_or(now_ms - HISTORY_DAYS * 86_400_000);
         let end_ms = input.end_time.map(ts_ms).unwrap_or(now_ms);
         if start_ms > end_ms {
-            return Err(ct::invalid_time_range_exception("Start time must be earlier than end time."));
+            return Err(ct::invalid_time_range_exception(
+                "Start time must be earlier than end time.",
+            ));
         }
         if input.event_category == Some(EventCategory::Insight) {
             // Rampart records no Insights events.
-            return Ok(LookupEventsResponse { events: Some(Vec::new()), next_token: None });
+            return Ok(LookupEventsResponse {
+                events: Some(Vec::new()),
+                next_token: None,
+            });
         }
         // The token is only valid for the same query.
         let fingerprint = format!(
@@ -90,7 +111,10 @@ impl CloudTrail for CloudTrailService {
         );
         let fp = hex_digest(&fingerprint);
         let before_seq = match &input.next_token {
-            Some(t) => Some(decode_token(t, &fp).ok_or_else(|| ct::invalid_next_token_exception("Invalid NextToken."))?),
+            Some(t) => Some(
+                decode_token(t, &fp)
+                    .ok_or_else(|| ct::invalid_next_token_exception("Invalid NextToken."))?,
+            ),
             None => None,
         };
         let limit = max as usize;
@@ -122,12 +146,18 @@ impl CloudTrail for CloudTrailService {
                 resources: Some(if r.resource_name.is_empty() {
                     Vec::new()
                 } else {
-                    vec![Resource { resource_type: Some(r.resource_type), resource_name: Some(r.resource_name) }]
+                    vec![Resource {
+                        resource_type: Some(r.resource_type),
+                        resource_name: Some(r.resource_name),
+                    }]
                 }),
                 cloud_trail_event: Some(r.record),
             })
             .collect();
-        Ok(LookupEventsResponse { events: Some(events), next_token })
+        Ok(LookupEventsResponse {
+            events: Some(events),
+            next_token,
+        })
     }
 }
 

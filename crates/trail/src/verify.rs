@@ -56,13 +56,19 @@ pub fn verify(store: &dyn Store, mac_key: &hmac::Key) -> Result<VerifyReport, St
                 report.problem = Some(if prev_seq == 0 {
                     Problem::BadStart { first: row.seq }
                 } else {
-                    Problem::Gap { after: prev_seq, next: row.seq }
+                    Problem::Gap {
+                        after: prev_seq,
+                        next: row.seq,
+                    }
                 });
                 return Ok(report);
             }
             let h = chain_hash(row.seq, &prev_hash, &row.record);
             if h != row.hash {
-                report.problem = Some(Problem::Edited { seq: row.seq, event_id: row.event_id.clone() });
+                report.problem = Some(Problem::Edited {
+                    seq: row.seq,
+                    event_id: row.event_id.clone(),
+                });
                 return Ok(report);
             }
             while let Some(d) = digest_iter.peek() {
@@ -84,7 +90,10 @@ pub fn verify(store: &dyn Store, mac_key: &hmac::Key) -> Result<VerifyReport, St
         }
     }
     if let Some(d) = digest_iter.next() {
-        report.problem = Some(Problem::Truncated { seq: d.seq, last: prev_seq });
+        report.problem = Some(Problem::Truncated {
+            seq: d.seq,
+            last: prev_seq,
+        });
     }
     Ok(report)
 }

@@ -57,9 +57,16 @@ fn intact_chain_verifies() {
 #[test]
 fn edit_is_named() {
     let (d, trail) = setup(10);
-    sql(&d, "UPDATE trail SET record = replace(record, 'Op4', 'Op5') WHERE seq = 5");
+    sql(
+        &d,
+        "UPDATE trail SET record = replace(record, 'Op4', 'Op5') WHERE seq = 5",
+    );
     let r = verify(trail.store().as_ref(), trail.mac_key()).unwrap();
-    assert!(matches!(r.problem, Some(Problem::Edited { seq: 5, .. })), "{:?}", r.problem);
+    assert!(
+        matches!(r.problem, Some(Problem::Edited { seq: 5, .. })),
+        "{:?}",
+        r.problem
+    );
 }
 
 #[test]
@@ -72,7 +79,11 @@ fn delete_and_insert_are_found() {
     let (d, trail) = setup(10);
     sql(&d, "INSERT INTO trail SELECT 11, account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash FROM trail WHERE seq = 10");
     let r = verify(trail.store().as_ref(), trail.mac_key()).unwrap();
-    assert!(matches!(r.problem, Some(Problem::Edited { seq: 11, .. })), "{:?}", r.problem);
+    assert!(
+        matches!(r.problem, Some(Problem::Edited { seq: 11, .. })),
+        "{:?}",
+        r.problem
+    );
 }
 
 #[test]

@@ -7739,77 +7739,278 @@ pub fn unsupported_operation_exception(message: impl Into<String>) -> AwsError {
 }
 
 /// The `AccessDeniedException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccessDeniedException {}
 
+impl serde::Serialize for AccessDeniedException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("AccessDeniedException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AccessDeniedException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `AccountHasOngoingImportException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountHasOngoingImportException {}
 
+impl serde::Serialize for AccountHasOngoingImportException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("AccountHasOngoingImportException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AccountHasOngoingImportException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `AccountNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountNotFoundException {}
 
+impl serde::Serialize for AccountNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("AccountNotFoundException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AccountNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `AccountNotRegisteredException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountNotRegisteredException {}
 
+impl serde::Serialize for AccountNotRegisteredException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("AccountNotRegisteredException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AccountNotRegisteredException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `AccountRegisteredException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountRegisteredException {}
 
+impl serde::Serialize for AccountRegisteredException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("AccountRegisteredException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AccountRegisteredException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `AddTagsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddTagsRequest {
-    #[serde(rename = "ResourceId")]
+    /// `ResourceId` (required)
     pub resource_id: String,
-    #[serde(rename = "TagsList")]
+    /// `TagsList` (required)
     pub tags_list: Vec<Tag>,
 }
 
+impl serde::Serialize for AddTagsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("AddTagsRequest", 2)?;
+        st.serialize_field("ResourceId", &self.resource_id)?;
+        st.serialize_field("TagsList", &self.tags_list)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AddTagsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_id: m.req("ResourceId")?,
+            tags_list: m.req("TagsList")?,
+        })
+    }
+}
+
 /// The `AddTagsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddTagsResponse {}
 
+impl serde::Serialize for AddTagsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("AddTagsResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AddTagsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `AdvancedEventSelector` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AdvancedEventSelector {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "FieldSelectors")]
+    /// `FieldSelectors` (required)
     pub field_selectors: Vec<AdvancedFieldSelector>,
 }
 
+impl serde::Serialize for AdvancedEventSelector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AdvancedEventSelector",
+            1 + usize::from(self.name.is_some()),
+        )?;
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        st.serialize_field("FieldSelectors", &self.field_selectors)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AdvancedEventSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.opt("Name")?,
+            field_selectors: m.req("FieldSelectors")?,
+        })
+    }
+}
+
 /// The `AdvancedFieldSelector` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AdvancedFieldSelector {
-    #[serde(rename = "Field")]
+    /// `Field` (required)
     pub field: String,
-    #[serde(rename = "Equals", skip_serializing_if = "Option::is_none")]
+    /// `Equals`
     pub equals: Option<Vec<String>>,
-    #[serde(rename = "StartsWith", skip_serializing_if = "Option::is_none")]
+    /// `StartsWith`
     pub starts_with: Option<Vec<String>>,
-    #[serde(rename = "EndsWith", skip_serializing_if = "Option::is_none")]
+    /// `EndsWith`
     pub ends_with: Option<Vec<String>>,
-    #[serde(rename = "NotEquals", skip_serializing_if = "Option::is_none")]
+    /// `NotEquals`
     pub not_equals: Option<Vec<String>>,
-    #[serde(rename = "NotStartsWith", skip_serializing_if = "Option::is_none")]
+    /// `NotStartsWith`
     pub not_starts_with: Option<Vec<String>>,
-    #[serde(rename = "NotEndsWith", skip_serializing_if = "Option::is_none")]
+    /// `NotEndsWith`
     pub not_ends_with: Option<Vec<String>>,
 }
 
+impl serde::Serialize for AdvancedFieldSelector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AdvancedFieldSelector",
+            1 + usize::from(self.equals.is_some())
+                + usize::from(self.starts_with.is_some())
+                + usize::from(self.ends_with.is_some())
+                + usize::from(self.not_equals.is_some())
+                + usize::from(self.not_starts_with.is_some())
+                + usize::from(self.not_ends_with.is_some()),
+        )?;
+        st.serialize_field("Field", &self.field)?;
+        if let Some(v) = &self.equals {
+            st.serialize_field("Equals", v)?;
+        }
+        if let Some(v) = &self.starts_with {
+            st.serialize_field("StartsWith", v)?;
+        }
+        if let Some(v) = &self.ends_with {
+            st.serialize_field("EndsWith", v)?;
+        }
+        if let Some(v) = &self.not_equals {
+            st.serialize_field("NotEquals", v)?;
+        }
+        if let Some(v) = &self.not_starts_with {
+            st.serialize_field("NotStartsWith", v)?;
+        }
+        if let Some(v) = &self.not_ends_with {
+            st.serialize_field("NotEndsWith", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AdvancedFieldSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            field: m.req("Field")?,
+            equals: m.opt("Equals")?,
+            starts_with: m.opt("StartsWith")?,
+            ends_with: m.opt("EndsWith")?,
+            not_equals: m.opt("NotEquals")?,
+            not_starts_with: m.opt("NotStartsWith")?,
+            not_ends_with: m.opt("NotEndsWith")?,
+        })
+    }
+}
+
 /// The `AggregationConfiguration` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AggregationConfiguration {
-    #[serde(rename = "Templates")]
+    /// `Templates` (required)
     pub templates: Vec<Template>,
-    #[serde(rename = "EventCategory")]
+    /// `EventCategory` (required)
     pub event_category: EventCategoryAggregation,
+}
+
+impl serde::Serialize for AggregationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("AggregationConfiguration", 2)?;
+        st.serialize_field("Templates", &self.templates)?;
+        st.serialize_field("EventCategory", &self.event_category)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AggregationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            templates: m.req("Templates")?,
+            event_category: m.req("EventCategory")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -7821,355 +8022,1069 @@ crate::model_enum! {
 }
 
 /// The `CancelQueryRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CancelQueryRequest {
-    #[serde(rename = "EventDataStore", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStore`
     pub event_data_store: Option<String>,
-    #[serde(rename = "QueryId")]
+    /// `QueryId` (required)
     pub query_id: String,
-    #[serde(
-        rename = "EventDataStoreOwnerAccountId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EventDataStoreOwnerAccountId`
     pub event_data_store_owner_account_id: Option<String>,
+}
+
+impl serde::Serialize for CancelQueryRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CancelQueryRequest",
+            1 + usize::from(self.event_data_store.is_some())
+                + usize::from(self.event_data_store_owner_account_id.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_store {
+            st.serialize_field("EventDataStore", v)?;
+        }
+        st.serialize_field("QueryId", &self.query_id)?;
+        if let Some(v) = &self.event_data_store_owner_account_id {
+            st.serialize_field("EventDataStoreOwnerAccountId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CancelQueryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.opt("EventDataStore")?,
+            query_id: m.req("QueryId")?,
+            event_data_store_owner_account_id: m.opt("EventDataStoreOwnerAccountId")?,
+        })
+    }
 }
 
 /// The `CancelQueryResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CancelQueryResponse {
-    #[serde(rename = "QueryId")]
+    /// `QueryId` (required)
     pub query_id: String,
-    #[serde(rename = "QueryStatus")]
+    /// `QueryStatus` (required)
     pub query_status: QueryStatus,
-    #[serde(
-        rename = "EventDataStoreOwnerAccountId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EventDataStoreOwnerAccountId`
     pub event_data_store_owner_account_id: Option<String>,
 }
 
+impl serde::Serialize for CancelQueryResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CancelQueryResponse",
+            2 + usize::from(self.event_data_store_owner_account_id.is_some()),
+        )?;
+        st.serialize_field("QueryId", &self.query_id)?;
+        st.serialize_field("QueryStatus", &self.query_status)?;
+        if let Some(v) = &self.event_data_store_owner_account_id {
+            st.serialize_field("EventDataStoreOwnerAccountId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CancelQueryResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            query_id: m.req("QueryId")?,
+            query_status: m.req("QueryStatus")?,
+            event_data_store_owner_account_id: m.opt("EventDataStoreOwnerAccountId")?,
+        })
+    }
+}
+
 /// The `CannotDelegateManagementAccountException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CannotDelegateManagementAccountException {}
 
+impl serde::Serialize for CannotDelegateManagementAccountException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("CannotDelegateManagementAccountException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CannotDelegateManagementAccountException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `Channel` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Channel {
-    #[serde(rename = "ChannelArn", skip_serializing_if = "Option::is_none")]
+    /// `ChannelArn`
     pub channel_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
+}
+
+impl serde::Serialize for Channel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "Channel",
+            usize::from(self.channel_arn.is_some()) + usize::from(self.name.is_some()),
+        )?;
+        if let Some(v) = &self.channel_arn {
+            st.serialize_field("ChannelArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Channel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            channel_arn: m.opt("ChannelArn")?,
+            name: m.opt("Name")?,
+        })
+    }
 }
 
 /// The `ChannelARNInvalidException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChannelARNInvalidException {}
 
+impl serde::Serialize for ChannelARNInvalidException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ChannelARNInvalidException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChannelARNInvalidException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ChannelAlreadyExistsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChannelAlreadyExistsException {}
 
+impl serde::Serialize for ChannelAlreadyExistsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ChannelAlreadyExistsException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChannelAlreadyExistsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ChannelExistsForEDSException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChannelExistsForEDSException {}
 
+impl serde::Serialize for ChannelExistsForEDSException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ChannelExistsForEDSException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChannelExistsForEDSException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ChannelMaxLimitExceededException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChannelMaxLimitExceededException {}
 
+impl serde::Serialize for ChannelMaxLimitExceededException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ChannelMaxLimitExceededException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChannelMaxLimitExceededException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ChannelNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChannelNotFoundException {}
 
+impl serde::Serialize for ChannelNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ChannelNotFoundException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChannelNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `CloudTrailARNInvalidException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CloudTrailARNInvalidException {}
 
+impl serde::Serialize for CloudTrailARNInvalidException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("CloudTrailARNInvalidException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CloudTrailARNInvalidException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `CloudTrailAccessNotEnabledException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CloudTrailAccessNotEnabledException {}
 
+impl serde::Serialize for CloudTrailAccessNotEnabledException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("CloudTrailAccessNotEnabledException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CloudTrailAccessNotEnabledException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `CloudTrailInvalidClientTokenIdException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CloudTrailInvalidClientTokenIdException {}
 
+impl serde::Serialize for CloudTrailInvalidClientTokenIdException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("CloudTrailInvalidClientTokenIdException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CloudTrailInvalidClientTokenIdException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `CloudWatchLogsDeliveryUnavailableException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CloudWatchLogsDeliveryUnavailableException {}
 
+impl serde::Serialize for CloudWatchLogsDeliveryUnavailableException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("CloudWatchLogsDeliveryUnavailableException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CloudWatchLogsDeliveryUnavailableException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ConcurrentModificationException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConcurrentModificationException {}
 
+impl serde::Serialize for ConcurrentModificationException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ConcurrentModificationException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ConcurrentModificationException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ConflictException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConflictException {}
 
+impl serde::Serialize for ConflictException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ConflictException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ConflictException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ContextKeySelector` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContextKeySelector {
-    #[serde(rename = "Type")]
+    /// `Type` (required)
     pub r#type: Type,
-    #[serde(rename = "Equals")]
+    /// `Equals` (required)
     pub equals: Vec<String>,
 }
 
+impl serde::Serialize for ContextKeySelector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("ContextKeySelector", 2)?;
+        st.serialize_field("Type", &self.r#type)?;
+        st.serialize_field("Equals", &self.equals)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ContextKeySelector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            r#type: m.req("Type")?,
+            equals: m.req("Equals")?,
+        })
+    }
+}
+
 /// The `CreateChannelRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateChannelRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
-    #[serde(rename = "Source")]
+    /// `Source` (required)
     pub source: String,
-    #[serde(rename = "Destinations")]
+    /// `Destinations` (required)
     pub destinations: Vec<Destination>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
+}
+
+impl serde::Serialize for CreateChannelRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("CreateChannelRequest", 3 + usize::from(self.tags.is_some()))?;
+        st.serialize_field("Name", &self.name)?;
+        st.serialize_field("Source", &self.source)?;
+        st.serialize_field("Destinations", &self.destinations)?;
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateChannelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+            source: m.req("Source")?,
+            destinations: m.req("Destinations")?,
+            tags: m.opt("Tags")?,
+        })
+    }
 }
 
 /// The `CreateChannelResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateChannelResponse {
-    #[serde(rename = "ChannelArn", skip_serializing_if = "Option::is_none")]
+    /// `ChannelArn`
     pub channel_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
+    /// `Source`
     pub source: Option<String>,
-    #[serde(rename = "Destinations", skip_serializing_if = "Option::is_none")]
+    /// `Destinations`
     pub destinations: Option<Vec<Destination>>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
 }
 
+impl serde::Serialize for CreateChannelResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateChannelResponse",
+            usize::from(self.channel_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.source.is_some())
+                + usize::from(self.destinations.is_some())
+                + usize::from(self.tags.is_some()),
+        )?;
+        if let Some(v) = &self.channel_arn {
+            st.serialize_field("ChannelArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.source {
+            st.serialize_field("Source", v)?;
+        }
+        if let Some(v) = &self.destinations {
+            st.serialize_field("Destinations", v)?;
+        }
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateChannelResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            channel_arn: m.opt("ChannelArn")?,
+            name: m.opt("Name")?,
+            source: m.opt("Source")?,
+            destinations: m.opt("Destinations")?,
+            tags: m.opt("Tags")?,
+        })
+    }
+}
+
 /// The `CreateDashboardRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateDashboardRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
-    #[serde(rename = "RefreshSchedule", skip_serializing_if = "Option::is_none")]
+    /// `RefreshSchedule`
     pub refresh_schedule: Option<RefreshSchedule>,
-    #[serde(rename = "TagsList", skip_serializing_if = "Option::is_none")]
+    /// `TagsList`
     pub tags_list: Option<Vec<Tag>>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
-    #[serde(rename = "Widgets", skip_serializing_if = "Option::is_none")]
+    /// `Widgets`
     pub widgets: Option<Vec<RequestWidget>>,
 }
 
+impl serde::Serialize for CreateDashboardRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateDashboardRequest",
+            1 + usize::from(self.refresh_schedule.is_some())
+                + usize::from(self.tags_list.is_some())
+                + usize::from(self.termination_protection_enabled.is_some())
+                + usize::from(self.widgets.is_some()),
+        )?;
+        st.serialize_field("Name", &self.name)?;
+        if let Some(v) = &self.refresh_schedule {
+            st.serialize_field("RefreshSchedule", v)?;
+        }
+        if let Some(v) = &self.tags_list {
+            st.serialize_field("TagsList", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        if let Some(v) = &self.widgets {
+            st.serialize_field("Widgets", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateDashboardRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+            refresh_schedule: m.opt("RefreshSchedule")?,
+            tags_list: m.opt("TagsList")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+            widgets: m.opt("Widgets")?,
+        })
+    }
+}
+
 /// The `CreateDashboardResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateDashboardResponse {
-    #[serde(rename = "DashboardArn", skip_serializing_if = "Option::is_none")]
+    /// `DashboardArn`
     pub dashboard_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    /// `Type`
     pub r#type: Option<DashboardType>,
-    #[serde(rename = "Widgets", skip_serializing_if = "Option::is_none")]
+    /// `Widgets`
     pub widgets: Option<Vec<Widget>>,
-    #[serde(rename = "TagsList", skip_serializing_if = "Option::is_none")]
+    /// `TagsList`
     pub tags_list: Option<Vec<Tag>>,
-    #[serde(rename = "RefreshSchedule", skip_serializing_if = "Option::is_none")]
+    /// `RefreshSchedule`
     pub refresh_schedule: Option<RefreshSchedule>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
+}
+
+impl serde::Serialize for CreateDashboardResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateDashboardResponse",
+            usize::from(self.dashboard_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.r#type.is_some())
+                + usize::from(self.widgets.is_some())
+                + usize::from(self.tags_list.is_some())
+                + usize::from(self.refresh_schedule.is_some())
+                + usize::from(self.termination_protection_enabled.is_some()),
+        )?;
+        if let Some(v) = &self.dashboard_arn {
+            st.serialize_field("DashboardArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.r#type {
+            st.serialize_field("Type", v)?;
+        }
+        if let Some(v) = &self.widgets {
+            st.serialize_field("Widgets", v)?;
+        }
+        if let Some(v) = &self.tags_list {
+            st.serialize_field("TagsList", v)?;
+        }
+        if let Some(v) = &self.refresh_schedule {
+            st.serialize_field("RefreshSchedule", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateDashboardResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            dashboard_arn: m.opt("DashboardArn")?,
+            name: m.opt("Name")?,
+            r#type: m.opt("Type")?,
+            widgets: m.opt("Widgets")?,
+            tags_list: m.opt("TagsList")?,
+            refresh_schedule: m.opt("RefreshSchedule")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+        })
+    }
 }
 
 /// The `CreateEventDataStoreRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateEventDataStoreRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
-    #[serde(rename = "MultiRegionEnabled", skip_serializing_if = "Option::is_none")]
+    /// `MultiRegionEnabled`
     pub multi_region_enabled: Option<bool>,
-    #[serde(
-        rename = "OrganizationEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `OrganizationEnabled`
     pub organization_enabled: Option<bool>,
-    #[serde(rename = "RetentionPeriod", skip_serializing_if = "Option::is_none")]
+    /// `RetentionPeriod`
     pub retention_period: Option<i32>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
-    #[serde(rename = "TagsList", skip_serializing_if = "Option::is_none")]
+    /// `TagsList`
     pub tags_list: Option<Vec<Tag>>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "StartIngestion", skip_serializing_if = "Option::is_none")]
+    /// `StartIngestion`
     pub start_ingestion: Option<bool>,
-    #[serde(rename = "BillingMode", skip_serializing_if = "Option::is_none")]
+    /// `BillingMode`
     pub billing_mode: Option<BillingMode>,
+}
+
+impl serde::Serialize for CreateEventDataStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateEventDataStoreRequest",
+            1 + usize::from(self.advanced_event_selectors.is_some())
+                + usize::from(self.multi_region_enabled.is_some())
+                + usize::from(self.organization_enabled.is_some())
+                + usize::from(self.retention_period.is_some())
+                + usize::from(self.termination_protection_enabled.is_some())
+                + usize::from(self.tags_list.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.start_ingestion.is_some())
+                + usize::from(self.billing_mode.is_some()),
+        )?;
+        st.serialize_field("Name", &self.name)?;
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        if let Some(v) = &self.multi_region_enabled {
+            st.serialize_field("MultiRegionEnabled", v)?;
+        }
+        if let Some(v) = &self.organization_enabled {
+            st.serialize_field("OrganizationEnabled", v)?;
+        }
+        if let Some(v) = &self.retention_period {
+            st.serialize_field("RetentionPeriod", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        if let Some(v) = &self.tags_list {
+            st.serialize_field("TagsList", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.start_ingestion {
+            st.serialize_field("StartIngestion", v)?;
+        }
+        if let Some(v) = &self.billing_mode {
+            st.serialize_field("BillingMode", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateEventDataStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+            multi_region_enabled: m.opt("MultiRegionEnabled")?,
+            organization_enabled: m.opt("OrganizationEnabled")?,
+            retention_period: m.opt("RetentionPeriod")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+            tags_list: m.opt("TagsList")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            start_ingestion: m.opt("StartIngestion")?,
+            billing_mode: m.opt("BillingMode")?,
+        })
+    }
 }
 
 /// The `CreateEventDataStoreResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateEventDataStoreResponse {
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    /// `Status`
     pub status: Option<EventDataStoreStatus>,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
-    #[serde(rename = "MultiRegionEnabled", skip_serializing_if = "Option::is_none")]
+    /// `MultiRegionEnabled`
     pub multi_region_enabled: Option<bool>,
-    #[serde(
-        rename = "OrganizationEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `OrganizationEnabled`
     pub organization_enabled: Option<bool>,
-    #[serde(rename = "RetentionPeriod", skip_serializing_if = "Option::is_none")]
+    /// `RetentionPeriod`
     pub retention_period: Option<i32>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
-    #[serde(rename = "TagsList", skip_serializing_if = "Option::is_none")]
+    /// `TagsList`
     pub tags_list: Option<Vec<Tag>>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "BillingMode", skip_serializing_if = "Option::is_none")]
+    /// `BillingMode`
     pub billing_mode: Option<BillingMode>,
 }
 
+impl serde::Serialize for CreateEventDataStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateEventDataStoreResponse",
+            usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.status.is_some())
+                + usize::from(self.advanced_event_selectors.is_some())
+                + usize::from(self.multi_region_enabled.is_some())
+                + usize::from(self.organization_enabled.is_some())
+                + usize::from(self.retention_period.is_some())
+                + usize::from(self.termination_protection_enabled.is_some())
+                + usize::from(self.tags_list.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.billing_mode.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.status {
+            st.serialize_field("Status", v)?;
+        }
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        if let Some(v) = &self.multi_region_enabled {
+            st.serialize_field("MultiRegionEnabled", v)?;
+        }
+        if let Some(v) = &self.organization_enabled {
+            st.serialize_field("OrganizationEnabled", v)?;
+        }
+        if let Some(v) = &self.retention_period {
+            st.serialize_field("RetentionPeriod", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        if let Some(v) = &self.tags_list {
+            st.serialize_field("TagsList", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.billing_mode {
+            st.serialize_field("BillingMode", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateEventDataStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            name: m.opt("Name")?,
+            status: m.opt("Status")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+            multi_region_enabled: m.opt("MultiRegionEnabled")?,
+            organization_enabled: m.opt("OrganizationEnabled")?,
+            retention_period: m.opt("RetentionPeriod")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+            tags_list: m.opt("TagsList")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            billing_mode: m.opt("BillingMode")?,
+        })
+    }
+}
+
 /// The `CreateTrailRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateTrailRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
-    #[serde(rename = "S3BucketName")]
+    /// `S3BucketName` (required)
     pub s3_bucket_name: String,
-    #[serde(rename = "S3KeyPrefix", skip_serializing_if = "Option::is_none")]
+    /// `S3KeyPrefix`
     pub s3_key_prefix: Option<String>,
-    #[serde(rename = "SnsTopicName", skip_serializing_if = "Option::is_none")]
+    /// `SnsTopicName`
     pub sns_topic_name: Option<String>,
-    #[serde(
-        rename = "IncludeGlobalServiceEvents",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IncludeGlobalServiceEvents`
     pub include_global_service_events: Option<bool>,
-    #[serde(rename = "IsMultiRegionTrail", skip_serializing_if = "Option::is_none")]
+    /// `IsMultiRegionTrail`
     pub is_multi_region_trail: Option<bool>,
-    #[serde(
-        rename = "EnableLogFileValidation",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EnableLogFileValidation`
     pub enable_log_file_validation: Option<bool>,
-    #[serde(
-        rename = "CloudWatchLogsLogGroupArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CloudWatchLogsLogGroupArn`
     pub cloud_watch_logs_log_group_arn: Option<String>,
-    #[serde(
-        rename = "CloudWatchLogsRoleArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CloudWatchLogsRoleArn`
     pub cloud_watch_logs_role_arn: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(
-        rename = "IsOrganizationTrail",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IsOrganizationTrail`
     pub is_organization_trail: Option<bool>,
-    #[serde(rename = "TagsList", skip_serializing_if = "Option::is_none")]
+    /// `TagsList`
     pub tags_list: Option<Vec<Tag>>,
-    #[serde(rename = "RecursiveLogging", skip_serializing_if = "Option::is_none")]
+    /// `RecursiveLogging`
     pub recursive_logging: Option<bool>,
+}
+
+impl serde::Serialize for CreateTrailRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateTrailRequest",
+            2 + usize::from(self.s3_key_prefix.is_some())
+                + usize::from(self.sns_topic_name.is_some())
+                + usize::from(self.include_global_service_events.is_some())
+                + usize::from(self.is_multi_region_trail.is_some())
+                + usize::from(self.enable_log_file_validation.is_some())
+                + usize::from(self.cloud_watch_logs_log_group_arn.is_some())
+                + usize::from(self.cloud_watch_logs_role_arn.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.is_organization_trail.is_some())
+                + usize::from(self.tags_list.is_some())
+                + usize::from(self.recursive_logging.is_some()),
+        )?;
+        st.serialize_field("Name", &self.name)?;
+        st.serialize_field("S3BucketName", &self.s3_bucket_name)?;
+        if let Some(v) = &self.s3_key_prefix {
+            st.serialize_field("S3KeyPrefix", v)?;
+        }
+        if let Some(v) = &self.sns_topic_name {
+            st.serialize_field("SnsTopicName", v)?;
+        }
+        if let Some(v) = &self.include_global_service_events {
+            st.serialize_field("IncludeGlobalServiceEvents", v)?;
+        }
+        if let Some(v) = &self.is_multi_region_trail {
+            st.serialize_field("IsMultiRegionTrail", v)?;
+        }
+        if let Some(v) = &self.enable_log_file_validation {
+            st.serialize_field("EnableLogFileValidation", v)?;
+        }
+        if let Some(v) = &self.cloud_watch_logs_log_group_arn {
+            st.serialize_field("CloudWatchLogsLogGroupArn", v)?;
+        }
+        if let Some(v) = &self.cloud_watch_logs_role_arn {
+            st.serialize_field("CloudWatchLogsRoleArn", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.is_organization_trail {
+            st.serialize_field("IsOrganizationTrail", v)?;
+        }
+        if let Some(v) = &self.tags_list {
+            st.serialize_field("TagsList", v)?;
+        }
+        if let Some(v) = &self.recursive_logging {
+            st.serialize_field("RecursiveLogging", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateTrailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+            s3_bucket_name: m.req("S3BucketName")?,
+            s3_key_prefix: m.opt("S3KeyPrefix")?,
+            sns_topic_name: m.opt("SnsTopicName")?,
+            include_global_service_events: m.opt("IncludeGlobalServiceEvents")?,
+            is_multi_region_trail: m.opt("IsMultiRegionTrail")?,
+            enable_log_file_validation: m.opt("EnableLogFileValidation")?,
+            cloud_watch_logs_log_group_arn: m.opt("CloudWatchLogsLogGroupArn")?,
+            cloud_watch_logs_role_arn: m.opt("CloudWatchLogsRoleArn")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            is_organization_trail: m.opt("IsOrganizationTrail")?,
+            tags_list: m.opt("TagsList")?,
+            recursive_logging: m.opt("RecursiveLogging")?,
+        })
+    }
 }
 
 /// The `CreateTrailResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateTrailResponse {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "S3BucketName", skip_serializing_if = "Option::is_none")]
+    /// `S3BucketName`
     pub s3_bucket_name: Option<String>,
-    #[serde(rename = "S3KeyPrefix", skip_serializing_if = "Option::is_none")]
+    /// `S3KeyPrefix`
     pub s3_key_prefix: Option<String>,
-    #[serde(rename = "SnsTopicName", skip_serializing_if = "Option::is_none")]
+    /// `SnsTopicName`
     pub sns_topic_name: Option<String>,
-    #[serde(rename = "SnsTopicARN", skip_serializing_if = "Option::is_none")]
+    /// `SnsTopicARN`
     pub sns_topic_arn: Option<String>,
-    #[serde(
-        rename = "IncludeGlobalServiceEvents",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IncludeGlobalServiceEvents`
     pub include_global_service_events: Option<bool>,
-    #[serde(rename = "IsMultiRegionTrail", skip_serializing_if = "Option::is_none")]
+    /// `IsMultiRegionTrail`
     pub is_multi_region_trail: Option<bool>,
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(
-        rename = "LogFileValidationEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LogFileValidationEnabled`
     pub log_file_validation_enabled: Option<bool>,
-    #[serde(
-        rename = "CloudWatchLogsLogGroupArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CloudWatchLogsLogGroupArn`
     pub cloud_watch_logs_log_group_arn: Option<String>,
-    #[serde(
-        rename = "CloudWatchLogsRoleArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CloudWatchLogsRoleArn`
     pub cloud_watch_logs_role_arn: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(
-        rename = "IsOrganizationTrail",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IsOrganizationTrail`
     pub is_organization_trail: Option<bool>,
-    #[serde(rename = "RecursiveLogging", skip_serializing_if = "Option::is_none")]
+    /// `RecursiveLogging`
     pub recursive_logging: Option<bool>,
 }
 
+impl serde::Serialize for CreateTrailResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateTrailResponse",
+            usize::from(self.name.is_some())
+                + usize::from(self.s3_bucket_name.is_some())
+                + usize::from(self.s3_key_prefix.is_some())
+                + usize::from(self.sns_topic_name.is_some())
+                + usize::from(self.sns_topic_arn.is_some())
+                + usize::from(self.include_global_service_events.is_some())
+                + usize::from(self.is_multi_region_trail.is_some())
+                + usize::from(self.trail_arn.is_some())
+                + usize::from(self.log_file_validation_enabled.is_some())
+                + usize::from(self.cloud_watch_logs_log_group_arn.is_some())
+                + usize::from(self.cloud_watch_logs_role_arn.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.is_organization_trail.is_some())
+                + usize::from(self.recursive_logging.is_some()),
+        )?;
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.s3_bucket_name {
+            st.serialize_field("S3BucketName", v)?;
+        }
+        if let Some(v) = &self.s3_key_prefix {
+            st.serialize_field("S3KeyPrefix", v)?;
+        }
+        if let Some(v) = &self.sns_topic_name {
+            st.serialize_field("SnsTopicName", v)?;
+        }
+        if let Some(v) = &self.sns_topic_arn {
+            st.serialize_field("SnsTopicARN", v)?;
+        }
+        if let Some(v) = &self.include_global_service_events {
+            st.serialize_field("IncludeGlobalServiceEvents", v)?;
+        }
+        if let Some(v) = &self.is_multi_region_trail {
+            st.serialize_field("IsMultiRegionTrail", v)?;
+        }
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.log_file_validation_enabled {
+            st.serialize_field("LogFileValidationEnabled", v)?;
+        }
+        if let Some(v) = &self.cloud_watch_logs_log_group_arn {
+            st.serialize_field("CloudWatchLogsLogGroupArn", v)?;
+        }
+        if let Some(v) = &self.cloud_watch_logs_role_arn {
+            st.serialize_field("CloudWatchLogsRoleArn", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.is_organization_trail {
+            st.serialize_field("IsOrganizationTrail", v)?;
+        }
+        if let Some(v) = &self.recursive_logging {
+            st.serialize_field("RecursiveLogging", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateTrailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.opt("Name")?,
+            s3_bucket_name: m.opt("S3BucketName")?,
+            s3_key_prefix: m.opt("S3KeyPrefix")?,
+            sns_topic_name: m.opt("SnsTopicName")?,
+            sns_topic_arn: m.opt("SnsTopicARN")?,
+            include_global_service_events: m.opt("IncludeGlobalServiceEvents")?,
+            is_multi_region_trail: m.opt("IsMultiRegionTrail")?,
+            trail_arn: m.opt("TrailARN")?,
+            log_file_validation_enabled: m.opt("LogFileValidationEnabled")?,
+            cloud_watch_logs_log_group_arn: m.opt("CloudWatchLogsLogGroupArn")?,
+            cloud_watch_logs_role_arn: m.opt("CloudWatchLogsRoleArn")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            is_organization_trail: m.opt("IsOrganizationTrail")?,
+            recursive_logging: m.opt("RecursiveLogging")?,
+        })
+    }
+}
+
 /// The `DashboardDetail` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DashboardDetail {
-    #[serde(rename = "DashboardArn", skip_serializing_if = "Option::is_none")]
+    /// `DashboardArn`
     pub dashboard_arn: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    /// `Type`
     pub r#type: Option<DashboardType>,
+}
+
+impl serde::Serialize for DashboardDetail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DashboardDetail",
+            usize::from(self.dashboard_arn.is_some()) + usize::from(self.r#type.is_some()),
+        )?;
+        if let Some(v) = &self.dashboard_arn {
+            st.serialize_field("DashboardArn", v)?;
+        }
+        if let Some(v) = &self.r#type {
+            st.serialize_field("Type", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DashboardDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            dashboard_arn: m.opt("DashboardArn")?,
+            r#type: m.opt("Type")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -8192,78 +9107,279 @@ crate::model_enum! {
 }
 
 /// The `DataResource` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataResource {
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    /// `Type`
     pub r#type: Option<String>,
-    #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
+    /// `Values`
     pub values: Option<Vec<String>>,
 }
 
+impl serde::Serialize for DataResource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DataResource",
+            usize::from(self.r#type.is_some()) + usize::from(self.values.is_some()),
+        )?;
+        if let Some(v) = &self.r#type {
+            st.serialize_field("Type", v)?;
+        }
+        if let Some(v) = &self.values {
+            st.serialize_field("Values", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DataResource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            r#type: m.opt("Type")?,
+            values: m.opt("Values")?,
+        })
+    }
+}
+
 /// The `DelegatedAdminAccountLimitExceededException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DelegatedAdminAccountLimitExceededException {}
 
+impl serde::Serialize for DelegatedAdminAccountLimitExceededException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("DelegatedAdminAccountLimitExceededException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DelegatedAdminAccountLimitExceededException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `DeleteChannelRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteChannelRequest {
-    #[serde(rename = "Channel")]
+    /// `Channel` (required)
     pub channel: String,
 }
 
+impl serde::Serialize for DeleteChannelRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DeleteChannelRequest", 1)?;
+        st.serialize_field("Channel", &self.channel)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteChannelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            channel: m.req("Channel")?,
+        })
+    }
+}
+
 /// The `DeleteChannelResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteChannelResponse {}
 
+impl serde::Serialize for DeleteChannelResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("DeleteChannelResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteChannelResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `DeleteDashboardRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteDashboardRequest {
-    #[serde(rename = "DashboardId")]
+    /// `DashboardId` (required)
     pub dashboard_id: String,
 }
 
+impl serde::Serialize for DeleteDashboardRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DeleteDashboardRequest", 1)?;
+        st.serialize_field("DashboardId", &self.dashboard_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteDashboardRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            dashboard_id: m.req("DashboardId")?,
+        })
+    }
+}
+
 /// The `DeleteDashboardResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteDashboardResponse {}
 
+impl serde::Serialize for DeleteDashboardResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("DeleteDashboardResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteDashboardResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `DeleteEventDataStoreRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteEventDataStoreRequest {
-    #[serde(rename = "EventDataStore")]
+    /// `EventDataStore` (required)
     pub event_data_store: String,
 }
 
+impl serde::Serialize for DeleteEventDataStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DeleteEventDataStoreRequest", 1)?;
+        st.serialize_field("EventDataStore", &self.event_data_store)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteEventDataStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.req("EventDataStore")?,
+        })
+    }
+}
+
 /// The `DeleteEventDataStoreResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteEventDataStoreResponse {}
 
+impl serde::Serialize for DeleteEventDataStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("DeleteEventDataStoreResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteEventDataStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `DeleteResourcePolicyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteResourcePolicyRequest {
-    #[serde(rename = "ResourceArn")]
+    /// `ResourceArn` (required)
     pub resource_arn: String,
 }
 
+impl serde::Serialize for DeleteResourcePolicyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DeleteResourcePolicyRequest", 1)?;
+        st.serialize_field("ResourceArn", &self.resource_arn)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteResourcePolicyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_arn: m.req("ResourceArn")?,
+        })
+    }
+}
+
 /// The `DeleteResourcePolicyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteResourcePolicyResponse {}
 
+impl serde::Serialize for DeleteResourcePolicyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("DeleteResourcePolicyResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteResourcePolicyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `DeleteTrailRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteTrailRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
 }
 
+impl serde::Serialize for DeleteTrailRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DeleteTrailRequest", 1)?;
+        st.serialize_field("Name", &self.name)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteTrailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+        })
+    }
+}
+
 /// The `DeleteTrailResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteTrailResponse {}
+
+impl serde::Serialize for DeleteTrailResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("DeleteTrailResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteTrailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
 
 crate::model_enum! {
     /// The `DeliveryStatus` enum.
@@ -8281,92 +9397,287 @@ crate::model_enum! {
 }
 
 /// The `DeregisterOrganizationDelegatedAdminRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeregisterOrganizationDelegatedAdminRequest {
-    #[serde(rename = "DelegatedAdminAccountId")]
+    /// `DelegatedAdminAccountId` (required)
     pub delegated_admin_account_id: String,
 }
 
+impl serde::Serialize for DeregisterOrganizationDelegatedAdminRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DeregisterOrganizationDelegatedAdminRequest", 1)?;
+        st.serialize_field("DelegatedAdminAccountId", &self.delegated_admin_account_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeregisterOrganizationDelegatedAdminRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            delegated_admin_account_id: m.req("DelegatedAdminAccountId")?,
+        })
+    }
+}
+
 /// The `DeregisterOrganizationDelegatedAdminResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeregisterOrganizationDelegatedAdminResponse {}
 
+impl serde::Serialize for DeregisterOrganizationDelegatedAdminResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("DeregisterOrganizationDelegatedAdminResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeregisterOrganizationDelegatedAdminResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `DescribeQueryRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeQueryRequest {
-    #[serde(rename = "EventDataStore", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStore`
     pub event_data_store: Option<String>,
-    #[serde(rename = "QueryId", skip_serializing_if = "Option::is_none")]
+    /// `QueryId`
     pub query_id: Option<String>,
-    #[serde(rename = "QueryAlias", skip_serializing_if = "Option::is_none")]
+    /// `QueryAlias`
     pub query_alias: Option<String>,
-    #[serde(rename = "RefreshId", skip_serializing_if = "Option::is_none")]
+    /// `RefreshId`
     pub refresh_id: Option<String>,
-    #[serde(
-        rename = "EventDataStoreOwnerAccountId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EventDataStoreOwnerAccountId`
     pub event_data_store_owner_account_id: Option<String>,
+}
+
+impl serde::Serialize for DescribeQueryRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DescribeQueryRequest",
+            usize::from(self.event_data_store.is_some())
+                + usize::from(self.query_id.is_some())
+                + usize::from(self.query_alias.is_some())
+                + usize::from(self.refresh_id.is_some())
+                + usize::from(self.event_data_store_owner_account_id.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_store {
+            st.serialize_field("EventDataStore", v)?;
+        }
+        if let Some(v) = &self.query_id {
+            st.serialize_field("QueryId", v)?;
+        }
+        if let Some(v) = &self.query_alias {
+            st.serialize_field("QueryAlias", v)?;
+        }
+        if let Some(v) = &self.refresh_id {
+            st.serialize_field("RefreshId", v)?;
+        }
+        if let Some(v) = &self.event_data_store_owner_account_id {
+            st.serialize_field("EventDataStoreOwnerAccountId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DescribeQueryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.opt("EventDataStore")?,
+            query_id: m.opt("QueryId")?,
+            query_alias: m.opt("QueryAlias")?,
+            refresh_id: m.opt("RefreshId")?,
+            event_data_store_owner_account_id: m.opt("EventDataStoreOwnerAccountId")?,
+        })
+    }
 }
 
 /// The `DescribeQueryResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeQueryResponse {
-    #[serde(rename = "QueryId", skip_serializing_if = "Option::is_none")]
+    /// `QueryId`
     pub query_id: Option<String>,
-    #[serde(rename = "QueryString", skip_serializing_if = "Option::is_none")]
+    /// `QueryString`
     pub query_string: Option<String>,
-    #[serde(rename = "QueryStatus", skip_serializing_if = "Option::is_none")]
+    /// `QueryStatus`
     pub query_status: Option<QueryStatus>,
-    #[serde(rename = "QueryStatistics", skip_serializing_if = "Option::is_none")]
+    /// `QueryStatistics`
     pub query_statistics: Option<QueryStatisticsForDescribeQuery>,
-    #[serde(rename = "ErrorMessage", skip_serializing_if = "Option::is_none")]
+    /// `ErrorMessage`
     pub error_message: Option<String>,
-    #[serde(rename = "DeliveryS3Uri", skip_serializing_if = "Option::is_none")]
+    /// `DeliveryS3Uri`
     pub delivery_s3_uri: Option<String>,
-    #[serde(rename = "DeliveryStatus", skip_serializing_if = "Option::is_none")]
+    /// `DeliveryStatus`
     pub delivery_status: Option<DeliveryStatus>,
-    #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
+    /// `Prompt`
     pub prompt: Option<String>,
-    #[serde(
-        rename = "EventDataStoreOwnerAccountId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EventDataStoreOwnerAccountId`
     pub event_data_store_owner_account_id: Option<String>,
 }
 
+impl serde::Serialize for DescribeQueryResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DescribeQueryResponse",
+            usize::from(self.query_id.is_some())
+                + usize::from(self.query_string.is_some())
+                + usize::from(self.query_status.is_some())
+                + usize::from(self.query_statistics.is_some())
+                + usize::from(self.error_message.is_some())
+                + usize::from(self.delivery_s3_uri.is_some())
+                + usize::from(self.delivery_status.is_some())
+                + usize::from(self.prompt.is_some())
+                + usize::from(self.event_data_store_owner_account_id.is_some()),
+        )?;
+        if let Some(v) = &self.query_id {
+            st.serialize_field("QueryId", v)?;
+        }
+        if let Some(v) = &self.query_string {
+            st.serialize_field("QueryString", v)?;
+        }
+        if let Some(v) = &self.query_status {
+            st.serialize_field("QueryStatus", v)?;
+        }
+        if let Some(v) = &self.query_statistics {
+            st.serialize_field("QueryStatistics", v)?;
+        }
+        if let Some(v) = &self.error_message {
+            st.serialize_field("ErrorMessage", v)?;
+        }
+        if let Some(v) = &self.delivery_s3_uri {
+            st.serialize_field("DeliveryS3Uri", v)?;
+        }
+        if let Some(v) = &self.delivery_status {
+            st.serialize_field("DeliveryStatus", v)?;
+        }
+        if let Some(v) = &self.prompt {
+            st.serialize_field("Prompt", v)?;
+        }
+        if let Some(v) = &self.event_data_store_owner_account_id {
+            st.serialize_field("EventDataStoreOwnerAccountId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DescribeQueryResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            query_id: m.opt("QueryId")?,
+            query_string: m.opt("QueryString")?,
+            query_status: m.opt("QueryStatus")?,
+            query_statistics: m.opt("QueryStatistics")?,
+            error_message: m.opt("ErrorMessage")?,
+            delivery_s3_uri: m.opt("DeliveryS3Uri")?,
+            delivery_status: m.opt("DeliveryStatus")?,
+            prompt: m.opt("Prompt")?,
+            event_data_store_owner_account_id: m.opt("EventDataStoreOwnerAccountId")?,
+        })
+    }
+}
+
 /// The `DescribeTrailsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeTrailsRequest {
-    #[serde(rename = "trailNameList", skip_serializing_if = "Option::is_none")]
+    /// `trailNameList`
     pub trail_name_list: Option<Vec<String>>,
-    #[serde(
-        rename = "includeShadowTrails",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `includeShadowTrails`
     pub include_shadow_trails: Option<bool>,
 }
 
+impl serde::Serialize for DescribeTrailsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DescribeTrailsRequest",
+            usize::from(self.trail_name_list.is_some())
+                + usize::from(self.include_shadow_trails.is_some()),
+        )?;
+        if let Some(v) = &self.trail_name_list {
+            st.serialize_field("trailNameList", v)?;
+        }
+        if let Some(v) = &self.include_shadow_trails {
+            st.serialize_field("includeShadowTrails", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DescribeTrailsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_name_list: m.opt("trailNameList")?,
+            include_shadow_trails: m.opt("includeShadowTrails")?,
+        })
+    }
+}
+
 /// The `DescribeTrailsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeTrailsResponse {
-    #[serde(rename = "trailList", skip_serializing_if = "Option::is_none")]
+    /// `trailList`
     pub trail_list: Option<Vec<Trail>>,
 }
 
+impl serde::Serialize for DescribeTrailsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DescribeTrailsResponse",
+            usize::from(self.trail_list.is_some()),
+        )?;
+        if let Some(v) = &self.trail_list {
+            st.serialize_field("trailList", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DescribeTrailsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_list: m.opt("trailList")?,
+        })
+    }
+}
+
 /// The `Destination` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Destination {
-    #[serde(rename = "Type")]
+    /// `Type` (required)
     pub r#type: DestinationType,
-    #[serde(rename = "Location")]
+    /// `Location` (required)
     pub location: String,
+}
+
+impl serde::Serialize for Destination {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("Destination", 2)?;
+        st.serialize_field("Type", &self.r#type)?;
+        st.serialize_field("Location", &self.location)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Destination {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            r#type: m.req("Type")?,
+            location: m.req("Location")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -8378,67 +9689,224 @@ crate::model_enum! {
 }
 
 /// The `DisableFederationRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisableFederationRequest {
-    #[serde(rename = "EventDataStore")]
+    /// `EventDataStore` (required)
     pub event_data_store: String,
+}
+
+impl serde::Serialize for DisableFederationRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DisableFederationRequest", 1)?;
+        st.serialize_field("EventDataStore", &self.event_data_store)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DisableFederationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.req("EventDataStore")?,
+        })
+    }
 }
 
 /// The `DisableFederationResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisableFederationResponse {
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(rename = "FederationStatus", skip_serializing_if = "Option::is_none")]
+    /// `FederationStatus`
     pub federation_status: Option<FederationStatus>,
+}
+
+impl serde::Serialize for DisableFederationResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DisableFederationResponse",
+            usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.federation_status.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.federation_status {
+            st.serialize_field("FederationStatus", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DisableFederationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            federation_status: m.opt("FederationStatus")?,
+        })
+    }
 }
 
 /// The `EnableFederationRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnableFederationRequest {
-    #[serde(rename = "EventDataStore")]
+    /// `EventDataStore` (required)
     pub event_data_store: String,
-    #[serde(rename = "FederationRoleArn")]
+    /// `FederationRoleArn` (required)
     pub federation_role_arn: String,
 }
 
+impl serde::Serialize for EnableFederationRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("EnableFederationRequest", 2)?;
+        st.serialize_field("EventDataStore", &self.event_data_store)?;
+        st.serialize_field("FederationRoleArn", &self.federation_role_arn)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EnableFederationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.req("EventDataStore")?,
+            federation_role_arn: m.req("FederationRoleArn")?,
+        })
+    }
+}
+
 /// The `EnableFederationResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnableFederationResponse {
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(rename = "FederationStatus", skip_serializing_if = "Option::is_none")]
+    /// `FederationStatus`
     pub federation_status: Option<FederationStatus>,
-    #[serde(rename = "FederationRoleArn", skip_serializing_if = "Option::is_none")]
+    /// `FederationRoleArn`
     pub federation_role_arn: Option<String>,
 }
 
+impl serde::Serialize for EnableFederationResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "EnableFederationResponse",
+            usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.federation_status.is_some())
+                + usize::from(self.federation_role_arn.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.federation_status {
+            st.serialize_field("FederationStatus", v)?;
+        }
+        if let Some(v) = &self.federation_role_arn {
+            st.serialize_field("FederationRoleArn", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EnableFederationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            federation_status: m.opt("FederationStatus")?,
+            federation_role_arn: m.opt("FederationRoleArn")?,
+        })
+    }
+}
+
 /// The `Event` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Event {
-    #[serde(rename = "EventId", skip_serializing_if = "Option::is_none")]
+    /// `EventId`
     pub event_id: Option<String>,
-    #[serde(rename = "EventName", skip_serializing_if = "Option::is_none")]
+    /// `EventName`
     pub event_name: Option<String>,
-    #[serde(rename = "ReadOnly", skip_serializing_if = "Option::is_none")]
+    /// `ReadOnly`
     pub read_only: Option<String>,
-    #[serde(rename = "AccessKeyId", skip_serializing_if = "Option::is_none")]
+    /// `AccessKeyId`
     pub access_key_id: Option<String>,
-    #[serde(rename = "EventTime", skip_serializing_if = "Option::is_none")]
+    /// `EventTime`
     pub event_time: Option<crate::Timestamp>,
-    #[serde(rename = "EventSource", skip_serializing_if = "Option::is_none")]
+    /// `EventSource`
     pub event_source: Option<String>,
-    #[serde(rename = "Username", skip_serializing_if = "Option::is_none")]
+    /// `Username`
     pub username: Option<String>,
-    #[serde(rename = "Resources", skip_serializing_if = "Option::is_none")]
+    /// `Resources`
     pub resources: Option<Vec<Resource>>,
-    #[serde(rename = "CloudTrailEvent", skip_serializing_if = "Option::is_none")]
+    /// `CloudTrailEvent`
     pub cloud_trail_event: Option<String>,
+}
+
+impl serde::Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "Event",
+            usize::from(self.event_id.is_some())
+                + usize::from(self.event_name.is_some())
+                + usize::from(self.read_only.is_some())
+                + usize::from(self.access_key_id.is_some())
+                + usize::from(self.event_time.is_some())
+                + usize::from(self.event_source.is_some())
+                + usize::from(self.username.is_some())
+                + usize::from(self.resources.is_some())
+                + usize::from(self.cloud_trail_event.is_some()),
+        )?;
+        if let Some(v) = &self.event_id {
+            st.serialize_field("EventId", v)?;
+        }
+        if let Some(v) = &self.event_name {
+            st.serialize_field("EventName", v)?;
+        }
+        if let Some(v) = &self.read_only {
+            st.serialize_field("ReadOnly", v)?;
+        }
+        if let Some(v) = &self.access_key_id {
+            st.serialize_field("AccessKeyId", v)?;
+        }
+        if let Some(v) = &self.event_time {
+            st.serialize_field("EventTime", v)?;
+        }
+        if let Some(v) = &self.event_source {
+            st.serialize_field("EventSource", v)?;
+        }
+        if let Some(v) = &self.username {
+            st.serialize_field("Username", v)?;
+        }
+        if let Some(v) = &self.resources {
+            st.serialize_field("Resources", v)?;
+        }
+        if let Some(v) = &self.cloud_trail_event {
+            st.serialize_field("CloudTrailEvent", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_id: m.opt("EventId")?,
+            event_name: m.opt("EventName")?,
+            read_only: m.opt("ReadOnly")?,
+            access_key_id: m.opt("AccessKeyId")?,
+            event_time: m.opt("EventTime")?,
+            event_source: m.opt("EventSource")?,
+            username: m.opt("Username")?,
+            resources: m.opt("Resources")?,
+            cloud_trail_event: m.opt("CloudTrailEvent")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -8456,63 +9924,211 @@ crate::model_enum! {
 }
 
 /// The `EventDataStore` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventDataStore {
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    /// `Status`
     pub status: Option<EventDataStoreStatus>,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
-    #[serde(rename = "MultiRegionEnabled", skip_serializing_if = "Option::is_none")]
+    /// `MultiRegionEnabled`
     pub multi_region_enabled: Option<bool>,
-    #[serde(
-        rename = "OrganizationEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `OrganizationEnabled`
     pub organization_enabled: Option<bool>,
-    #[serde(rename = "RetentionPeriod", skip_serializing_if = "Option::is_none")]
+    /// `RetentionPeriod`
     pub retention_period: Option<i32>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
 }
 
+impl serde::Serialize for EventDataStore {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "EventDataStore",
+            usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.termination_protection_enabled.is_some())
+                + usize::from(self.status.is_some())
+                + usize::from(self.advanced_event_selectors.is_some())
+                + usize::from(self.multi_region_enabled.is_some())
+                + usize::from(self.organization_enabled.is_some())
+                + usize::from(self.retention_period.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        if let Some(v) = &self.status {
+            st.serialize_field("Status", v)?;
+        }
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        if let Some(v) = &self.multi_region_enabled {
+            st.serialize_field("MultiRegionEnabled", v)?;
+        }
+        if let Some(v) = &self.organization_enabled {
+            st.serialize_field("OrganizationEnabled", v)?;
+        }
+        if let Some(v) = &self.retention_period {
+            st.serialize_field("RetentionPeriod", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventDataStore {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            name: m.opt("Name")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+            status: m.opt("Status")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+            multi_region_enabled: m.opt("MultiRegionEnabled")?,
+            organization_enabled: m.opt("OrganizationEnabled")?,
+            retention_period: m.opt("RetentionPeriod")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+        })
+    }
+}
+
 /// The `EventDataStoreARNInvalidException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventDataStoreARNInvalidException {}
 
+impl serde::Serialize for EventDataStoreARNInvalidException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("EventDataStoreARNInvalidException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventDataStoreARNInvalidException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `EventDataStoreAlreadyExistsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventDataStoreAlreadyExistsException {}
 
+impl serde::Serialize for EventDataStoreAlreadyExistsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("EventDataStoreAlreadyExistsException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventDataStoreAlreadyExistsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `EventDataStoreFederationEnabledException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventDataStoreFederationEnabledException {}
 
+impl serde::Serialize for EventDataStoreFederationEnabledException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("EventDataStoreFederationEnabledException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventDataStoreFederationEnabledException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `EventDataStoreHasOngoingImportException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventDataStoreHasOngoingImportException {}
 
+impl serde::Serialize for EventDataStoreHasOngoingImportException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("EventDataStoreHasOngoingImportException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventDataStoreHasOngoingImportException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `EventDataStoreMaxLimitExceededException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventDataStoreMaxLimitExceededException {}
 
+impl serde::Serialize for EventDataStoreMaxLimitExceededException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("EventDataStoreMaxLimitExceededException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventDataStoreMaxLimitExceededException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `EventDataStoreNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventDataStoreNotFoundException {}
+
+impl serde::Serialize for EventDataStoreNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("EventDataStoreNotFoundException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventDataStoreNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
 
 crate::model_enum! {
     /// The `EventDataStoreStatus` enum.
@@ -8527,27 +10143,73 @@ crate::model_enum! {
 }
 
 /// The `EventDataStoreTerminationProtectedException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventDataStoreTerminationProtectedException {}
 
+impl serde::Serialize for EventDataStoreTerminationProtectedException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("EventDataStoreTerminationProtectedException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventDataStoreTerminationProtectedException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `EventSelector` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventSelector {
-    #[serde(rename = "ReadWriteType", skip_serializing_if = "Option::is_none")]
+    /// `ReadWriteType`
     pub read_write_type: Option<ReadWriteType>,
-    #[serde(
-        rename = "IncludeManagementEvents",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IncludeManagementEvents`
     pub include_management_events: Option<bool>,
-    #[serde(rename = "DataResources", skip_serializing_if = "Option::is_none")]
+    /// `DataResources`
     pub data_resources: Option<Vec<DataResource>>,
-    #[serde(
-        rename = "ExcludeManagementEventSources",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ExcludeManagementEventSources`
     pub exclude_management_event_sources: Option<Vec<String>>,
+}
+
+impl serde::Serialize for EventSelector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "EventSelector",
+            usize::from(self.read_write_type.is_some())
+                + usize::from(self.include_management_events.is_some())
+                + usize::from(self.data_resources.is_some())
+                + usize::from(self.exclude_management_event_sources.is_some()),
+        )?;
+        if let Some(v) = &self.read_write_type {
+            st.serialize_field("ReadWriteType", v)?;
+        }
+        if let Some(v) = &self.include_management_events {
+            st.serialize_field("IncludeManagementEvents", v)?;
+        }
+        if let Some(v) = &self.data_resources {
+            st.serialize_field("DataResources", v)?;
+        }
+        if let Some(v) = &self.exclude_management_event_sources {
+            st.serialize_field("ExcludeManagementEventSources", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            read_write_type: m.opt("ReadWriteType")?,
+            include_management_events: m.opt("IncludeManagementEvents")?,
+            data_resources: m.opt("DataResources")?,
+            exclude_management_event_sources: m.opt("ExcludeManagementEventSources")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -8561,436 +10223,1276 @@ crate::model_enum! {
 }
 
 /// The `GenerateQueryRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateQueryRequest {
-    #[serde(rename = "EventDataStores")]
+    /// `EventDataStores` (required)
     pub event_data_stores: Vec<String>,
-    #[serde(rename = "Prompt")]
+    /// `Prompt` (required)
     pub prompt: String,
 }
 
+impl serde::Serialize for GenerateQueryRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GenerateQueryRequest", 2)?;
+        st.serialize_field("EventDataStores", &self.event_data_stores)?;
+        st.serialize_field("Prompt", &self.prompt)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateQueryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_stores: m.req("EventDataStores")?,
+            prompt: m.req("Prompt")?,
+        })
+    }
+}
+
 /// The `GenerateQueryResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateQueryResponse {
-    #[serde(rename = "QueryStatement", skip_serializing_if = "Option::is_none")]
+    /// `QueryStatement`
     pub query_statement: Option<String>,
-    #[serde(rename = "QueryAlias", skip_serializing_if = "Option::is_none")]
+    /// `QueryAlias`
     pub query_alias: Option<String>,
-    #[serde(
-        rename = "EventDataStoreOwnerAccountId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EventDataStoreOwnerAccountId`
     pub event_data_store_owner_account_id: Option<String>,
+}
+
+impl serde::Serialize for GenerateQueryResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateQueryResponse",
+            usize::from(self.query_statement.is_some())
+                + usize::from(self.query_alias.is_some())
+                + usize::from(self.event_data_store_owner_account_id.is_some()),
+        )?;
+        if let Some(v) = &self.query_statement {
+            st.serialize_field("QueryStatement", v)?;
+        }
+        if let Some(v) = &self.query_alias {
+            st.serialize_field("QueryAlias", v)?;
+        }
+        if let Some(v) = &self.event_data_store_owner_account_id {
+            st.serialize_field("EventDataStoreOwnerAccountId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateQueryResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            query_statement: m.opt("QueryStatement")?,
+            query_alias: m.opt("QueryAlias")?,
+            event_data_store_owner_account_id: m.opt("EventDataStoreOwnerAccountId")?,
+        })
+    }
 }
 
 /// The `GenerateResponseException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateResponseException {}
 
+impl serde::Serialize for GenerateResponseException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("GenerateResponseException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateResponseException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `GetChannelRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetChannelRequest {
-    #[serde(rename = "Channel")]
+    /// `Channel` (required)
     pub channel: String,
 }
 
+impl serde::Serialize for GetChannelRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetChannelRequest", 1)?;
+        st.serialize_field("Channel", &self.channel)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetChannelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            channel: m.req("Channel")?,
+        })
+    }
+}
+
 /// The `GetChannelResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetChannelResponse {
-    #[serde(rename = "ChannelArn", skip_serializing_if = "Option::is_none")]
+    /// `ChannelArn`
     pub channel_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
+    /// `Source`
     pub source: Option<String>,
-    #[serde(rename = "SourceConfig", skip_serializing_if = "Option::is_none")]
+    /// `SourceConfig`
     pub source_config: Option<SourceConfig>,
-    #[serde(rename = "Destinations", skip_serializing_if = "Option::is_none")]
+    /// `Destinations`
     pub destinations: Option<Vec<Destination>>,
-    #[serde(rename = "IngestionStatus", skip_serializing_if = "Option::is_none")]
+    /// `IngestionStatus`
     pub ingestion_status: Option<IngestionStatus>,
 }
 
+impl serde::Serialize for GetChannelResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetChannelResponse",
+            usize::from(self.channel_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.source.is_some())
+                + usize::from(self.source_config.is_some())
+                + usize::from(self.destinations.is_some())
+                + usize::from(self.ingestion_status.is_some()),
+        )?;
+        if let Some(v) = &self.channel_arn {
+            st.serialize_field("ChannelArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.source {
+            st.serialize_field("Source", v)?;
+        }
+        if let Some(v) = &self.source_config {
+            st.serialize_field("SourceConfig", v)?;
+        }
+        if let Some(v) = &self.destinations {
+            st.serialize_field("Destinations", v)?;
+        }
+        if let Some(v) = &self.ingestion_status {
+            st.serialize_field("IngestionStatus", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetChannelResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            channel_arn: m.opt("ChannelArn")?,
+            name: m.opt("Name")?,
+            source: m.opt("Source")?,
+            source_config: m.opt("SourceConfig")?,
+            destinations: m.opt("Destinations")?,
+            ingestion_status: m.opt("IngestionStatus")?,
+        })
+    }
+}
+
 /// The `GetDashboardRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetDashboardRequest {
-    #[serde(rename = "DashboardId")]
+    /// `DashboardId` (required)
     pub dashboard_id: String,
 }
 
+impl serde::Serialize for GetDashboardRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetDashboardRequest", 1)?;
+        st.serialize_field("DashboardId", &self.dashboard_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetDashboardRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            dashboard_id: m.req("DashboardId")?,
+        })
+    }
+}
+
 /// The `GetDashboardResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetDashboardResponse {
-    #[serde(rename = "DashboardArn", skip_serializing_if = "Option::is_none")]
+    /// `DashboardArn`
     pub dashboard_arn: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    /// `Type`
     pub r#type: Option<DashboardType>,
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    /// `Status`
     pub status: Option<DashboardStatus>,
-    #[serde(rename = "Widgets", skip_serializing_if = "Option::is_none")]
+    /// `Widgets`
     pub widgets: Option<Vec<Widget>>,
-    #[serde(rename = "RefreshSchedule", skip_serializing_if = "Option::is_none")]
+    /// `RefreshSchedule`
     pub refresh_schedule: Option<RefreshSchedule>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "LastRefreshId", skip_serializing_if = "Option::is_none")]
+    /// `LastRefreshId`
     pub last_refresh_id: Option<String>,
-    #[serde(
-        rename = "LastRefreshFailureReason",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LastRefreshFailureReason`
     pub last_refresh_failure_reason: Option<String>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
+}
+
+impl serde::Serialize for GetDashboardResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetDashboardResponse",
+            usize::from(self.dashboard_arn.is_some())
+                + usize::from(self.r#type.is_some())
+                + usize::from(self.status.is_some())
+                + usize::from(self.widgets.is_some())
+                + usize::from(self.refresh_schedule.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some())
+                + usize::from(self.last_refresh_id.is_some())
+                + usize::from(self.last_refresh_failure_reason.is_some())
+                + usize::from(self.termination_protection_enabled.is_some()),
+        )?;
+        if let Some(v) = &self.dashboard_arn {
+            st.serialize_field("DashboardArn", v)?;
+        }
+        if let Some(v) = &self.r#type {
+            st.serialize_field("Type", v)?;
+        }
+        if let Some(v) = &self.status {
+            st.serialize_field("Status", v)?;
+        }
+        if let Some(v) = &self.widgets {
+            st.serialize_field("Widgets", v)?;
+        }
+        if let Some(v) = &self.refresh_schedule {
+            st.serialize_field("RefreshSchedule", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.last_refresh_id {
+            st.serialize_field("LastRefreshId", v)?;
+        }
+        if let Some(v) = &self.last_refresh_failure_reason {
+            st.serialize_field("LastRefreshFailureReason", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetDashboardResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            dashboard_arn: m.opt("DashboardArn")?,
+            r#type: m.opt("Type")?,
+            status: m.opt("Status")?,
+            widgets: m.opt("Widgets")?,
+            refresh_schedule: m.opt("RefreshSchedule")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+            last_refresh_id: m.opt("LastRefreshId")?,
+            last_refresh_failure_reason: m.opt("LastRefreshFailureReason")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+        })
+    }
 }
 
 /// The `GetEventConfigurationRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetEventConfigurationRequest {
-    #[serde(rename = "TrailName", skip_serializing_if = "Option::is_none")]
+    /// `TrailName`
     pub trail_name: Option<String>,
-    #[serde(rename = "EventDataStore", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStore`
     pub event_data_store: Option<String>,
+}
+
+impl serde::Serialize for GetEventConfigurationRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetEventConfigurationRequest",
+            usize::from(self.trail_name.is_some()) + usize::from(self.event_data_store.is_some()),
+        )?;
+        if let Some(v) = &self.trail_name {
+            st.serialize_field("TrailName", v)?;
+        }
+        if let Some(v) = &self.event_data_store {
+            st.serialize_field("EventDataStore", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetEventConfigurationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_name: m.opt("TrailName")?,
+            event_data_store: m.opt("EventDataStore")?,
+        })
+    }
 }
 
 /// The `GetEventConfigurationResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetEventConfigurationResponse {
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(rename = "MaxEventSize", skip_serializing_if = "Option::is_none")]
+    /// `MaxEventSize`
     pub max_event_size: Option<MaxEventSize>,
-    #[serde(
-        rename = "ContextKeySelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ContextKeySelectors`
     pub context_key_selectors: Option<Vec<ContextKeySelector>>,
-    #[serde(
-        rename = "AggregationConfigurations",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AggregationConfigurations`
     pub aggregation_configurations: Option<Vec<AggregationConfiguration>>,
 }
 
+impl serde::Serialize for GetEventConfigurationResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetEventConfigurationResponse",
+            usize::from(self.trail_arn.is_some())
+                + usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.max_event_size.is_some())
+                + usize::from(self.context_key_selectors.is_some())
+                + usize::from(self.aggregation_configurations.is_some()),
+        )?;
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.max_event_size {
+            st.serialize_field("MaxEventSize", v)?;
+        }
+        if let Some(v) = &self.context_key_selectors {
+            st.serialize_field("ContextKeySelectors", v)?;
+        }
+        if let Some(v) = &self.aggregation_configurations {
+            st.serialize_field("AggregationConfigurations", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetEventConfigurationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_arn: m.opt("TrailARN")?,
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            max_event_size: m.opt("MaxEventSize")?,
+            context_key_selectors: m.opt("ContextKeySelectors")?,
+            aggregation_configurations: m.opt("AggregationConfigurations")?,
+        })
+    }
+}
+
 /// The `GetEventDataStoreRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetEventDataStoreRequest {
-    #[serde(rename = "EventDataStore")]
+    /// `EventDataStore` (required)
     pub event_data_store: String,
 }
 
+impl serde::Serialize for GetEventDataStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetEventDataStoreRequest", 1)?;
+        st.serialize_field("EventDataStore", &self.event_data_store)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetEventDataStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.req("EventDataStore")?,
+        })
+    }
+}
+
 /// The `GetEventDataStoreResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetEventDataStoreResponse {
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    /// `Status`
     pub status: Option<EventDataStoreStatus>,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
-    #[serde(rename = "MultiRegionEnabled", skip_serializing_if = "Option::is_none")]
+    /// `MultiRegionEnabled`
     pub multi_region_enabled: Option<bool>,
-    #[serde(
-        rename = "OrganizationEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `OrganizationEnabled`
     pub organization_enabled: Option<bool>,
-    #[serde(rename = "RetentionPeriod", skip_serializing_if = "Option::is_none")]
+    /// `RetentionPeriod`
     pub retention_period: Option<i32>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "BillingMode", skip_serializing_if = "Option::is_none")]
+    /// `BillingMode`
     pub billing_mode: Option<BillingMode>,
-    #[serde(rename = "FederationStatus", skip_serializing_if = "Option::is_none")]
+    /// `FederationStatus`
     pub federation_status: Option<FederationStatus>,
-    #[serde(rename = "FederationRoleArn", skip_serializing_if = "Option::is_none")]
+    /// `FederationRoleArn`
     pub federation_role_arn: Option<String>,
-    #[serde(rename = "PartitionKeys", skip_serializing_if = "Option::is_none")]
+    /// `PartitionKeys`
     pub partition_keys: Option<Vec<PartitionKey>>,
 }
 
+impl serde::Serialize for GetEventDataStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetEventDataStoreResponse",
+            usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.status.is_some())
+                + usize::from(self.advanced_event_selectors.is_some())
+                + usize::from(self.multi_region_enabled.is_some())
+                + usize::from(self.organization_enabled.is_some())
+                + usize::from(self.retention_period.is_some())
+                + usize::from(self.termination_protection_enabled.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.billing_mode.is_some())
+                + usize::from(self.federation_status.is_some())
+                + usize::from(self.federation_role_arn.is_some())
+                + usize::from(self.partition_keys.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.status {
+            st.serialize_field("Status", v)?;
+        }
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        if let Some(v) = &self.multi_region_enabled {
+            st.serialize_field("MultiRegionEnabled", v)?;
+        }
+        if let Some(v) = &self.organization_enabled {
+            st.serialize_field("OrganizationEnabled", v)?;
+        }
+        if let Some(v) = &self.retention_period {
+            st.serialize_field("RetentionPeriod", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.billing_mode {
+            st.serialize_field("BillingMode", v)?;
+        }
+        if let Some(v) = &self.federation_status {
+            st.serialize_field("FederationStatus", v)?;
+        }
+        if let Some(v) = &self.federation_role_arn {
+            st.serialize_field("FederationRoleArn", v)?;
+        }
+        if let Some(v) = &self.partition_keys {
+            st.serialize_field("PartitionKeys", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetEventDataStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            name: m.opt("Name")?,
+            status: m.opt("Status")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+            multi_region_enabled: m.opt("MultiRegionEnabled")?,
+            organization_enabled: m.opt("OrganizationEnabled")?,
+            retention_period: m.opt("RetentionPeriod")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            billing_mode: m.opt("BillingMode")?,
+            federation_status: m.opt("FederationStatus")?,
+            federation_role_arn: m.opt("FederationRoleArn")?,
+            partition_keys: m.opt("PartitionKeys")?,
+        })
+    }
+}
+
 /// The `GetEventSelectorsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetEventSelectorsRequest {
-    #[serde(rename = "TrailName")]
+    /// `TrailName` (required)
     pub trail_name: String,
 }
 
+impl serde::Serialize for GetEventSelectorsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetEventSelectorsRequest", 1)?;
+        st.serialize_field("TrailName", &self.trail_name)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetEventSelectorsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_name: m.req("TrailName")?,
+        })
+    }
+}
+
 /// The `GetEventSelectorsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetEventSelectorsResponse {
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(rename = "EventSelectors", skip_serializing_if = "Option::is_none")]
+    /// `EventSelectors`
     pub event_selectors: Option<Vec<EventSelector>>,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
 }
 
+impl serde::Serialize for GetEventSelectorsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetEventSelectorsResponse",
+            usize::from(self.trail_arn.is_some())
+                + usize::from(self.event_selectors.is_some())
+                + usize::from(self.advanced_event_selectors.is_some()),
+        )?;
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.event_selectors {
+            st.serialize_field("EventSelectors", v)?;
+        }
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetEventSelectorsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_arn: m.opt("TrailARN")?,
+            event_selectors: m.opt("EventSelectors")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+        })
+    }
+}
+
 /// The `GetImportRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetImportRequest {
-    #[serde(rename = "ImportId")]
+    /// `ImportId` (required)
     pub import_id: String,
 }
 
+impl serde::Serialize for GetImportRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetImportRequest", 1)?;
+        st.serialize_field("ImportId", &self.import_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetImportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            import_id: m.req("ImportId")?,
+        })
+    }
+}
+
 /// The `GetImportResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetImportResponse {
-    #[serde(rename = "ImportId", skip_serializing_if = "Option::is_none")]
+    /// `ImportId`
     pub import_id: Option<String>,
-    #[serde(rename = "Destinations", skip_serializing_if = "Option::is_none")]
+    /// `Destinations`
     pub destinations: Option<Vec<String>>,
-    #[serde(rename = "ImportSource", skip_serializing_if = "Option::is_none")]
+    /// `ImportSource`
     pub import_source: Option<ImportSource>,
-    #[serde(rename = "StartEventTime", skip_serializing_if = "Option::is_none")]
+    /// `StartEventTime`
     pub start_event_time: Option<crate::Timestamp>,
-    #[serde(rename = "EndEventTime", skip_serializing_if = "Option::is_none")]
+    /// `EndEventTime`
     pub end_event_time: Option<crate::Timestamp>,
-    #[serde(rename = "ImportStatus", skip_serializing_if = "Option::is_none")]
+    /// `ImportStatus`
     pub import_status: Option<ImportStatus>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "ImportStatistics", skip_serializing_if = "Option::is_none")]
+    /// `ImportStatistics`
     pub import_statistics: Option<ImportStatistics>,
 }
 
+impl serde::Serialize for GetImportResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetImportResponse",
+            usize::from(self.import_id.is_some())
+                + usize::from(self.destinations.is_some())
+                + usize::from(self.import_source.is_some())
+                + usize::from(self.start_event_time.is_some())
+                + usize::from(self.end_event_time.is_some())
+                + usize::from(self.import_status.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some())
+                + usize::from(self.import_statistics.is_some()),
+        )?;
+        if let Some(v) = &self.import_id {
+            st.serialize_field("ImportId", v)?;
+        }
+        if let Some(v) = &self.destinations {
+            st.serialize_field("Destinations", v)?;
+        }
+        if let Some(v) = &self.import_source {
+            st.serialize_field("ImportSource", v)?;
+        }
+        if let Some(v) = &self.start_event_time {
+            st.serialize_field("StartEventTime", v)?;
+        }
+        if let Some(v) = &self.end_event_time {
+            st.serialize_field("EndEventTime", v)?;
+        }
+        if let Some(v) = &self.import_status {
+            st.serialize_field("ImportStatus", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.import_statistics {
+            st.serialize_field("ImportStatistics", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetImportResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            import_id: m.opt("ImportId")?,
+            destinations: m.opt("Destinations")?,
+            import_source: m.opt("ImportSource")?,
+            start_event_time: m.opt("StartEventTime")?,
+            end_event_time: m.opt("EndEventTime")?,
+            import_status: m.opt("ImportStatus")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+            import_statistics: m.opt("ImportStatistics")?,
+        })
+    }
+}
+
 /// The `GetInsightSelectorsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetInsightSelectorsRequest {
-    #[serde(rename = "TrailName", skip_serializing_if = "Option::is_none")]
+    /// `TrailName`
     pub trail_name: Option<String>,
-    #[serde(rename = "EventDataStore", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStore`
     pub event_data_store: Option<String>,
+}
+
+impl serde::Serialize for GetInsightSelectorsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetInsightSelectorsRequest",
+            usize::from(self.trail_name.is_some()) + usize::from(self.event_data_store.is_some()),
+        )?;
+        if let Some(v) = &self.trail_name {
+            st.serialize_field("TrailName", v)?;
+        }
+        if let Some(v) = &self.event_data_store {
+            st.serialize_field("EventDataStore", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetInsightSelectorsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_name: m.opt("TrailName")?,
+            event_data_store: m.opt("EventDataStore")?,
+        })
+    }
 }
 
 /// The `GetInsightSelectorsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetInsightSelectorsResponse {
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(rename = "InsightSelectors", skip_serializing_if = "Option::is_none")]
+    /// `InsightSelectors`
     pub insight_selectors: Option<Vec<InsightSelector>>,
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(
-        rename = "InsightsDestination",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `InsightsDestination`
     pub insights_destination: Option<String>,
 }
 
+impl serde::Serialize for GetInsightSelectorsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetInsightSelectorsResponse",
+            usize::from(self.trail_arn.is_some())
+                + usize::from(self.insight_selectors.is_some())
+                + usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.insights_destination.is_some()),
+        )?;
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.insight_selectors {
+            st.serialize_field("InsightSelectors", v)?;
+        }
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.insights_destination {
+            st.serialize_field("InsightsDestination", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetInsightSelectorsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_arn: m.opt("TrailARN")?,
+            insight_selectors: m.opt("InsightSelectors")?,
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            insights_destination: m.opt("InsightsDestination")?,
+        })
+    }
+}
+
 /// The `GetQueryResultsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetQueryResultsRequest {
-    #[serde(rename = "EventDataStore", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStore`
     pub event_data_store: Option<String>,
-    #[serde(rename = "QueryId")]
+    /// `QueryId` (required)
     pub query_id: String,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
-    #[serde(rename = "MaxQueryResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxQueryResults`
     pub max_query_results: Option<i32>,
-    #[serde(
-        rename = "EventDataStoreOwnerAccountId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EventDataStoreOwnerAccountId`
     pub event_data_store_owner_account_id: Option<String>,
 }
 
+impl serde::Serialize for GetQueryResultsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetQueryResultsRequest",
+            1 + usize::from(self.event_data_store.is_some())
+                + usize::from(self.next_token.is_some())
+                + usize::from(self.max_query_results.is_some())
+                + usize::from(self.event_data_store_owner_account_id.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_store {
+            st.serialize_field("EventDataStore", v)?;
+        }
+        st.serialize_field("QueryId", &self.query_id)?;
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        if let Some(v) = &self.max_query_results {
+            st.serialize_field("MaxQueryResults", v)?;
+        }
+        if let Some(v) = &self.event_data_store_owner_account_id {
+            st.serialize_field("EventDataStoreOwnerAccountId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetQueryResultsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.opt("EventDataStore")?,
+            query_id: m.req("QueryId")?,
+            next_token: m.opt("NextToken")?,
+            max_query_results: m.opt("MaxQueryResults")?,
+            event_data_store_owner_account_id: m.opt("EventDataStoreOwnerAccountId")?,
+        })
+    }
+}
+
 /// The `GetQueryResultsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetQueryResultsResponse {
-    #[serde(rename = "QueryStatus", skip_serializing_if = "Option::is_none")]
+    /// `QueryStatus`
     pub query_status: Option<QueryStatus>,
-    #[serde(rename = "QueryStatistics", skip_serializing_if = "Option::is_none")]
+    /// `QueryStatistics`
     pub query_statistics: Option<QueryStatistics>,
-    #[serde(rename = "QueryResultRows", skip_serializing_if = "Option::is_none")]
+    /// `QueryResultRows`
     pub query_result_rows: Option<Vec<Vec<::std::collections::BTreeMap<String, String>>>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
-    #[serde(rename = "ErrorMessage", skip_serializing_if = "Option::is_none")]
+    /// `ErrorMessage`
     pub error_message: Option<String>,
+}
+
+impl serde::Serialize for GetQueryResultsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetQueryResultsResponse",
+            usize::from(self.query_status.is_some())
+                + usize::from(self.query_statistics.is_some())
+                + usize::from(self.query_result_rows.is_some())
+                + usize::from(self.next_token.is_some())
+                + usize::from(self.error_message.is_some()),
+        )?;
+        if let Some(v) = &self.query_status {
+            st.serialize_field("QueryStatus", v)?;
+        }
+        if let Some(v) = &self.query_statistics {
+            st.serialize_field("QueryStatistics", v)?;
+        }
+        if let Some(v) = &self.query_result_rows {
+            st.serialize_field("QueryResultRows", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        if let Some(v) = &self.error_message {
+            st.serialize_field("ErrorMessage", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetQueryResultsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            query_status: m.opt("QueryStatus")?,
+            query_statistics: m.opt("QueryStatistics")?,
+            query_result_rows: m.opt("QueryResultRows")?,
+            next_token: m.opt("NextToken")?,
+            error_message: m.opt("ErrorMessage")?,
+        })
+    }
 }
 
 /// The `GetResourcePolicyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetResourcePolicyRequest {
-    #[serde(rename = "ResourceArn")]
+    /// `ResourceArn` (required)
     pub resource_arn: String,
 }
 
+impl serde::Serialize for GetResourcePolicyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetResourcePolicyRequest", 1)?;
+        st.serialize_field("ResourceArn", &self.resource_arn)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetResourcePolicyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_arn: m.req("ResourceArn")?,
+        })
+    }
+}
+
 /// The `GetResourcePolicyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetResourcePolicyResponse {
-    #[serde(rename = "ResourceArn", skip_serializing_if = "Option::is_none")]
+    /// `ResourceArn`
     pub resource_arn: Option<String>,
-    #[serde(rename = "ResourcePolicy", skip_serializing_if = "Option::is_none")]
+    /// `ResourcePolicy`
     pub resource_policy: Option<String>,
-    #[serde(
-        rename = "DelegatedAdminResourcePolicy",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `DelegatedAdminResourcePolicy`
     pub delegated_admin_resource_policy: Option<String>,
 }
 
+impl serde::Serialize for GetResourcePolicyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetResourcePolicyResponse",
+            usize::from(self.resource_arn.is_some())
+                + usize::from(self.resource_policy.is_some())
+                + usize::from(self.delegated_admin_resource_policy.is_some()),
+        )?;
+        if let Some(v) = &self.resource_arn {
+            st.serialize_field("ResourceArn", v)?;
+        }
+        if let Some(v) = &self.resource_policy {
+            st.serialize_field("ResourcePolicy", v)?;
+        }
+        if let Some(v) = &self.delegated_admin_resource_policy {
+            st.serialize_field("DelegatedAdminResourcePolicy", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetResourcePolicyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_arn: m.opt("ResourceArn")?,
+            resource_policy: m.opt("ResourcePolicy")?,
+            delegated_admin_resource_policy: m.opt("DelegatedAdminResourcePolicy")?,
+        })
+    }
+}
+
 /// The `GetTrailRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetTrailRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
+}
+
+impl serde::Serialize for GetTrailRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetTrailRequest", 1)?;
+        st.serialize_field("Name", &self.name)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetTrailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+        })
+    }
 }
 
 /// The `GetTrailResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetTrailResponse {
-    #[serde(rename = "Trail", skip_serializing_if = "Option::is_none")]
+    /// `Trail`
     pub trail: Option<Trail>,
 }
 
+impl serde::Serialize for GetTrailResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetTrailResponse", usize::from(self.trail.is_some()))?;
+        if let Some(v) = &self.trail {
+            st.serialize_field("Trail", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetTrailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail: m.opt("Trail")?,
+        })
+    }
+}
+
 /// The `GetTrailStatusRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetTrailStatusRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
 }
 
+impl serde::Serialize for GetTrailStatusRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetTrailStatusRequest", 1)?;
+        st.serialize_field("Name", &self.name)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetTrailStatusRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+        })
+    }
+}
+
 /// The `GetTrailStatusResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetTrailStatusResponse {
-    #[serde(rename = "IsLogging", skip_serializing_if = "Option::is_none")]
+    /// `IsLogging`
     pub is_logging: Option<bool>,
-    #[serde(
-        rename = "LatestDeliveryError",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestDeliveryError`
     pub latest_delivery_error: Option<String>,
-    #[serde(
-        rename = "LatestNotificationError",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestNotificationError`
     pub latest_notification_error: Option<String>,
-    #[serde(rename = "LatestDeliveryTime", skip_serializing_if = "Option::is_none")]
+    /// `LatestDeliveryTime`
     pub latest_delivery_time: Option<crate::Timestamp>,
-    #[serde(
-        rename = "LatestNotificationTime",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestNotificationTime`
     pub latest_notification_time: Option<crate::Timestamp>,
-    #[serde(rename = "StartLoggingTime", skip_serializing_if = "Option::is_none")]
+    /// `StartLoggingTime`
     pub start_logging_time: Option<crate::Timestamp>,
-    #[serde(rename = "StopLoggingTime", skip_serializing_if = "Option::is_none")]
+    /// `StopLoggingTime`
     pub stop_logging_time: Option<crate::Timestamp>,
-    #[serde(
-        rename = "LatestCloudWatchLogsDeliveryError",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestCloudWatchLogsDeliveryError`
     pub latest_cloud_watch_logs_delivery_error: Option<String>,
-    #[serde(
-        rename = "LatestCloudWatchLogsDeliveryTime",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestCloudWatchLogsDeliveryTime`
     pub latest_cloud_watch_logs_delivery_time: Option<crate::Timestamp>,
-    #[serde(
-        rename = "LatestDigestDeliveryTime",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestDigestDeliveryTime`
     pub latest_digest_delivery_time: Option<crate::Timestamp>,
-    #[serde(
-        rename = "LatestDigestDeliveryError",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestDigestDeliveryError`
     pub latest_digest_delivery_error: Option<String>,
-    #[serde(
-        rename = "LatestDeliveryAttemptTime",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestDeliveryAttemptTime`
     pub latest_delivery_attempt_time: Option<String>,
-    #[serde(
-        rename = "LatestNotificationAttemptTime",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestNotificationAttemptTime`
     pub latest_notification_attempt_time: Option<String>,
-    #[serde(
-        rename = "LatestNotificationAttemptSucceeded",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestNotificationAttemptSucceeded`
     pub latest_notification_attempt_succeeded: Option<String>,
-    #[serde(
-        rename = "LatestDeliveryAttemptSucceeded",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestDeliveryAttemptSucceeded`
     pub latest_delivery_attempt_succeeded: Option<String>,
-    #[serde(rename = "TimeLoggingStarted", skip_serializing_if = "Option::is_none")]
+    /// `TimeLoggingStarted`
     pub time_logging_started: Option<String>,
-    #[serde(rename = "TimeLoggingStopped", skip_serializing_if = "Option::is_none")]
+    /// `TimeLoggingStopped`
     pub time_logging_stopped: Option<String>,
 }
 
+impl serde::Serialize for GetTrailStatusResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetTrailStatusResponse",
+            usize::from(self.is_logging.is_some())
+                + usize::from(self.latest_delivery_error.is_some())
+                + usize::from(self.latest_notification_error.is_some())
+                + usize::from(self.latest_delivery_time.is_some())
+                + usize::from(self.latest_notification_time.is_some())
+                + usize::from(self.start_logging_time.is_some())
+                + usize::from(self.stop_logging_time.is_some())
+                + usize::from(self.latest_cloud_watch_logs_delivery_error.is_some())
+                + usize::from(self.latest_cloud_watch_logs_delivery_time.is_some())
+                + usize::from(self.latest_digest_delivery_time.is_some())
+                + usize::from(self.latest_digest_delivery_error.is_some())
+                + usize::from(self.latest_delivery_attempt_time.is_some())
+                + usize::from(self.latest_notification_attempt_time.is_some())
+                + usize::from(self.latest_notification_attempt_succeeded.is_some())
+                + usize::from(self.latest_delivery_attempt_succeeded.is_some())
+                + usize::from(self.time_logging_started.is_some())
+                + usize::from(self.time_logging_stopped.is_some()),
+        )?;
+        if let Some(v) = &self.is_logging {
+            st.serialize_field("IsLogging", v)?;
+        }
+        if let Some(v) = &self.latest_delivery_error {
+            st.serialize_field("LatestDeliveryError", v)?;
+        }
+        if let Some(v) = &self.latest_notification_error {
+            st.serialize_field("LatestNotificationError", v)?;
+        }
+        if let Some(v) = &self.latest_delivery_time {
+            st.serialize_field("LatestDeliveryTime", v)?;
+        }
+        if let Some(v) = &self.latest_notification_time {
+            st.serialize_field("LatestNotificationTime", v)?;
+        }
+        if let Some(v) = &self.start_logging_time {
+            st.serialize_field("StartLoggingTime", v)?;
+        }
+        if let Some(v) = &self.stop_logging_time {
+            st.serialize_field("StopLoggingTime", v)?;
+        }
+        if let Some(v) = &self.latest_cloud_watch_logs_delivery_error {
+            st.serialize_field("LatestCloudWatchLogsDeliveryError", v)?;
+        }
+        if let Some(v) = &self.latest_cloud_watch_logs_delivery_time {
+            st.serialize_field("LatestCloudWatchLogsDeliveryTime", v)?;
+        }
+        if let Some(v) = &self.latest_digest_delivery_time {
+            st.serialize_field("LatestDigestDeliveryTime", v)?;
+        }
+        if let Some(v) = &self.latest_digest_delivery_error {
+            st.serialize_field("LatestDigestDeliveryError", v)?;
+        }
+        if let Some(v) = &self.latest_delivery_attempt_time {
+            st.serialize_field("LatestDeliveryAttemptTime", v)?;
+        }
+        if let Some(v) = &self.latest_notification_attempt_time {
+            st.serialize_field("LatestNotificationAttemptTime", v)?;
+        }
+        if let Some(v) = &self.latest_notification_attempt_succeeded {
+            st.serialize_field("LatestNotificationAttemptSucceeded", v)?;
+        }
+        if let Some(v) = &self.latest_delivery_attempt_succeeded {
+            st.serialize_field("LatestDeliveryAttemptSucceeded", v)?;
+        }
+        if let Some(v) = &self.time_logging_started {
+            st.serialize_field("TimeLoggingStarted", v)?;
+        }
+        if let Some(v) = &self.time_logging_stopped {
+            st.serialize_field("TimeLoggingStopped", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetTrailStatusResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            is_logging: m.opt("IsLogging")?,
+            latest_delivery_error: m.opt("LatestDeliveryError")?,
+            latest_notification_error: m.opt("LatestNotificationError")?,
+            latest_delivery_time: m.opt("LatestDeliveryTime")?,
+            latest_notification_time: m.opt("LatestNotificationTime")?,
+            start_logging_time: m.opt("StartLoggingTime")?,
+            stop_logging_time: m.opt("StopLoggingTime")?,
+            latest_cloud_watch_logs_delivery_error: m.opt("LatestCloudWatchLogsDeliveryError")?,
+            latest_cloud_watch_logs_delivery_time: m.opt("LatestCloudWatchLogsDeliveryTime")?,
+            latest_digest_delivery_time: m.opt("LatestDigestDeliveryTime")?,
+            latest_digest_delivery_error: m.opt("LatestDigestDeliveryError")?,
+            latest_delivery_attempt_time: m.opt("LatestDeliveryAttemptTime")?,
+            latest_notification_attempt_time: m.opt("LatestNotificationAttemptTime")?,
+            latest_notification_attempt_succeeded: m.opt("LatestNotificationAttemptSucceeded")?,
+            latest_delivery_attempt_succeeded: m.opt("LatestDeliveryAttemptSucceeded")?,
+            time_logging_started: m.opt("TimeLoggingStarted")?,
+            time_logging_stopped: m.opt("TimeLoggingStopped")?,
+        })
+    }
+}
+
 /// The `ImportFailureListItem` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportFailureListItem {
-    #[serde(rename = "Location", skip_serializing_if = "Option::is_none")]
+    /// `Location`
     pub location: Option<String>,
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    /// `Status`
     pub status: Option<ImportFailureStatus>,
-    #[serde(rename = "ErrorType", skip_serializing_if = "Option::is_none")]
+    /// `ErrorType`
     pub error_type: Option<String>,
-    #[serde(rename = "ErrorMessage", skip_serializing_if = "Option::is_none")]
+    /// `ErrorMessage`
     pub error_message: Option<String>,
-    #[serde(rename = "LastUpdatedTime", skip_serializing_if = "Option::is_none")]
+    /// `LastUpdatedTime`
     pub last_updated_time: Option<crate::Timestamp>,
+}
+
+impl serde::Serialize for ImportFailureListItem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ImportFailureListItem",
+            usize::from(self.location.is_some())
+                + usize::from(self.status.is_some())
+                + usize::from(self.error_type.is_some())
+                + usize::from(self.error_message.is_some())
+                + usize::from(self.last_updated_time.is_some()),
+        )?;
+        if let Some(v) = &self.location {
+            st.serialize_field("Location", v)?;
+        }
+        if let Some(v) = &self.status {
+            st.serialize_field("Status", v)?;
+        }
+        if let Some(v) = &self.error_type {
+            st.serialize_field("ErrorType", v)?;
+        }
+        if let Some(v) = &self.error_message {
+            st.serialize_field("ErrorMessage", v)?;
+        }
+        if let Some(v) = &self.last_updated_time {
+            st.serialize_field("LastUpdatedTime", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImportFailureListItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            location: m.opt("Location")?,
+            status: m.opt("Status")?,
+            error_type: m.opt("ErrorType")?,
+            error_message: m.opt("ErrorMessage")?,
+            last_updated_time: m.opt("LastUpdatedTime")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -9003,31 +11505,103 @@ crate::model_enum! {
 }
 
 /// The `ImportNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportNotFoundException {}
 
+impl serde::Serialize for ImportNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ImportNotFoundException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImportNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ImportSource` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportSource {
-    #[serde(rename = "S3")]
+    /// `S3` (required)
     pub s3: S3ImportSource,
 }
 
+impl serde::Serialize for ImportSource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("ImportSource", 1)?;
+        st.serialize_field("S3", &self.s3)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImportSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self { s3: m.req("S3")? })
+    }
+}
+
 /// The `ImportStatistics` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportStatistics {
-    #[serde(rename = "PrefixesFound", skip_serializing_if = "Option::is_none")]
+    /// `PrefixesFound`
     pub prefixes_found: Option<i64>,
-    #[serde(rename = "PrefixesCompleted", skip_serializing_if = "Option::is_none")]
+    /// `PrefixesCompleted`
     pub prefixes_completed: Option<i64>,
-    #[serde(rename = "FilesCompleted", skip_serializing_if = "Option::is_none")]
+    /// `FilesCompleted`
     pub files_completed: Option<i64>,
-    #[serde(rename = "EventsCompleted", skip_serializing_if = "Option::is_none")]
+    /// `EventsCompleted`
     pub events_completed: Option<i64>,
-    #[serde(rename = "FailedEntries", skip_serializing_if = "Option::is_none")]
+    /// `FailedEntries`
     pub failed_entries: Option<i64>,
+}
+
+impl serde::Serialize for ImportStatistics {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ImportStatistics",
+            usize::from(self.prefixes_found.is_some())
+                + usize::from(self.prefixes_completed.is_some())
+                + usize::from(self.files_completed.is_some())
+                + usize::from(self.events_completed.is_some())
+                + usize::from(self.failed_entries.is_some()),
+        )?;
+        if let Some(v) = &self.prefixes_found {
+            st.serialize_field("PrefixesFound", v)?;
+        }
+        if let Some(v) = &self.prefixes_completed {
+            st.serialize_field("PrefixesCompleted", v)?;
+        }
+        if let Some(v) = &self.files_completed {
+            st.serialize_field("FilesCompleted", v)?;
+        }
+        if let Some(v) = &self.events_completed {
+            st.serialize_field("EventsCompleted", v)?;
+        }
+        if let Some(v) = &self.failed_entries {
+            st.serialize_field("FailedEntries", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImportStatistics {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            prefixes_found: m.opt("PrefixesFound")?,
+            prefixes_completed: m.opt("PrefixesCompleted")?,
+            files_completed: m.opt("FilesCompleted")?,
+            events_completed: m.opt("EventsCompleted")?,
+            failed_entries: m.opt("FailedEntries")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -9042,72 +11616,212 @@ crate::model_enum! {
 }
 
 /// The `ImportsListItem` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportsListItem {
-    #[serde(rename = "ImportId", skip_serializing_if = "Option::is_none")]
+    /// `ImportId`
     pub import_id: Option<String>,
-    #[serde(rename = "ImportStatus", skip_serializing_if = "Option::is_none")]
+    /// `ImportStatus`
     pub import_status: Option<ImportStatus>,
-    #[serde(rename = "Destinations", skip_serializing_if = "Option::is_none")]
+    /// `Destinations`
     pub destinations: Option<Vec<String>>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
 }
 
+impl serde::Serialize for ImportsListItem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ImportsListItem",
+            usize::from(self.import_id.is_some())
+                + usize::from(self.import_status.is_some())
+                + usize::from(self.destinations.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some()),
+        )?;
+        if let Some(v) = &self.import_id {
+            st.serialize_field("ImportId", v)?;
+        }
+        if let Some(v) = &self.import_status {
+            st.serialize_field("ImportStatus", v)?;
+        }
+        if let Some(v) = &self.destinations {
+            st.serialize_field("Destinations", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImportsListItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            import_id: m.opt("ImportId")?,
+            import_status: m.opt("ImportStatus")?,
+            destinations: m.opt("Destinations")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+        })
+    }
+}
+
 /// The `InactiveEventDataStoreException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InactiveEventDataStoreException {}
 
+impl serde::Serialize for InactiveEventDataStoreException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InactiveEventDataStoreException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InactiveEventDataStoreException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InactiveQueryException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InactiveQueryException {}
 
+impl serde::Serialize for InactiveQueryException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InactiveQueryException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InactiveQueryException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `IngestionStatus` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestionStatus {
-    #[serde(
-        rename = "LatestIngestionSuccessTime",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestIngestionSuccessTime`
     pub latest_ingestion_success_time: Option<crate::Timestamp>,
-    #[serde(
-        rename = "LatestIngestionSuccessEventID",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestIngestionSuccessEventID`
     pub latest_ingestion_success_event_id: Option<String>,
-    #[serde(
-        rename = "LatestIngestionErrorCode",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestIngestionErrorCode`
     pub latest_ingestion_error_code: Option<String>,
-    #[serde(
-        rename = "LatestIngestionAttemptTime",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestIngestionAttemptTime`
     pub latest_ingestion_attempt_time: Option<crate::Timestamp>,
-    #[serde(
-        rename = "LatestIngestionAttemptEventID",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LatestIngestionAttemptEventID`
     pub latest_ingestion_attempt_event_id: Option<String>,
 }
 
+impl serde::Serialize for IngestionStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "IngestionStatus",
+            usize::from(self.latest_ingestion_success_time.is_some())
+                + usize::from(self.latest_ingestion_success_event_id.is_some())
+                + usize::from(self.latest_ingestion_error_code.is_some())
+                + usize::from(self.latest_ingestion_attempt_time.is_some())
+                + usize::from(self.latest_ingestion_attempt_event_id.is_some()),
+        )?;
+        if let Some(v) = &self.latest_ingestion_success_time {
+            st.serialize_field("LatestIngestionSuccessTime", v)?;
+        }
+        if let Some(v) = &self.latest_ingestion_success_event_id {
+            st.serialize_field("LatestIngestionSuccessEventID", v)?;
+        }
+        if let Some(v) = &self.latest_ingestion_error_code {
+            st.serialize_field("LatestIngestionErrorCode", v)?;
+        }
+        if let Some(v) = &self.latest_ingestion_attempt_time {
+            st.serialize_field("LatestIngestionAttemptTime", v)?;
+        }
+        if let Some(v) = &self.latest_ingestion_attempt_event_id {
+            st.serialize_field("LatestIngestionAttemptEventID", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IngestionStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            latest_ingestion_success_time: m.opt("LatestIngestionSuccessTime")?,
+            latest_ingestion_success_event_id: m.opt("LatestIngestionSuccessEventID")?,
+            latest_ingestion_error_code: m.opt("LatestIngestionErrorCode")?,
+            latest_ingestion_attempt_time: m.opt("LatestIngestionAttemptTime")?,
+            latest_ingestion_attempt_event_id: m.opt("LatestIngestionAttemptEventID")?,
+        })
+    }
+}
+
 /// The `InsightNotEnabledException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsightNotEnabledException {}
 
+impl serde::Serialize for InsightNotEnabledException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InsightNotEnabledException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InsightNotEnabledException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InsightSelector` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsightSelector {
-    #[serde(rename = "InsightType", skip_serializing_if = "Option::is_none")]
+    /// `InsightType`
     pub insight_type: Option<InsightType>,
-    #[serde(rename = "EventCategories", skip_serializing_if = "Option::is_none")]
+    /// `EventCategories`
     pub event_categories: Option<Vec<SourceEventCategory>>,
+}
+
+impl serde::Serialize for InsightSelector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InsightSelector",
+            usize::from(self.insight_type.is_some()) + usize::from(self.event_categories.is_some()),
+        )?;
+        if let Some(v) = &self.insight_type {
+            st.serialize_field("InsightType", v)?;
+        }
+        if let Some(v) = &self.event_categories {
+            st.serialize_field("EventCategories", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InsightSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            insight_type: m.opt("InsightType")?,
+            event_categories: m.opt("EventCategories")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -9127,249 +11841,1043 @@ crate::model_enum! {
 }
 
 /// The `InsufficientDependencyServiceAccessPermissionException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsufficientDependencyServiceAccessPermissionException {}
 
+impl serde::Serialize for InsufficientDependencyServiceAccessPermissionException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InsufficientDependencyServiceAccessPermissionException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InsufficientDependencyServiceAccessPermissionException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InsufficientEncryptionPolicyException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsufficientEncryptionPolicyException {}
 
+impl serde::Serialize for InsufficientEncryptionPolicyException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InsufficientEncryptionPolicyException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InsufficientEncryptionPolicyException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InsufficientIAMAccessPermissionException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsufficientIAMAccessPermissionException {}
 
+impl serde::Serialize for InsufficientIAMAccessPermissionException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InsufficientIAMAccessPermissionException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InsufficientIAMAccessPermissionException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InsufficientS3BucketPolicyException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsufficientS3BucketPolicyException {}
 
+impl serde::Serialize for InsufficientS3BucketPolicyException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InsufficientS3BucketPolicyException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InsufficientS3BucketPolicyException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InsufficientSnsTopicPolicyException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsufficientSnsTopicPolicyException {}
 
+impl serde::Serialize for InsufficientSnsTopicPolicyException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InsufficientSnsTopicPolicyException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InsufficientSnsTopicPolicyException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidCloudWatchLogsLogGroupArnException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidCloudWatchLogsLogGroupArnException {}
 
+impl serde::Serialize for InvalidCloudWatchLogsLogGroupArnException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidCloudWatchLogsLogGroupArnException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidCloudWatchLogsLogGroupArnException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidCloudWatchLogsRoleArnException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidCloudWatchLogsRoleArnException {}
 
+impl serde::Serialize for InvalidCloudWatchLogsRoleArnException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidCloudWatchLogsRoleArnException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidCloudWatchLogsRoleArnException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidDateRangeException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidDateRangeException {}
 
+impl serde::Serialize for InvalidDateRangeException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidDateRangeException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidDateRangeException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidEventCategoryException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidEventCategoryException {}
 
+impl serde::Serialize for InvalidEventCategoryException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidEventCategoryException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidEventCategoryException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidEventDataStoreCategoryException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidEventDataStoreCategoryException {}
 
+impl serde::Serialize for InvalidEventDataStoreCategoryException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidEventDataStoreCategoryException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidEventDataStoreCategoryException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidEventDataStoreStatusException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidEventDataStoreStatusException {}
 
+impl serde::Serialize for InvalidEventDataStoreStatusException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidEventDataStoreStatusException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidEventDataStoreStatusException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidEventSelectorsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidEventSelectorsException {}
 
+impl serde::Serialize for InvalidEventSelectorsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidEventSelectorsException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidEventSelectorsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidHomeRegionException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidHomeRegionException {}
 
+impl serde::Serialize for InvalidHomeRegionException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidHomeRegionException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidHomeRegionException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidImportSourceException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidImportSourceException {}
 
+impl serde::Serialize for InvalidImportSourceException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidImportSourceException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidImportSourceException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidInsightSelectorsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidInsightSelectorsException {}
 
+impl serde::Serialize for InvalidInsightSelectorsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidInsightSelectorsException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidInsightSelectorsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidKmsKeyIdException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidKmsKeyIdException {}
 
+impl serde::Serialize for InvalidKmsKeyIdException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidKmsKeyIdException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidKmsKeyIdException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidLookupAttributesException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidLookupAttributesException {}
 
+impl serde::Serialize for InvalidLookupAttributesException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidLookupAttributesException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidLookupAttributesException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidMaxResultsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidMaxResultsException {}
 
+impl serde::Serialize for InvalidMaxResultsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidMaxResultsException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidMaxResultsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidNextTokenException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidNextTokenException {}
 
+impl serde::Serialize for InvalidNextTokenException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidNextTokenException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidNextTokenException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidParameterCombinationException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidParameterCombinationException {}
 
+impl serde::Serialize for InvalidParameterCombinationException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidParameterCombinationException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidParameterCombinationException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidParameterException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidParameterException {}
 
+impl serde::Serialize for InvalidParameterException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidParameterException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidParameterException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidQueryStatementException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidQueryStatementException {}
 
+impl serde::Serialize for InvalidQueryStatementException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidQueryStatementException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidQueryStatementException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidQueryStatusException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidQueryStatusException {}
 
+impl serde::Serialize for InvalidQueryStatusException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidQueryStatusException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidQueryStatusException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidS3BucketNameException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidS3BucketNameException {}
 
+impl serde::Serialize for InvalidS3BucketNameException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidS3BucketNameException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidS3BucketNameException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidS3PrefixException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidS3PrefixException {}
 
+impl serde::Serialize for InvalidS3PrefixException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidS3PrefixException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidS3PrefixException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidSnsTopicNameException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidSnsTopicNameException {}
 
+impl serde::Serialize for InvalidSnsTopicNameException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidSnsTopicNameException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidSnsTopicNameException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidSourceException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidSourceException {}
 
+impl serde::Serialize for InvalidSourceException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidSourceException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidSourceException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidTagParameterException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidTagParameterException {}
 
+impl serde::Serialize for InvalidTagParameterException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidTagParameterException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidTagParameterException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidTimeRangeException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidTimeRangeException {}
 
+impl serde::Serialize for InvalidTimeRangeException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidTimeRangeException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidTimeRangeException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidTokenException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidTokenException {}
 
+impl serde::Serialize for InvalidTokenException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidTokenException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidTokenException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `InvalidTrailNameException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidTrailNameException {}
 
+impl serde::Serialize for InvalidTrailNameException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("InvalidTrailNameException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidTrailNameException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `KmsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KmsException {}
 
+impl serde::Serialize for KmsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("KmsException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KmsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `KmsKeyDisabledException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KmsKeyDisabledException {}
 
+impl serde::Serialize for KmsKeyDisabledException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("KmsKeyDisabledException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KmsKeyDisabledException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `KmsKeyNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KmsKeyNotFoundException {}
 
+impl serde::Serialize for KmsKeyNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("KmsKeyNotFoundException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KmsKeyNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ListChannelsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListChannelsRequest {
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListChannelsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListChannelsRequest",
+            usize::from(self.max_results.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListChannelsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            max_results: m.opt("MaxResults")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListChannelsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListChannelsResponse {
-    #[serde(rename = "Channels", skip_serializing_if = "Option::is_none")]
+    /// `Channels`
     pub channels: Option<Vec<Channel>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListChannelsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListChannelsResponse",
+            usize::from(self.channels.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.channels {
+            st.serialize_field("Channels", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListChannelsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            channels: m.opt("Channels")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListDashboardsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListDashboardsRequest {
-    #[serde(rename = "NamePrefix", skip_serializing_if = "Option::is_none")]
+    /// `NamePrefix`
     pub name_prefix: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    /// `Type`
     pub r#type: Option<DashboardType>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
+}
+
+impl serde::Serialize for ListDashboardsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListDashboardsRequest",
+            usize::from(self.name_prefix.is_some())
+                + usize::from(self.r#type.is_some())
+                + usize::from(self.next_token.is_some())
+                + usize::from(self.max_results.is_some()),
+        )?;
+        if let Some(v) = &self.name_prefix {
+            st.serialize_field("NamePrefix", v)?;
+        }
+        if let Some(v) = &self.r#type {
+            st.serialize_field("Type", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListDashboardsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name_prefix: m.opt("NamePrefix")?,
+            r#type: m.opt("Type")?,
+            next_token: m.opt("NextToken")?,
+            max_results: m.opt("MaxResults")?,
+        })
+    }
 }
 
 /// The `ListDashboardsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListDashboardsResponse {
-    #[serde(rename = "Dashboards", skip_serializing_if = "Option::is_none")]
+    /// `Dashboards`
     pub dashboards: Option<Vec<DashboardDetail>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListDashboardsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListDashboardsResponse",
+            usize::from(self.dashboards.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.dashboards {
+            st.serialize_field("Dashboards", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListDashboardsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            dashboards: m.opt("Dashboards")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListEventDataStoresRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListEventDataStoresRequest {
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
+}
+
+impl serde::Serialize for ListEventDataStoresRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListEventDataStoresRequest",
+            usize::from(self.next_token.is_some()) + usize::from(self.max_results.is_some()),
+        )?;
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListEventDataStoresRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            next_token: m.opt("NextToken")?,
+            max_results: m.opt("MaxResults")?,
+        })
+    }
 }
 
 /// The `ListEventDataStoresResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListEventDataStoresResponse {
-    #[serde(rename = "EventDataStores", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStores`
     pub event_data_stores: Option<Vec<EventDataStore>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListEventDataStoresResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListEventDataStoresResponse",
+            usize::from(self.event_data_stores.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_stores {
+            st.serialize_field("EventDataStores", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListEventDataStoresResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_stores: m.opt("EventDataStores")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListImportFailuresRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListImportFailuresRequest {
-    #[serde(rename = "ImportId")]
+    /// `ImportId` (required)
     pub import_id: String,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListImportFailuresRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListImportFailuresRequest",
+            1 + usize::from(self.max_results.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        st.serialize_field("ImportId", &self.import_id)?;
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListImportFailuresRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            import_id: m.req("ImportId")?,
+            max_results: m.opt("MaxResults")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListImportFailuresResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListImportFailuresResponse {
-    #[serde(rename = "Failures", skip_serializing_if = "Option::is_none")]
+    /// `Failures`
     pub failures: Option<Vec<ImportFailureListItem>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListImportFailuresResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListImportFailuresResponse",
+            usize::from(self.failures.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.failures {
+            st.serialize_field("Failures", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListImportFailuresResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            failures: m.opt("Failures")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListImportsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListImportsRequest {
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
+    /// `Destination`
     pub destination: Option<String>,
-    #[serde(rename = "ImportStatus", skip_serializing_if = "Option::is_none")]
+    /// `ImportStatus`
     pub import_status: Option<ImportStatus>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
 }
 
+impl serde::Serialize for ListImportsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListImportsRequest",
+            usize::from(self.max_results.is_some())
+                + usize::from(self.destination.is_some())
+                + usize::from(self.import_status.is_some())
+                + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.destination {
+            st.serialize_field("Destination", v)?;
+        }
+        if let Some(v) = &self.import_status {
+            st.serialize_field("ImportStatus", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListImportsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            max_results: m.opt("MaxResults")?,
+            destination: m.opt("Destination")?,
+            import_status: m.opt("ImportStatus")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
+}
+
 /// The `ListImportsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListImportsResponse {
-    #[serde(rename = "Imports", skip_serializing_if = "Option::is_none")]
+    /// `Imports`
     pub imports: Option<Vec<ImportsListItem>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListImportsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListImportsResponse",
+            usize::from(self.imports.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.imports {
+            st.serialize_field("Imports", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListImportsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            imports: m.opt("Imports")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -9382,33 +12890,105 @@ crate::model_enum! {
 }
 
 /// The `ListInsightsDataRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListInsightsDataRequest {
-    #[serde(rename = "InsightSource")]
+    /// `InsightSource` (required)
     pub insight_source: String,
-    #[serde(rename = "DataType")]
+    /// `DataType` (required)
     pub data_type: ListInsightsDataType,
-    #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
+    /// `Dimensions`
     pub dimensions: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "StartTime", skip_serializing_if = "Option::is_none")]
+    /// `StartTime`
     pub start_time: Option<crate::Timestamp>,
-    #[serde(rename = "EndTime", skip_serializing_if = "Option::is_none")]
+    /// `EndTime`
     pub end_time: Option<crate::Timestamp>,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
 }
 
+impl serde::Serialize for ListInsightsDataRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListInsightsDataRequest",
+            2 + usize::from(self.dimensions.is_some())
+                + usize::from(self.start_time.is_some())
+                + usize::from(self.end_time.is_some())
+                + usize::from(self.max_results.is_some())
+                + usize::from(self.next_token.is_some()),
+        )?;
+        st.serialize_field("InsightSource", &self.insight_source)?;
+        st.serialize_field("DataType", &self.data_type)?;
+        if let Some(v) = &self.dimensions {
+            st.serialize_field("Dimensions", v)?;
+        }
+        if let Some(v) = &self.start_time {
+            st.serialize_field("StartTime", v)?;
+        }
+        if let Some(v) = &self.end_time {
+            st.serialize_field("EndTime", v)?;
+        }
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListInsightsDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            insight_source: m.req("InsightSource")?,
+            data_type: m.req("DataType")?,
+            dimensions: m.opt("Dimensions")?,
+            start_time: m.opt("StartTime")?,
+            end_time: m.opt("EndTime")?,
+            max_results: m.opt("MaxResults")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
+}
+
 /// The `ListInsightsDataResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListInsightsDataResponse {
-    #[serde(rename = "Events", skip_serializing_if = "Option::is_none")]
+    /// `Events`
     pub events: Option<Vec<Event>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListInsightsDataResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListInsightsDataResponse",
+            usize::from(self.events.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.events {
+            st.serialize_field("Events", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListInsightsDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            events: m.opt("Events")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -9419,151 +12999,514 @@ crate::model_enum! {
 }
 
 /// The `ListInsightsMetricDataRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListInsightsMetricDataRequest {
-    #[serde(rename = "TrailName", skip_serializing_if = "Option::is_none")]
+    /// `TrailName`
     pub trail_name: Option<String>,
-    #[serde(rename = "EventSource")]
+    /// `EventSource` (required)
     pub event_source: String,
-    #[serde(rename = "EventName")]
+    /// `EventName` (required)
     pub event_name: String,
-    #[serde(rename = "InsightType")]
+    /// `InsightType` (required)
     pub insight_type: InsightType,
-    #[serde(rename = "ErrorCode", skip_serializing_if = "Option::is_none")]
+    /// `ErrorCode`
     pub error_code: Option<String>,
-    #[serde(rename = "StartTime", skip_serializing_if = "Option::is_none")]
+    /// `StartTime`
     pub start_time: Option<crate::Timestamp>,
-    #[serde(rename = "EndTime", skip_serializing_if = "Option::is_none")]
+    /// `EndTime`
     pub end_time: Option<crate::Timestamp>,
-    #[serde(rename = "Period", skip_serializing_if = "Option::is_none")]
+    /// `Period`
     pub period: Option<i32>,
-    #[serde(rename = "DataType", skip_serializing_if = "Option::is_none")]
+    /// `DataType`
     pub data_type: Option<InsightsMetricDataType>,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListInsightsMetricDataRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListInsightsMetricDataRequest",
+            3 + usize::from(self.trail_name.is_some())
+                + usize::from(self.error_code.is_some())
+                + usize::from(self.start_time.is_some())
+                + usize::from(self.end_time.is_some())
+                + usize::from(self.period.is_some())
+                + usize::from(self.data_type.is_some())
+                + usize::from(self.max_results.is_some())
+                + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.trail_name {
+            st.serialize_field("TrailName", v)?;
+        }
+        st.serialize_field("EventSource", &self.event_source)?;
+        st.serialize_field("EventName", &self.event_name)?;
+        st.serialize_field("InsightType", &self.insight_type)?;
+        if let Some(v) = &self.error_code {
+            st.serialize_field("ErrorCode", v)?;
+        }
+        if let Some(v) = &self.start_time {
+            st.serialize_field("StartTime", v)?;
+        }
+        if let Some(v) = &self.end_time {
+            st.serialize_field("EndTime", v)?;
+        }
+        if let Some(v) = &self.period {
+            st.serialize_field("Period", v)?;
+        }
+        if let Some(v) = &self.data_type {
+            st.serialize_field("DataType", v)?;
+        }
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListInsightsMetricDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_name: m.opt("TrailName")?,
+            event_source: m.req("EventSource")?,
+            event_name: m.req("EventName")?,
+            insight_type: m.req("InsightType")?,
+            error_code: m.opt("ErrorCode")?,
+            start_time: m.opt("StartTime")?,
+            end_time: m.opt("EndTime")?,
+            period: m.opt("Period")?,
+            data_type: m.opt("DataType")?,
+            max_results: m.opt("MaxResults")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListInsightsMetricDataResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListInsightsMetricDataResponse {
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(rename = "EventSource", skip_serializing_if = "Option::is_none")]
+    /// `EventSource`
     pub event_source: Option<String>,
-    #[serde(rename = "EventName", skip_serializing_if = "Option::is_none")]
+    /// `EventName`
     pub event_name: Option<String>,
-    #[serde(rename = "InsightType", skip_serializing_if = "Option::is_none")]
+    /// `InsightType`
     pub insight_type: Option<InsightType>,
-    #[serde(rename = "ErrorCode", skip_serializing_if = "Option::is_none")]
+    /// `ErrorCode`
     pub error_code: Option<String>,
-    #[serde(rename = "Timestamps", skip_serializing_if = "Option::is_none")]
+    /// `Timestamps`
     pub timestamps: Option<Vec<crate::Timestamp>>,
-    #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
+    /// `Values`
     pub values: Option<Vec<f64>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListInsightsMetricDataResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListInsightsMetricDataResponse",
+            usize::from(self.trail_arn.is_some())
+                + usize::from(self.event_source.is_some())
+                + usize::from(self.event_name.is_some())
+                + usize::from(self.insight_type.is_some())
+                + usize::from(self.error_code.is_some())
+                + usize::from(self.timestamps.is_some())
+                + usize::from(self.values.is_some())
+                + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.event_source {
+            st.serialize_field("EventSource", v)?;
+        }
+        if let Some(v) = &self.event_name {
+            st.serialize_field("EventName", v)?;
+        }
+        if let Some(v) = &self.insight_type {
+            st.serialize_field("InsightType", v)?;
+        }
+        if let Some(v) = &self.error_code {
+            st.serialize_field("ErrorCode", v)?;
+        }
+        if let Some(v) = &self.timestamps {
+            st.serialize_field("Timestamps", v)?;
+        }
+        if let Some(v) = &self.values {
+            st.serialize_field("Values", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListInsightsMetricDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_arn: m.opt("TrailARN")?,
+            event_source: m.opt("EventSource")?,
+            event_name: m.opt("EventName")?,
+            insight_type: m.opt("InsightType")?,
+            error_code: m.opt("ErrorCode")?,
+            timestamps: m.opt("Timestamps")?,
+            values: m.opt("Values")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListPublicKeysRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListPublicKeysRequest {
-    #[serde(rename = "StartTime", skip_serializing_if = "Option::is_none")]
+    /// `StartTime`
     pub start_time: Option<crate::Timestamp>,
-    #[serde(rename = "EndTime", skip_serializing_if = "Option::is_none")]
+    /// `EndTime`
     pub end_time: Option<crate::Timestamp>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListPublicKeysRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListPublicKeysRequest",
+            usize::from(self.start_time.is_some())
+                + usize::from(self.end_time.is_some())
+                + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.start_time {
+            st.serialize_field("StartTime", v)?;
+        }
+        if let Some(v) = &self.end_time {
+            st.serialize_field("EndTime", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListPublicKeysRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            start_time: m.opt("StartTime")?,
+            end_time: m.opt("EndTime")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListPublicKeysResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListPublicKeysResponse {
-    #[serde(rename = "PublicKeyList", skip_serializing_if = "Option::is_none")]
+    /// `PublicKeyList`
     pub public_key_list: Option<Vec<PublicKey>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListPublicKeysResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListPublicKeysResponse",
+            usize::from(self.public_key_list.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.public_key_list {
+            st.serialize_field("PublicKeyList", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListPublicKeysResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            public_key_list: m.opt("PublicKeyList")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListQueriesRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListQueriesRequest {
-    #[serde(rename = "EventDataStore")]
+    /// `EventDataStore` (required)
     pub event_data_store: String,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "StartTime", skip_serializing_if = "Option::is_none")]
+    /// `StartTime`
     pub start_time: Option<crate::Timestamp>,
-    #[serde(rename = "EndTime", skip_serializing_if = "Option::is_none")]
+    /// `EndTime`
     pub end_time: Option<crate::Timestamp>,
-    #[serde(rename = "QueryStatus", skip_serializing_if = "Option::is_none")]
+    /// `QueryStatus`
     pub query_status: Option<QueryStatus>,
 }
 
+impl serde::Serialize for ListQueriesRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListQueriesRequest",
+            1 + usize::from(self.next_token.is_some())
+                + usize::from(self.max_results.is_some())
+                + usize::from(self.start_time.is_some())
+                + usize::from(self.end_time.is_some())
+                + usize::from(self.query_status.is_some()),
+        )?;
+        st.serialize_field("EventDataStore", &self.event_data_store)?;
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.start_time {
+            st.serialize_field("StartTime", v)?;
+        }
+        if let Some(v) = &self.end_time {
+            st.serialize_field("EndTime", v)?;
+        }
+        if let Some(v) = &self.query_status {
+            st.serialize_field("QueryStatus", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListQueriesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.req("EventDataStore")?,
+            next_token: m.opt("NextToken")?,
+            max_results: m.opt("MaxResults")?,
+            start_time: m.opt("StartTime")?,
+            end_time: m.opt("EndTime")?,
+            query_status: m.opt("QueryStatus")?,
+        })
+    }
+}
+
 /// The `ListQueriesResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListQueriesResponse {
-    #[serde(rename = "Queries", skip_serializing_if = "Option::is_none")]
+    /// `Queries`
     pub queries: Option<Vec<Query>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListQueriesResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListQueriesResponse",
+            usize::from(self.queries.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.queries {
+            st.serialize_field("Queries", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListQueriesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            queries: m.opt("Queries")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListTagsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListTagsRequest {
-    #[serde(rename = "ResourceIdList")]
+    /// `ResourceIdList` (required)
     pub resource_id_list: Vec<String>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListTagsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListTagsRequest",
+            1 + usize::from(self.next_token.is_some()),
+        )?;
+        st.serialize_field("ResourceIdList", &self.resource_id_list)?;
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListTagsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_id_list: m.req("ResourceIdList")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListTagsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListTagsResponse {
-    #[serde(rename = "ResourceTagList", skip_serializing_if = "Option::is_none")]
+    /// `ResourceTagList`
     pub resource_tag_list: Option<Vec<ResourceTag>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListTagsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListTagsResponse",
+            usize::from(self.resource_tag_list.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.resource_tag_list {
+            st.serialize_field("ResourceTagList", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListTagsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_tag_list: m.opt("ResourceTagList")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListTrailsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListTrailsRequest {
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListTrailsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("ListTrailsRequest", usize::from(self.next_token.is_some()))?;
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListTrailsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListTrailsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListTrailsResponse {
-    #[serde(rename = "Trails", skip_serializing_if = "Option::is_none")]
+    /// `Trails`
     pub trails: Option<Vec<TrailInfo>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
 }
 
+impl serde::Serialize for ListTrailsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListTrailsResponse",
+            usize::from(self.trails.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.trails {
+            st.serialize_field("Trails", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListTrailsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trails: m.opt("Trails")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
+}
+
 /// The `LookupAttribute` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LookupAttribute {
-    #[serde(rename = "AttributeKey")]
+    /// `AttributeKey` (required)
     pub attribute_key: LookupAttributeKey,
-    #[serde(rename = "AttributeValue")]
+    /// `AttributeValue` (required)
     pub attribute_value: String,
+}
+
+impl serde::Serialize for LookupAttribute {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("LookupAttribute", 2)?;
+        st.serialize_field("AttributeKey", &self.attribute_key)?;
+        st.serialize_field("AttributeValue", &self.attribute_value)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LookupAttribute {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            attribute_key: m.req("AttributeKey")?,
+            attribute_value: m.req("AttributeValue")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -9581,36 +13524,124 @@ crate::model_enum! {
 }
 
 /// The `LookupEventsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LookupEventsRequest {
-    #[serde(rename = "LookupAttributes", skip_serializing_if = "Option::is_none")]
+    /// `LookupAttributes`
     pub lookup_attributes: Option<Vec<LookupAttribute>>,
-    #[serde(rename = "StartTime", skip_serializing_if = "Option::is_none")]
+    /// `StartTime`
     pub start_time: Option<crate::Timestamp>,
-    #[serde(rename = "EndTime", skip_serializing_if = "Option::is_none")]
+    /// `EndTime`
     pub end_time: Option<crate::Timestamp>,
-    #[serde(rename = "EventCategory", skip_serializing_if = "Option::is_none")]
+    /// `EventCategory`
     pub event_category: Option<EventCategory>,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for LookupEventsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "LookupEventsRequest",
+            usize::from(self.lookup_attributes.is_some())
+                + usize::from(self.start_time.is_some())
+                + usize::from(self.end_time.is_some())
+                + usize::from(self.event_category.is_some())
+                + usize::from(self.max_results.is_some())
+                + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.lookup_attributes {
+            st.serialize_field("LookupAttributes", v)?;
+        }
+        if let Some(v) = &self.start_time {
+            st.serialize_field("StartTime", v)?;
+        }
+        if let Some(v) = &self.end_time {
+            st.serialize_field("EndTime", v)?;
+        }
+        if let Some(v) = &self.event_category {
+            st.serialize_field("EventCategory", v)?;
+        }
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LookupEventsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            lookup_attributes: m.opt("LookupAttributes")?,
+            start_time: m.opt("StartTime")?,
+            end_time: m.opt("EndTime")?,
+            event_category: m.opt("EventCategory")?,
+            max_results: m.opt("MaxResults")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `LookupEventsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LookupEventsResponse {
-    #[serde(rename = "Events", skip_serializing_if = "Option::is_none")]
+    /// `Events`
     pub events: Option<Vec<Event>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
 }
 
+impl serde::Serialize for LookupEventsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "LookupEventsResponse",
+            usize::from(self.events.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.events {
+            st.serialize_field("Events", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LookupEventsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            events: m.opt("Events")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
+}
+
 /// The `MaxConcurrentQueriesException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MaxConcurrentQueriesException {}
+
+impl serde::Serialize for MaxConcurrentQueriesException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("MaxConcurrentQueriesException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MaxConcurrentQueriesException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
 
 crate::model_enum! {
     /// The `MaxEventSize` enum.
@@ -9621,235 +13652,754 @@ crate::model_enum! {
 }
 
 /// The `MaximumNumberOfTrailsExceededException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MaximumNumberOfTrailsExceededException {}
 
+impl serde::Serialize for MaximumNumberOfTrailsExceededException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("MaximumNumberOfTrailsExceededException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MaximumNumberOfTrailsExceededException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `NoManagementAccountSLRExistsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NoManagementAccountSLRExistsException {}
 
+impl serde::Serialize for NoManagementAccountSLRExistsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("NoManagementAccountSLRExistsException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NoManagementAccountSLRExistsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `NotOrganizationManagementAccountException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NotOrganizationManagementAccountException {}
 
+impl serde::Serialize for NotOrganizationManagementAccountException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("NotOrganizationManagementAccountException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NotOrganizationManagementAccountException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `NotOrganizationMasterAccountException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NotOrganizationMasterAccountException {}
 
+impl serde::Serialize for NotOrganizationMasterAccountException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("NotOrganizationMasterAccountException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NotOrganizationMasterAccountException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `OperationNotPermittedException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationNotPermittedException {}
 
+impl serde::Serialize for OperationNotPermittedException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("OperationNotPermittedException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OperationNotPermittedException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `OrganizationNotInAllFeaturesModeException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrganizationNotInAllFeaturesModeException {}
 
+impl serde::Serialize for OrganizationNotInAllFeaturesModeException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("OrganizationNotInAllFeaturesModeException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationNotInAllFeaturesModeException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `OrganizationsNotInUseException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrganizationsNotInUseException {}
 
+impl serde::Serialize for OrganizationsNotInUseException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("OrganizationsNotInUseException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationsNotInUseException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `PartitionKey` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PartitionKey {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
-    #[serde(rename = "Type")]
+    /// `Type` (required)
     pub r#type: String,
 }
 
+impl serde::Serialize for PartitionKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("PartitionKey", 2)?;
+        st.serialize_field("Name", &self.name)?;
+        st.serialize_field("Type", &self.r#type)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PartitionKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+            r#type: m.req("Type")?,
+        })
+    }
+}
+
 /// The `PublicKey` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PublicKey {
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+    /// `Value`
     pub value: Option<crate::Blob>,
-    #[serde(rename = "ValidityStartTime", skip_serializing_if = "Option::is_none")]
+    /// `ValidityStartTime`
     pub validity_start_time: Option<crate::Timestamp>,
-    #[serde(rename = "ValidityEndTime", skip_serializing_if = "Option::is_none")]
+    /// `ValidityEndTime`
     pub validity_end_time: Option<crate::Timestamp>,
-    #[serde(rename = "Fingerprint", skip_serializing_if = "Option::is_none")]
+    /// `Fingerprint`
     pub fingerprint: Option<String>,
 }
 
+impl serde::Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PublicKey",
+            usize::from(self.value.is_some())
+                + usize::from(self.validity_start_time.is_some())
+                + usize::from(self.validity_end_time.is_some())
+                + usize::from(self.fingerprint.is_some()),
+        )?;
+        if let Some(v) = &self.value {
+            st.serialize_field("Value", v)?;
+        }
+        if let Some(v) = &self.validity_start_time {
+            st.serialize_field("ValidityStartTime", v)?;
+        }
+        if let Some(v) = &self.validity_end_time {
+            st.serialize_field("ValidityEndTime", v)?;
+        }
+        if let Some(v) = &self.fingerprint {
+            st.serialize_field("Fingerprint", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            value: m.opt("Value")?,
+            validity_start_time: m.opt("ValidityStartTime")?,
+            validity_end_time: m.opt("ValidityEndTime")?,
+            fingerprint: m.opt("Fingerprint")?,
+        })
+    }
+}
+
 /// The `PutEventConfigurationRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutEventConfigurationRequest {
-    #[serde(rename = "TrailName", skip_serializing_if = "Option::is_none")]
+    /// `TrailName`
     pub trail_name: Option<String>,
-    #[serde(rename = "EventDataStore", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStore`
     pub event_data_store: Option<String>,
-    #[serde(rename = "MaxEventSize", skip_serializing_if = "Option::is_none")]
+    /// `MaxEventSize`
     pub max_event_size: Option<MaxEventSize>,
-    #[serde(
-        rename = "ContextKeySelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ContextKeySelectors`
     pub context_key_selectors: Option<Vec<ContextKeySelector>>,
-    #[serde(
-        rename = "AggregationConfigurations",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AggregationConfigurations`
     pub aggregation_configurations: Option<Vec<AggregationConfiguration>>,
+}
+
+impl serde::Serialize for PutEventConfigurationRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutEventConfigurationRequest",
+            usize::from(self.trail_name.is_some())
+                + usize::from(self.event_data_store.is_some())
+                + usize::from(self.max_event_size.is_some())
+                + usize::from(self.context_key_selectors.is_some())
+                + usize::from(self.aggregation_configurations.is_some()),
+        )?;
+        if let Some(v) = &self.trail_name {
+            st.serialize_field("TrailName", v)?;
+        }
+        if let Some(v) = &self.event_data_store {
+            st.serialize_field("EventDataStore", v)?;
+        }
+        if let Some(v) = &self.max_event_size {
+            st.serialize_field("MaxEventSize", v)?;
+        }
+        if let Some(v) = &self.context_key_selectors {
+            st.serialize_field("ContextKeySelectors", v)?;
+        }
+        if let Some(v) = &self.aggregation_configurations {
+            st.serialize_field("AggregationConfigurations", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutEventConfigurationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_name: m.opt("TrailName")?,
+            event_data_store: m.opt("EventDataStore")?,
+            max_event_size: m.opt("MaxEventSize")?,
+            context_key_selectors: m.opt("ContextKeySelectors")?,
+            aggregation_configurations: m.opt("AggregationConfigurations")?,
+        })
+    }
 }
 
 /// The `PutEventConfigurationResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutEventConfigurationResponse {
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(rename = "MaxEventSize", skip_serializing_if = "Option::is_none")]
+    /// `MaxEventSize`
     pub max_event_size: Option<MaxEventSize>,
-    #[serde(
-        rename = "ContextKeySelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ContextKeySelectors`
     pub context_key_selectors: Option<Vec<ContextKeySelector>>,
-    #[serde(
-        rename = "AggregationConfigurations",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AggregationConfigurations`
     pub aggregation_configurations: Option<Vec<AggregationConfiguration>>,
 }
 
+impl serde::Serialize for PutEventConfigurationResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutEventConfigurationResponse",
+            usize::from(self.trail_arn.is_some())
+                + usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.max_event_size.is_some())
+                + usize::from(self.context_key_selectors.is_some())
+                + usize::from(self.aggregation_configurations.is_some()),
+        )?;
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.max_event_size {
+            st.serialize_field("MaxEventSize", v)?;
+        }
+        if let Some(v) = &self.context_key_selectors {
+            st.serialize_field("ContextKeySelectors", v)?;
+        }
+        if let Some(v) = &self.aggregation_configurations {
+            st.serialize_field("AggregationConfigurations", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutEventConfigurationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_arn: m.opt("TrailARN")?,
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            max_event_size: m.opt("MaxEventSize")?,
+            context_key_selectors: m.opt("ContextKeySelectors")?,
+            aggregation_configurations: m.opt("AggregationConfigurations")?,
+        })
+    }
+}
+
 /// The `PutEventSelectorsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutEventSelectorsRequest {
-    #[serde(rename = "TrailName")]
+    /// `TrailName` (required)
     pub trail_name: String,
-    #[serde(rename = "EventSelectors", skip_serializing_if = "Option::is_none")]
+    /// `EventSelectors`
     pub event_selectors: Option<Vec<EventSelector>>,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
+}
+
+impl serde::Serialize for PutEventSelectorsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutEventSelectorsRequest",
+            1 + usize::from(self.event_selectors.is_some())
+                + usize::from(self.advanced_event_selectors.is_some()),
+        )?;
+        st.serialize_field("TrailName", &self.trail_name)?;
+        if let Some(v) = &self.event_selectors {
+            st.serialize_field("EventSelectors", v)?;
+        }
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutEventSelectorsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_name: m.req("TrailName")?,
+            event_selectors: m.opt("EventSelectors")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+        })
+    }
 }
 
 /// The `PutEventSelectorsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutEventSelectorsResponse {
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(rename = "EventSelectors", skip_serializing_if = "Option::is_none")]
+    /// `EventSelectors`
     pub event_selectors: Option<Vec<EventSelector>>,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
 }
 
+impl serde::Serialize for PutEventSelectorsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutEventSelectorsResponse",
+            usize::from(self.trail_arn.is_some())
+                + usize::from(self.event_selectors.is_some())
+                + usize::from(self.advanced_event_selectors.is_some()),
+        )?;
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.event_selectors {
+            st.serialize_field("EventSelectors", v)?;
+        }
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutEventSelectorsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_arn: m.opt("TrailARN")?,
+            event_selectors: m.opt("EventSelectors")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+        })
+    }
+}
+
 /// The `PutInsightSelectorsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutInsightSelectorsRequest {
-    #[serde(rename = "TrailName", skip_serializing_if = "Option::is_none")]
+    /// `TrailName`
     pub trail_name: Option<String>,
-    #[serde(rename = "InsightSelectors")]
+    /// `InsightSelectors` (required)
     pub insight_selectors: Vec<InsightSelector>,
-    #[serde(rename = "EventDataStore", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStore`
     pub event_data_store: Option<String>,
-    #[serde(
-        rename = "InsightsDestination",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `InsightsDestination`
     pub insights_destination: Option<String>,
+}
+
+impl serde::Serialize for PutInsightSelectorsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutInsightSelectorsRequest",
+            1 + usize::from(self.trail_name.is_some())
+                + usize::from(self.event_data_store.is_some())
+                + usize::from(self.insights_destination.is_some()),
+        )?;
+        if let Some(v) = &self.trail_name {
+            st.serialize_field("TrailName", v)?;
+        }
+        st.serialize_field("InsightSelectors", &self.insight_selectors)?;
+        if let Some(v) = &self.event_data_store {
+            st.serialize_field("EventDataStore", v)?;
+        }
+        if let Some(v) = &self.insights_destination {
+            st.serialize_field("InsightsDestination", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutInsightSelectorsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_name: m.opt("TrailName")?,
+            insight_selectors: m.req("InsightSelectors")?,
+            event_data_store: m.opt("EventDataStore")?,
+            insights_destination: m.opt("InsightsDestination")?,
+        })
+    }
 }
 
 /// The `PutInsightSelectorsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutInsightSelectorsResponse {
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(rename = "InsightSelectors", skip_serializing_if = "Option::is_none")]
+    /// `InsightSelectors`
     pub insight_selectors: Option<Vec<InsightSelector>>,
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(
-        rename = "InsightsDestination",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `InsightsDestination`
     pub insights_destination: Option<String>,
 }
 
+impl serde::Serialize for PutInsightSelectorsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutInsightSelectorsResponse",
+            usize::from(self.trail_arn.is_some())
+                + usize::from(self.insight_selectors.is_some())
+                + usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.insights_destination.is_some()),
+        )?;
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.insight_selectors {
+            st.serialize_field("InsightSelectors", v)?;
+        }
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.insights_destination {
+            st.serialize_field("InsightsDestination", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutInsightSelectorsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_arn: m.opt("TrailARN")?,
+            insight_selectors: m.opt("InsightSelectors")?,
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            insights_destination: m.opt("InsightsDestination")?,
+        })
+    }
+}
+
 /// The `PutResourcePolicyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutResourcePolicyRequest {
-    #[serde(rename = "ResourceArn")]
+    /// `ResourceArn` (required)
     pub resource_arn: String,
-    #[serde(rename = "ResourcePolicy")]
+    /// `ResourcePolicy` (required)
     pub resource_policy: String,
 }
 
+impl serde::Serialize for PutResourcePolicyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("PutResourcePolicyRequest", 2)?;
+        st.serialize_field("ResourceArn", &self.resource_arn)?;
+        st.serialize_field("ResourcePolicy", &self.resource_policy)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutResourcePolicyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_arn: m.req("ResourceArn")?,
+            resource_policy: m.req("ResourcePolicy")?,
+        })
+    }
+}
+
 /// The `PutResourcePolicyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutResourcePolicyResponse {
-    #[serde(rename = "ResourceArn", skip_serializing_if = "Option::is_none")]
+    /// `ResourceArn`
     pub resource_arn: Option<String>,
-    #[serde(rename = "ResourcePolicy", skip_serializing_if = "Option::is_none")]
+    /// `ResourcePolicy`
     pub resource_policy: Option<String>,
-    #[serde(
-        rename = "DelegatedAdminResourcePolicy",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `DelegatedAdminResourcePolicy`
     pub delegated_admin_resource_policy: Option<String>,
 }
 
+impl serde::Serialize for PutResourcePolicyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutResourcePolicyResponse",
+            usize::from(self.resource_arn.is_some())
+                + usize::from(self.resource_policy.is_some())
+                + usize::from(self.delegated_admin_resource_policy.is_some()),
+        )?;
+        if let Some(v) = &self.resource_arn {
+            st.serialize_field("ResourceArn", v)?;
+        }
+        if let Some(v) = &self.resource_policy {
+            st.serialize_field("ResourcePolicy", v)?;
+        }
+        if let Some(v) = &self.delegated_admin_resource_policy {
+            st.serialize_field("DelegatedAdminResourcePolicy", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutResourcePolicyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_arn: m.opt("ResourceArn")?,
+            resource_policy: m.opt("ResourcePolicy")?,
+            delegated_admin_resource_policy: m.opt("DelegatedAdminResourcePolicy")?,
+        })
+    }
+}
+
 /// The `Query` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
-    #[serde(rename = "QueryId", skip_serializing_if = "Option::is_none")]
+    /// `QueryId`
     pub query_id: Option<String>,
-    #[serde(rename = "QueryStatus", skip_serializing_if = "Option::is_none")]
+    /// `QueryStatus`
     pub query_status: Option<QueryStatus>,
-    #[serde(rename = "CreationTime", skip_serializing_if = "Option::is_none")]
+    /// `CreationTime`
     pub creation_time: Option<crate::Timestamp>,
+}
+
+impl serde::Serialize for Query {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "Query",
+            usize::from(self.query_id.is_some())
+                + usize::from(self.query_status.is_some())
+                + usize::from(self.creation_time.is_some()),
+        )?;
+        if let Some(v) = &self.query_id {
+            st.serialize_field("QueryId", v)?;
+        }
+        if let Some(v) = &self.query_status {
+            st.serialize_field("QueryStatus", v)?;
+        }
+        if let Some(v) = &self.creation_time {
+            st.serialize_field("CreationTime", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Query {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            query_id: m.opt("QueryId")?,
+            query_status: m.opt("QueryStatus")?,
+            creation_time: m.opt("CreationTime")?,
+        })
+    }
 }
 
 /// The `QueryIdNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueryIdNotFoundException {}
 
+impl serde::Serialize for QueryIdNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("QueryIdNotFoundException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for QueryIdNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `QueryStatistics` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueryStatistics {
-    #[serde(rename = "ResultsCount", skip_serializing_if = "Option::is_none")]
+    /// `ResultsCount`
     pub results_count: Option<i32>,
-    #[serde(rename = "TotalResultsCount", skip_serializing_if = "Option::is_none")]
+    /// `TotalResultsCount`
     pub total_results_count: Option<i32>,
-    #[serde(rename = "BytesScanned", skip_serializing_if = "Option::is_none")]
+    /// `BytesScanned`
     pub bytes_scanned: Option<i64>,
 }
 
+impl serde::Serialize for QueryStatistics {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "QueryStatistics",
+            usize::from(self.results_count.is_some())
+                + usize::from(self.total_results_count.is_some())
+                + usize::from(self.bytes_scanned.is_some()),
+        )?;
+        if let Some(v) = &self.results_count {
+            st.serialize_field("ResultsCount", v)?;
+        }
+        if let Some(v) = &self.total_results_count {
+            st.serialize_field("TotalResultsCount", v)?;
+        }
+        if let Some(v) = &self.bytes_scanned {
+            st.serialize_field("BytesScanned", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for QueryStatistics {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            results_count: m.opt("ResultsCount")?,
+            total_results_count: m.opt("TotalResultsCount")?,
+            bytes_scanned: m.opt("BytesScanned")?,
+        })
+    }
+}
+
 /// The `QueryStatisticsForDescribeQuery` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueryStatisticsForDescribeQuery {
-    #[serde(rename = "EventsMatched", skip_serializing_if = "Option::is_none")]
+    /// `EventsMatched`
     pub events_matched: Option<i64>,
-    #[serde(rename = "EventsScanned", skip_serializing_if = "Option::is_none")]
+    /// `EventsScanned`
     pub events_scanned: Option<i64>,
-    #[serde(rename = "BytesScanned", skip_serializing_if = "Option::is_none")]
+    /// `BytesScanned`
     pub bytes_scanned: Option<i64>,
-    #[serde(
-        rename = "ExecutionTimeInMillis",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ExecutionTimeInMillis`
     pub execution_time_in_millis: Option<i32>,
-    #[serde(rename = "CreationTime", skip_serializing_if = "Option::is_none")]
+    /// `CreationTime`
     pub creation_time: Option<crate::Timestamp>,
+}
+
+impl serde::Serialize for QueryStatisticsForDescribeQuery {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "QueryStatisticsForDescribeQuery",
+            usize::from(self.events_matched.is_some())
+                + usize::from(self.events_scanned.is_some())
+                + usize::from(self.bytes_scanned.is_some())
+                + usize::from(self.execution_time_in_millis.is_some())
+                + usize::from(self.creation_time.is_some()),
+        )?;
+        if let Some(v) = &self.events_matched {
+            st.serialize_field("EventsMatched", v)?;
+        }
+        if let Some(v) = &self.events_scanned {
+            st.serialize_field("EventsScanned", v)?;
+        }
+        if let Some(v) = &self.bytes_scanned {
+            st.serialize_field("BytesScanned", v)?;
+        }
+        if let Some(v) = &self.execution_time_in_millis {
+            st.serialize_field("ExecutionTimeInMillis", v)?;
+        }
+        if let Some(v) = &self.creation_time {
+            st.serialize_field("CreationTime", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for QueryStatisticsForDescribeQuery {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            events_matched: m.opt("EventsMatched")?,
+            events_scanned: m.opt("EventsScanned")?,
+            bytes_scanned: m.opt("BytesScanned")?,
+            execution_time_in_millis: m.opt("ExecutionTimeInMillis")?,
+            creation_time: m.opt("CreationTime")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -9874,25 +14424,83 @@ crate::model_enum! {
 }
 
 /// The `RefreshSchedule` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RefreshSchedule {
-    #[serde(rename = "Frequency", skip_serializing_if = "Option::is_none")]
+    /// `Frequency`
     pub frequency: Option<RefreshScheduleFrequency>,
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    /// `Status`
     pub status: Option<RefreshScheduleStatus>,
-    #[serde(rename = "TimeOfDay", skip_serializing_if = "Option::is_none")]
+    /// `TimeOfDay`
     pub time_of_day: Option<String>,
 }
 
+impl serde::Serialize for RefreshSchedule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RefreshSchedule",
+            usize::from(self.frequency.is_some())
+                + usize::from(self.status.is_some())
+                + usize::from(self.time_of_day.is_some()),
+        )?;
+        if let Some(v) = &self.frequency {
+            st.serialize_field("Frequency", v)?;
+        }
+        if let Some(v) = &self.status {
+            st.serialize_field("Status", v)?;
+        }
+        if let Some(v) = &self.time_of_day {
+            st.serialize_field("TimeOfDay", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RefreshSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            frequency: m.opt("Frequency")?,
+            status: m.opt("Status")?,
+            time_of_day: m.opt("TimeOfDay")?,
+        })
+    }
+}
+
 /// The `RefreshScheduleFrequency` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RefreshScheduleFrequency {
-    #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
+    /// `Unit`
     pub unit: Option<RefreshScheduleFrequencyUnit>,
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+    /// `Value`
     pub value: Option<i32>,
+}
+
+impl serde::Serialize for RefreshScheduleFrequency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RefreshScheduleFrequency",
+            usize::from(self.unit.is_some()) + usize::from(self.value.is_some()),
+        )?;
+        if let Some(v) = &self.unit {
+            st.serialize_field("Unit", v)?;
+        }
+        if let Some(v) = &self.value {
+            st.serialize_field("Value", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RefreshScheduleFrequency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            unit: m.opt("Unit")?,
+            value: m.opt("Value")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -9912,197 +14520,667 @@ crate::model_enum! {
 }
 
 /// The `RegisterOrganizationDelegatedAdminRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RegisterOrganizationDelegatedAdminRequest {
-    #[serde(rename = "MemberAccountId")]
+    /// `MemberAccountId` (required)
     pub member_account_id: String,
 }
 
+impl serde::Serialize for RegisterOrganizationDelegatedAdminRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("RegisterOrganizationDelegatedAdminRequest", 1)?;
+        st.serialize_field("MemberAccountId", &self.member_account_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RegisterOrganizationDelegatedAdminRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            member_account_id: m.req("MemberAccountId")?,
+        })
+    }
+}
+
 /// The `RegisterOrganizationDelegatedAdminResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RegisterOrganizationDelegatedAdminResponse {}
 
+impl serde::Serialize for RegisterOrganizationDelegatedAdminResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("RegisterOrganizationDelegatedAdminResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RegisterOrganizationDelegatedAdminResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `RemoveTagsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RemoveTagsRequest {
-    #[serde(rename = "ResourceId")]
+    /// `ResourceId` (required)
     pub resource_id: String,
-    #[serde(rename = "TagsList")]
+    /// `TagsList` (required)
     pub tags_list: Vec<Tag>,
 }
 
+impl serde::Serialize for RemoveTagsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("RemoveTagsRequest", 2)?;
+        st.serialize_field("ResourceId", &self.resource_id)?;
+        st.serialize_field("TagsList", &self.tags_list)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RemoveTagsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_id: m.req("ResourceId")?,
+            tags_list: m.req("TagsList")?,
+        })
+    }
+}
+
 /// The `RemoveTagsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RemoveTagsResponse {}
 
+impl serde::Serialize for RemoveTagsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("RemoveTagsResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RemoveTagsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `RequestWidget` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestWidget {
-    #[serde(rename = "QueryStatement")]
+    /// `QueryStatement` (required)
     pub query_statement: String,
-    #[serde(rename = "QueryParameters", skip_serializing_if = "Option::is_none")]
+    /// `QueryParameters`
     pub query_parameters: Option<Vec<String>>,
-    #[serde(rename = "ViewProperties")]
+    /// `ViewProperties` (required)
     pub view_properties: ::std::collections::BTreeMap<String, String>,
 }
 
+impl serde::Serialize for RequestWidget {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RequestWidget",
+            2 + usize::from(self.query_parameters.is_some()),
+        )?;
+        st.serialize_field("QueryStatement", &self.query_statement)?;
+        if let Some(v) = &self.query_parameters {
+            st.serialize_field("QueryParameters", v)?;
+        }
+        st.serialize_field("ViewProperties", &self.view_properties)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RequestWidget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            query_statement: m.req("QueryStatement")?,
+            query_parameters: m.opt("QueryParameters")?,
+            view_properties: m.req("ViewProperties")?,
+        })
+    }
+}
+
 /// The `Resource` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resource {
-    #[serde(rename = "ResourceType", skip_serializing_if = "Option::is_none")]
+    /// `ResourceType`
     pub resource_type: Option<String>,
-    #[serde(rename = "ResourceName", skip_serializing_if = "Option::is_none")]
+    /// `ResourceName`
     pub resource_name: Option<String>,
 }
 
+impl serde::Serialize for Resource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "Resource",
+            usize::from(self.resource_type.is_some()) + usize::from(self.resource_name.is_some()),
+        )?;
+        if let Some(v) = &self.resource_type {
+            st.serialize_field("ResourceType", v)?;
+        }
+        if let Some(v) = &self.resource_name {
+            st.serialize_field("ResourceName", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Resource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_type: m.opt("ResourceType")?,
+            resource_name: m.opt("ResourceName")?,
+        })
+    }
+}
+
 /// The `ResourceARNNotValidException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourceARNNotValidException {}
 
+impl serde::Serialize for ResourceARNNotValidException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ResourceARNNotValidException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourceARNNotValidException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ResourceNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourceNotFoundException {}
 
+impl serde::Serialize for ResourceNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ResourceNotFoundException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourceNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ResourcePolicyNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourcePolicyNotFoundException {}
 
+impl serde::Serialize for ResourcePolicyNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ResourcePolicyNotFoundException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourcePolicyNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ResourcePolicyNotValidException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourcePolicyNotValidException {}
 
+impl serde::Serialize for ResourcePolicyNotValidException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ResourcePolicyNotValidException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourcePolicyNotValidException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `ResourceTag` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourceTag {
-    #[serde(rename = "ResourceId", skip_serializing_if = "Option::is_none")]
+    /// `ResourceId`
     pub resource_id: Option<String>,
-    #[serde(rename = "TagsList", skip_serializing_if = "Option::is_none")]
+    /// `TagsList`
     pub tags_list: Option<Vec<Tag>>,
 }
 
+impl serde::Serialize for ResourceTag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ResourceTag",
+            usize::from(self.resource_id.is_some()) + usize::from(self.tags_list.is_some()),
+        )?;
+        if let Some(v) = &self.resource_id {
+            st.serialize_field("ResourceId", v)?;
+        }
+        if let Some(v) = &self.tags_list {
+            st.serialize_field("TagsList", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourceTag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_id: m.opt("ResourceId")?,
+            tags_list: m.opt("TagsList")?,
+        })
+    }
+}
+
 /// The `ResourceTypeNotSupportedException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourceTypeNotSupportedException {}
 
+impl serde::Serialize for ResourceTypeNotSupportedException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ResourceTypeNotSupportedException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourceTypeNotSupportedException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `RestoreEventDataStoreRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RestoreEventDataStoreRequest {
-    #[serde(rename = "EventDataStore")]
+    /// `EventDataStore` (required)
     pub event_data_store: String,
 }
 
+impl serde::Serialize for RestoreEventDataStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("RestoreEventDataStoreRequest", 1)?;
+        st.serialize_field("EventDataStore", &self.event_data_store)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RestoreEventDataStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.req("EventDataStore")?,
+        })
+    }
+}
+
 /// The `RestoreEventDataStoreResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RestoreEventDataStoreResponse {
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    /// `Status`
     pub status: Option<EventDataStoreStatus>,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
-    #[serde(rename = "MultiRegionEnabled", skip_serializing_if = "Option::is_none")]
+    /// `MultiRegionEnabled`
     pub multi_region_enabled: Option<bool>,
-    #[serde(
-        rename = "OrganizationEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `OrganizationEnabled`
     pub organization_enabled: Option<bool>,
-    #[serde(rename = "RetentionPeriod", skip_serializing_if = "Option::is_none")]
+    /// `RetentionPeriod`
     pub retention_period: Option<i32>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "BillingMode", skip_serializing_if = "Option::is_none")]
+    /// `BillingMode`
     pub billing_mode: Option<BillingMode>,
 }
 
+impl serde::Serialize for RestoreEventDataStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RestoreEventDataStoreResponse",
+            usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.status.is_some())
+                + usize::from(self.advanced_event_selectors.is_some())
+                + usize::from(self.multi_region_enabled.is_some())
+                + usize::from(self.organization_enabled.is_some())
+                + usize::from(self.retention_period.is_some())
+                + usize::from(self.termination_protection_enabled.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.billing_mode.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.status {
+            st.serialize_field("Status", v)?;
+        }
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        if let Some(v) = &self.multi_region_enabled {
+            st.serialize_field("MultiRegionEnabled", v)?;
+        }
+        if let Some(v) = &self.organization_enabled {
+            st.serialize_field("OrganizationEnabled", v)?;
+        }
+        if let Some(v) = &self.retention_period {
+            st.serialize_field("RetentionPeriod", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.billing_mode {
+            st.serialize_field("BillingMode", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RestoreEventDataStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            name: m.opt("Name")?,
+            status: m.opt("Status")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+            multi_region_enabled: m.opt("MultiRegionEnabled")?,
+            organization_enabled: m.opt("OrganizationEnabled")?,
+            retention_period: m.opt("RetentionPeriod")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            billing_mode: m.opt("BillingMode")?,
+        })
+    }
+}
+
 /// The `S3BucketDoesNotExistException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct S3BucketDoesNotExistException {}
 
+impl serde::Serialize for S3BucketDoesNotExistException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("S3BucketDoesNotExistException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for S3BucketDoesNotExistException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `S3ImportSource` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct S3ImportSource {
-    #[serde(rename = "S3LocationUri")]
+    /// `S3LocationUri` (required)
     pub s3_location_uri: String,
-    #[serde(rename = "S3BucketRegion")]
+    /// `S3BucketRegion` (required)
     pub s3_bucket_region: String,
-    #[serde(rename = "S3BucketAccessRoleArn")]
+    /// `S3BucketAccessRoleArn` (required)
     pub s3_bucket_access_role_arn: String,
 }
 
+impl serde::Serialize for S3ImportSource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("S3ImportSource", 3)?;
+        st.serialize_field("S3LocationUri", &self.s3_location_uri)?;
+        st.serialize_field("S3BucketRegion", &self.s3_bucket_region)?;
+        st.serialize_field("S3BucketAccessRoleArn", &self.s3_bucket_access_role_arn)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for S3ImportSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            s3_location_uri: m.req("S3LocationUri")?,
+            s3_bucket_region: m.req("S3BucketRegion")?,
+            s3_bucket_access_role_arn: m.req("S3BucketAccessRoleArn")?,
+        })
+    }
+}
+
 /// The `SearchSampleQueriesRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchSampleQueriesRequest {
-    #[serde(rename = "SearchPhrase")]
+    /// `SearchPhrase` (required)
     pub search_phrase: String,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for SearchSampleQueriesRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "SearchSampleQueriesRequest",
+            1 + usize::from(self.max_results.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        st.serialize_field("SearchPhrase", &self.search_phrase)?;
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SearchSampleQueriesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            search_phrase: m.req("SearchPhrase")?,
+            max_results: m.opt("MaxResults")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `SearchSampleQueriesResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchSampleQueriesResponse {
-    #[serde(rename = "SearchResults", skip_serializing_if = "Option::is_none")]
+    /// `SearchResults`
     pub search_results: Option<Vec<SearchSampleQueriesSearchResult>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
 }
 
+impl serde::Serialize for SearchSampleQueriesResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "SearchSampleQueriesResponse",
+            usize::from(self.search_results.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.search_results {
+            st.serialize_field("SearchResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SearchSampleQueriesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            search_results: m.opt("SearchResults")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
+}
+
 /// The `SearchSampleQueriesSearchResult` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchSampleQueriesSearchResult {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    /// `Description`
     pub description: Option<String>,
-    #[serde(rename = "SQL", skip_serializing_if = "Option::is_none")]
+    /// `SQL`
     pub sql: Option<String>,
-    #[serde(rename = "Relevance", skip_serializing_if = "Option::is_none")]
+    /// `Relevance`
     pub relevance: Option<f64>,
 }
 
+impl serde::Serialize for SearchSampleQueriesSearchResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "SearchSampleQueriesSearchResult",
+            usize::from(self.name.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.sql.is_some())
+                + usize::from(self.relevance.is_some()),
+        )?;
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.description {
+            st.serialize_field("Description", v)?;
+        }
+        if let Some(v) = &self.sql {
+            st.serialize_field("SQL", v)?;
+        }
+        if let Some(v) = &self.relevance {
+            st.serialize_field("Relevance", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SearchSampleQueriesSearchResult {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.opt("Name")?,
+            description: m.opt("Description")?,
+            sql: m.opt("SQL")?,
+            relevance: m.opt("Relevance")?,
+        })
+    }
+}
+
 /// The `ServiceQuotaExceededException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceQuotaExceededException {}
 
+impl serde::Serialize for ServiceQuotaExceededException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ServiceQuotaExceededException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ServiceQuotaExceededException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `SourceConfig` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceConfig {
-    #[serde(rename = "ApplyToAllRegions", skip_serializing_if = "Option::is_none")]
+    /// `ApplyToAllRegions`
     pub apply_to_all_regions: Option<bool>,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
+}
+
+impl serde::Serialize for SourceConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "SourceConfig",
+            usize::from(self.apply_to_all_regions.is_some())
+                + usize::from(self.advanced_event_selectors.is_some()),
+        )?;
+        if let Some(v) = &self.apply_to_all_regions {
+            st.serialize_field("ApplyToAllRegions", v)?;
+        }
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            apply_to_all_regions: m.opt("ApplyToAllRegions")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -10114,189 +15192,637 @@ crate::model_enum! {
 }
 
 /// The `StartDashboardRefreshRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartDashboardRefreshRequest {
-    #[serde(rename = "DashboardId")]
+    /// `DashboardId` (required)
     pub dashboard_id: String,
-    #[serde(
-        rename = "QueryParameterValues",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `QueryParameterValues`
     pub query_parameter_values: Option<::std::collections::BTreeMap<String, String>>,
 }
 
+impl serde::Serialize for StartDashboardRefreshRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "StartDashboardRefreshRequest",
+            1 + usize::from(self.query_parameter_values.is_some()),
+        )?;
+        st.serialize_field("DashboardId", &self.dashboard_id)?;
+        if let Some(v) = &self.query_parameter_values {
+            st.serialize_field("QueryParameterValues", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartDashboardRefreshRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            dashboard_id: m.req("DashboardId")?,
+            query_parameter_values: m.opt("QueryParameterValues")?,
+        })
+    }
+}
+
 /// The `StartDashboardRefreshResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartDashboardRefreshResponse {
-    #[serde(rename = "RefreshId", skip_serializing_if = "Option::is_none")]
+    /// `RefreshId`
     pub refresh_id: Option<String>,
 }
 
+impl serde::Serialize for StartDashboardRefreshResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "StartDashboardRefreshResponse",
+            usize::from(self.refresh_id.is_some()),
+        )?;
+        if let Some(v) = &self.refresh_id {
+            st.serialize_field("RefreshId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartDashboardRefreshResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            refresh_id: m.opt("RefreshId")?,
+        })
+    }
+}
+
 /// The `StartEventDataStoreIngestionRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartEventDataStoreIngestionRequest {
-    #[serde(rename = "EventDataStore")]
+    /// `EventDataStore` (required)
     pub event_data_store: String,
+}
+
+impl serde::Serialize for StartEventDataStoreIngestionRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("StartEventDataStoreIngestionRequest", 1)?;
+        st.serialize_field("EventDataStore", &self.event_data_store)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartEventDataStoreIngestionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.req("EventDataStore")?,
+        })
+    }
 }
 
 /// The `StartEventDataStoreIngestionResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartEventDataStoreIngestionResponse {}
 
+impl serde::Serialize for StartEventDataStoreIngestionResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("StartEventDataStoreIngestionResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartEventDataStoreIngestionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `StartImportRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartImportRequest {
-    #[serde(rename = "Destinations", skip_serializing_if = "Option::is_none")]
+    /// `Destinations`
     pub destinations: Option<Vec<String>>,
-    #[serde(rename = "ImportSource", skip_serializing_if = "Option::is_none")]
+    /// `ImportSource`
     pub import_source: Option<ImportSource>,
-    #[serde(rename = "StartEventTime", skip_serializing_if = "Option::is_none")]
+    /// `StartEventTime`
     pub start_event_time: Option<crate::Timestamp>,
-    #[serde(rename = "EndEventTime", skip_serializing_if = "Option::is_none")]
+    /// `EndEventTime`
     pub end_event_time: Option<crate::Timestamp>,
-    #[serde(rename = "ImportId", skip_serializing_if = "Option::is_none")]
+    /// `ImportId`
     pub import_id: Option<String>,
+}
+
+impl serde::Serialize for StartImportRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "StartImportRequest",
+            usize::from(self.destinations.is_some())
+                + usize::from(self.import_source.is_some())
+                + usize::from(self.start_event_time.is_some())
+                + usize::from(self.end_event_time.is_some())
+                + usize::from(self.import_id.is_some()),
+        )?;
+        if let Some(v) = &self.destinations {
+            st.serialize_field("Destinations", v)?;
+        }
+        if let Some(v) = &self.import_source {
+            st.serialize_field("ImportSource", v)?;
+        }
+        if let Some(v) = &self.start_event_time {
+            st.serialize_field("StartEventTime", v)?;
+        }
+        if let Some(v) = &self.end_event_time {
+            st.serialize_field("EndEventTime", v)?;
+        }
+        if let Some(v) = &self.import_id {
+            st.serialize_field("ImportId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartImportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            destinations: m.opt("Destinations")?,
+            import_source: m.opt("ImportSource")?,
+            start_event_time: m.opt("StartEventTime")?,
+            end_event_time: m.opt("EndEventTime")?,
+            import_id: m.opt("ImportId")?,
+        })
+    }
 }
 
 /// The `StartImportResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartImportResponse {
-    #[serde(rename = "ImportId", skip_serializing_if = "Option::is_none")]
+    /// `ImportId`
     pub import_id: Option<String>,
-    #[serde(rename = "Destinations", skip_serializing_if = "Option::is_none")]
+    /// `Destinations`
     pub destinations: Option<Vec<String>>,
-    #[serde(rename = "ImportSource", skip_serializing_if = "Option::is_none")]
+    /// `ImportSource`
     pub import_source: Option<ImportSource>,
-    #[serde(rename = "StartEventTime", skip_serializing_if = "Option::is_none")]
+    /// `StartEventTime`
     pub start_event_time: Option<crate::Timestamp>,
-    #[serde(rename = "EndEventTime", skip_serializing_if = "Option::is_none")]
+    /// `EndEventTime`
     pub end_event_time: Option<crate::Timestamp>,
-    #[serde(rename = "ImportStatus", skip_serializing_if = "Option::is_none")]
+    /// `ImportStatus`
     pub import_status: Option<ImportStatus>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
+}
+
+impl serde::Serialize for StartImportResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "StartImportResponse",
+            usize::from(self.import_id.is_some())
+                + usize::from(self.destinations.is_some())
+                + usize::from(self.import_source.is_some())
+                + usize::from(self.start_event_time.is_some())
+                + usize::from(self.end_event_time.is_some())
+                + usize::from(self.import_status.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some()),
+        )?;
+        if let Some(v) = &self.import_id {
+            st.serialize_field("ImportId", v)?;
+        }
+        if let Some(v) = &self.destinations {
+            st.serialize_field("Destinations", v)?;
+        }
+        if let Some(v) = &self.import_source {
+            st.serialize_field("ImportSource", v)?;
+        }
+        if let Some(v) = &self.start_event_time {
+            st.serialize_field("StartEventTime", v)?;
+        }
+        if let Some(v) = &self.end_event_time {
+            st.serialize_field("EndEventTime", v)?;
+        }
+        if let Some(v) = &self.import_status {
+            st.serialize_field("ImportStatus", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartImportResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            import_id: m.opt("ImportId")?,
+            destinations: m.opt("Destinations")?,
+            import_source: m.opt("ImportSource")?,
+            start_event_time: m.opt("StartEventTime")?,
+            end_event_time: m.opt("EndEventTime")?,
+            import_status: m.opt("ImportStatus")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+        })
+    }
 }
 
 /// The `StartLoggingRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartLoggingRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
+}
+
+impl serde::Serialize for StartLoggingRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("StartLoggingRequest", 1)?;
+        st.serialize_field("Name", &self.name)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartLoggingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+        })
+    }
 }
 
 /// The `StartLoggingResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartLoggingResponse {}
 
+impl serde::Serialize for StartLoggingResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("StartLoggingResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartLoggingResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `StartQueryRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartQueryRequest {
-    #[serde(rename = "QueryStatement", skip_serializing_if = "Option::is_none")]
+    /// `QueryStatement`
     pub query_statement: Option<String>,
-    #[serde(rename = "DeliveryS3Uri", skip_serializing_if = "Option::is_none")]
+    /// `DeliveryS3Uri`
     pub delivery_s3_uri: Option<String>,
-    #[serde(rename = "QueryAlias", skip_serializing_if = "Option::is_none")]
+    /// `QueryAlias`
     pub query_alias: Option<String>,
-    #[serde(rename = "QueryParameters", skip_serializing_if = "Option::is_none")]
+    /// `QueryParameters`
     pub query_parameters: Option<Vec<String>>,
-    #[serde(
-        rename = "EventDataStoreOwnerAccountId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EventDataStoreOwnerAccountId`
     pub event_data_store_owner_account_id: Option<String>,
+}
+
+impl serde::Serialize for StartQueryRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "StartQueryRequest",
+            usize::from(self.query_statement.is_some())
+                + usize::from(self.delivery_s3_uri.is_some())
+                + usize::from(self.query_alias.is_some())
+                + usize::from(self.query_parameters.is_some())
+                + usize::from(self.event_data_store_owner_account_id.is_some()),
+        )?;
+        if let Some(v) = &self.query_statement {
+            st.serialize_field("QueryStatement", v)?;
+        }
+        if let Some(v) = &self.delivery_s3_uri {
+            st.serialize_field("DeliveryS3Uri", v)?;
+        }
+        if let Some(v) = &self.query_alias {
+            st.serialize_field("QueryAlias", v)?;
+        }
+        if let Some(v) = &self.query_parameters {
+            st.serialize_field("QueryParameters", v)?;
+        }
+        if let Some(v) = &self.event_data_store_owner_account_id {
+            st.serialize_field("EventDataStoreOwnerAccountId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartQueryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            query_statement: m.opt("QueryStatement")?,
+            delivery_s3_uri: m.opt("DeliveryS3Uri")?,
+            query_alias: m.opt("QueryAlias")?,
+            query_parameters: m.opt("QueryParameters")?,
+            event_data_store_owner_account_id: m.opt("EventDataStoreOwnerAccountId")?,
+        })
+    }
 }
 
 /// The `StartQueryResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StartQueryResponse {
-    #[serde(rename = "QueryId", skip_serializing_if = "Option::is_none")]
+    /// `QueryId`
     pub query_id: Option<String>,
-    #[serde(
-        rename = "EventDataStoreOwnerAccountId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EventDataStoreOwnerAccountId`
     pub event_data_store_owner_account_id: Option<String>,
 }
 
+impl serde::Serialize for StartQueryResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "StartQueryResponse",
+            usize::from(self.query_id.is_some())
+                + usize::from(self.event_data_store_owner_account_id.is_some()),
+        )?;
+        if let Some(v) = &self.query_id {
+            st.serialize_field("QueryId", v)?;
+        }
+        if let Some(v) = &self.event_data_store_owner_account_id {
+            st.serialize_field("EventDataStoreOwnerAccountId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartQueryResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            query_id: m.opt("QueryId")?,
+            event_data_store_owner_account_id: m.opt("EventDataStoreOwnerAccountId")?,
+        })
+    }
+}
+
 /// The `StopEventDataStoreIngestionRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StopEventDataStoreIngestionRequest {
-    #[serde(rename = "EventDataStore")]
+    /// `EventDataStore` (required)
     pub event_data_store: String,
 }
 
+impl serde::Serialize for StopEventDataStoreIngestionRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("StopEventDataStoreIngestionRequest", 1)?;
+        st.serialize_field("EventDataStore", &self.event_data_store)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StopEventDataStoreIngestionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.req("EventDataStore")?,
+        })
+    }
+}
+
 /// The `StopEventDataStoreIngestionResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StopEventDataStoreIngestionResponse {}
 
+impl serde::Serialize for StopEventDataStoreIngestionResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("StopEventDataStoreIngestionResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StopEventDataStoreIngestionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `StopImportRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StopImportRequest {
-    #[serde(rename = "ImportId")]
+    /// `ImportId` (required)
     pub import_id: String,
 }
 
+impl serde::Serialize for StopImportRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("StopImportRequest", 1)?;
+        st.serialize_field("ImportId", &self.import_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StopImportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            import_id: m.req("ImportId")?,
+        })
+    }
+}
+
 /// The `StopImportResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StopImportResponse {
-    #[serde(rename = "ImportId", skip_serializing_if = "Option::is_none")]
+    /// `ImportId`
     pub import_id: Option<String>,
-    #[serde(rename = "ImportSource", skip_serializing_if = "Option::is_none")]
+    /// `ImportSource`
     pub import_source: Option<ImportSource>,
-    #[serde(rename = "Destinations", skip_serializing_if = "Option::is_none")]
+    /// `Destinations`
     pub destinations: Option<Vec<String>>,
-    #[serde(rename = "ImportStatus", skip_serializing_if = "Option::is_none")]
+    /// `ImportStatus`
     pub import_status: Option<ImportStatus>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "StartEventTime", skip_serializing_if = "Option::is_none")]
+    /// `StartEventTime`
     pub start_event_time: Option<crate::Timestamp>,
-    #[serde(rename = "EndEventTime", skip_serializing_if = "Option::is_none")]
+    /// `EndEventTime`
     pub end_event_time: Option<crate::Timestamp>,
-    #[serde(rename = "ImportStatistics", skip_serializing_if = "Option::is_none")]
+    /// `ImportStatistics`
     pub import_statistics: Option<ImportStatistics>,
 }
 
+impl serde::Serialize for StopImportResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "StopImportResponse",
+            usize::from(self.import_id.is_some())
+                + usize::from(self.import_source.is_some())
+                + usize::from(self.destinations.is_some())
+                + usize::from(self.import_status.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some())
+                + usize::from(self.start_event_time.is_some())
+                + usize::from(self.end_event_time.is_some())
+                + usize::from(self.import_statistics.is_some()),
+        )?;
+        if let Some(v) = &self.import_id {
+            st.serialize_field("ImportId", v)?;
+        }
+        if let Some(v) = &self.import_source {
+            st.serialize_field("ImportSource", v)?;
+        }
+        if let Some(v) = &self.destinations {
+            st.serialize_field("Destinations", v)?;
+        }
+        if let Some(v) = &self.import_status {
+            st.serialize_field("ImportStatus", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.start_event_time {
+            st.serialize_field("StartEventTime", v)?;
+        }
+        if let Some(v) = &self.end_event_time {
+            st.serialize_field("EndEventTime", v)?;
+        }
+        if let Some(v) = &self.import_statistics {
+            st.serialize_field("ImportStatistics", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StopImportResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            import_id: m.opt("ImportId")?,
+            import_source: m.opt("ImportSource")?,
+            destinations: m.opt("Destinations")?,
+            import_status: m.opt("ImportStatus")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+            start_event_time: m.opt("StartEventTime")?,
+            end_event_time: m.opt("EndEventTime")?,
+            import_statistics: m.opt("ImportStatistics")?,
+        })
+    }
+}
+
 /// The `StopLoggingRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StopLoggingRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
 }
 
+impl serde::Serialize for StopLoggingRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("StopLoggingRequest", 1)?;
+        st.serialize_field("Name", &self.name)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StopLoggingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+        })
+    }
+}
+
 /// The `StopLoggingResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StopLoggingResponse {}
 
+impl serde::Serialize for StopLoggingResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("StopLoggingResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StopLoggingResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `Tag` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tag {
-    #[serde(rename = "Key")]
+    /// `Key` (required)
     pub key: String,
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+    /// `Value`
     pub value: Option<String>,
 }
 
+impl serde::Serialize for Tag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("Tag", 1 + usize::from(self.value.is_some()))?;
+        st.serialize_field("Key", &self.key)?;
+        if let Some(v) = &self.value {
+            st.serialize_field("Value", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Tag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key: m.req("Key")?,
+            value: m.opt("Value")?,
+        })
+    }
+}
+
 /// The `TagsLimitExceededException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TagsLimitExceededException {}
+
+impl serde::Serialize for TagsLimitExceededException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("TagsLimitExceededException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TagsLimitExceededException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
 
 crate::model_enum! {
     /// The `Template` enum.
@@ -10308,93 +15834,266 @@ crate::model_enum! {
 }
 
 /// The `ThrottlingException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ThrottlingException {}
 
+impl serde::Serialize for ThrottlingException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ThrottlingException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ThrottlingException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `Trail` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Trail {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "S3BucketName", skip_serializing_if = "Option::is_none")]
+    /// `S3BucketName`
     pub s3_bucket_name: Option<String>,
-    #[serde(rename = "S3KeyPrefix", skip_serializing_if = "Option::is_none")]
+    /// `S3KeyPrefix`
     pub s3_key_prefix: Option<String>,
-    #[serde(rename = "SnsTopicName", skip_serializing_if = "Option::is_none")]
+    /// `SnsTopicName`
     pub sns_topic_name: Option<String>,
-    #[serde(rename = "SnsTopicARN", skip_serializing_if = "Option::is_none")]
+    /// `SnsTopicARN`
     pub sns_topic_arn: Option<String>,
-    #[serde(
-        rename = "IncludeGlobalServiceEvents",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IncludeGlobalServiceEvents`
     pub include_global_service_events: Option<bool>,
-    #[serde(rename = "IsMultiRegionTrail", skip_serializing_if = "Option::is_none")]
+    /// `IsMultiRegionTrail`
     pub is_multi_region_trail: Option<bool>,
-    #[serde(rename = "HomeRegion", skip_serializing_if = "Option::is_none")]
+    /// `HomeRegion`
     pub home_region: Option<String>,
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(
-        rename = "LogFileValidationEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LogFileValidationEnabled`
     pub log_file_validation_enabled: Option<bool>,
-    #[serde(
-        rename = "CloudWatchLogsLogGroupArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CloudWatchLogsLogGroupArn`
     pub cloud_watch_logs_log_group_arn: Option<String>,
-    #[serde(
-        rename = "CloudWatchLogsRoleArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CloudWatchLogsRoleArn`
     pub cloud_watch_logs_role_arn: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(
-        rename = "HasCustomEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `HasCustomEventSelectors`
     pub has_custom_event_selectors: Option<bool>,
-    #[serde(
-        rename = "HasInsightSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `HasInsightSelectors`
     pub has_insight_selectors: Option<bool>,
-    #[serde(
-        rename = "IsOrganizationTrail",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IsOrganizationTrail`
     pub is_organization_trail: Option<bool>,
-    #[serde(rename = "RecursiveLogging", skip_serializing_if = "Option::is_none")]
+    /// `RecursiveLogging`
     pub recursive_logging: Option<bool>,
 }
 
+impl serde::Serialize for Trail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "Trail",
+            usize::from(self.name.is_some())
+                + usize::from(self.s3_bucket_name.is_some())
+                + usize::from(self.s3_key_prefix.is_some())
+                + usize::from(self.sns_topic_name.is_some())
+                + usize::from(self.sns_topic_arn.is_some())
+                + usize::from(self.include_global_service_events.is_some())
+                + usize::from(self.is_multi_region_trail.is_some())
+                + usize::from(self.home_region.is_some())
+                + usize::from(self.trail_arn.is_some())
+                + usize::from(self.log_file_validation_enabled.is_some())
+                + usize::from(self.cloud_watch_logs_log_group_arn.is_some())
+                + usize::from(self.cloud_watch_logs_role_arn.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.has_custom_event_selectors.is_some())
+                + usize::from(self.has_insight_selectors.is_some())
+                + usize::from(self.is_organization_trail.is_some())
+                + usize::from(self.recursive_logging.is_some()),
+        )?;
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.s3_bucket_name {
+            st.serialize_field("S3BucketName", v)?;
+        }
+        if let Some(v) = &self.s3_key_prefix {
+            st.serialize_field("S3KeyPrefix", v)?;
+        }
+        if let Some(v) = &self.sns_topic_name {
+            st.serialize_field("SnsTopicName", v)?;
+        }
+        if let Some(v) = &self.sns_topic_arn {
+            st.serialize_field("SnsTopicARN", v)?;
+        }
+        if let Some(v) = &self.include_global_service_events {
+            st.serialize_field("IncludeGlobalServiceEvents", v)?;
+        }
+        if let Some(v) = &self.is_multi_region_trail {
+            st.serialize_field("IsMultiRegionTrail", v)?;
+        }
+        if let Some(v) = &self.home_region {
+            st.serialize_field("HomeRegion", v)?;
+        }
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.log_file_validation_enabled {
+            st.serialize_field("LogFileValidationEnabled", v)?;
+        }
+        if let Some(v) = &self.cloud_watch_logs_log_group_arn {
+            st.serialize_field("CloudWatchLogsLogGroupArn", v)?;
+        }
+        if let Some(v) = &self.cloud_watch_logs_role_arn {
+            st.serialize_field("CloudWatchLogsRoleArn", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.has_custom_event_selectors {
+            st.serialize_field("HasCustomEventSelectors", v)?;
+        }
+        if let Some(v) = &self.has_insight_selectors {
+            st.serialize_field("HasInsightSelectors", v)?;
+        }
+        if let Some(v) = &self.is_organization_trail {
+            st.serialize_field("IsOrganizationTrail", v)?;
+        }
+        if let Some(v) = &self.recursive_logging {
+            st.serialize_field("RecursiveLogging", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Trail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.opt("Name")?,
+            s3_bucket_name: m.opt("S3BucketName")?,
+            s3_key_prefix: m.opt("S3KeyPrefix")?,
+            sns_topic_name: m.opt("SnsTopicName")?,
+            sns_topic_arn: m.opt("SnsTopicARN")?,
+            include_global_service_events: m.opt("IncludeGlobalServiceEvents")?,
+            is_multi_region_trail: m.opt("IsMultiRegionTrail")?,
+            home_region: m.opt("HomeRegion")?,
+            trail_arn: m.opt("TrailARN")?,
+            log_file_validation_enabled: m.opt("LogFileValidationEnabled")?,
+            cloud_watch_logs_log_group_arn: m.opt("CloudWatchLogsLogGroupArn")?,
+            cloud_watch_logs_role_arn: m.opt("CloudWatchLogsRoleArn")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            has_custom_event_selectors: m.opt("HasCustomEventSelectors")?,
+            has_insight_selectors: m.opt("HasInsightSelectors")?,
+            is_organization_trail: m.opt("IsOrganizationTrail")?,
+            recursive_logging: m.opt("RecursiveLogging")?,
+        })
+    }
+}
+
 /// The `TrailAlreadyExistsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrailAlreadyExistsException {}
 
+impl serde::Serialize for TrailAlreadyExistsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("TrailAlreadyExistsException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TrailAlreadyExistsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `TrailInfo` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrailInfo {
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "HomeRegion", skip_serializing_if = "Option::is_none")]
+    /// `HomeRegion`
     pub home_region: Option<String>,
 }
 
+impl serde::Serialize for TrailInfo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "TrailInfo",
+            usize::from(self.trail_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.home_region.is_some()),
+        )?;
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.home_region {
+            st.serialize_field("HomeRegion", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TrailInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trail_arn: m.opt("TrailARN")?,
+            name: m.opt("Name")?,
+            home_region: m.opt("HomeRegion")?,
+        })
+    }
+}
+
 /// The `TrailNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrailNotFoundException {}
 
+impl serde::Serialize for TrailNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("TrailNotFoundException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TrailNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `TrailNotProvidedException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrailNotProvidedException {}
+
+impl serde::Serialize for TrailNotProvidedException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("TrailNotProvidedException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TrailNotProvidedException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
 
 crate::model_enum! {
     /// The `Type` enum.
@@ -10405,259 +16104,720 @@ crate::model_enum! {
 }
 
 /// The `UnsupportedOperationException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UnsupportedOperationException {}
 
+impl serde::Serialize for UnsupportedOperationException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("UnsupportedOperationException", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UnsupportedOperationException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `UpdateChannelRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateChannelRequest {
-    #[serde(rename = "Channel")]
+    /// `Channel` (required)
     pub channel: String,
-    #[serde(rename = "Destinations", skip_serializing_if = "Option::is_none")]
+    /// `Destinations`
     pub destinations: Option<Vec<Destination>>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
+}
+
+impl serde::Serialize for UpdateChannelRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateChannelRequest",
+            1 + usize::from(self.destinations.is_some()) + usize::from(self.name.is_some()),
+        )?;
+        st.serialize_field("Channel", &self.channel)?;
+        if let Some(v) = &self.destinations {
+            st.serialize_field("Destinations", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateChannelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            channel: m.req("Channel")?,
+            destinations: m.opt("Destinations")?,
+            name: m.opt("Name")?,
+        })
+    }
 }
 
 /// The `UpdateChannelResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateChannelResponse {
-    #[serde(rename = "ChannelArn", skip_serializing_if = "Option::is_none")]
+    /// `ChannelArn`
     pub channel_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
+    /// `Source`
     pub source: Option<String>,
-    #[serde(rename = "Destinations", skip_serializing_if = "Option::is_none")]
+    /// `Destinations`
     pub destinations: Option<Vec<Destination>>,
 }
 
+impl serde::Serialize for UpdateChannelResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateChannelResponse",
+            usize::from(self.channel_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.source.is_some())
+                + usize::from(self.destinations.is_some()),
+        )?;
+        if let Some(v) = &self.channel_arn {
+            st.serialize_field("ChannelArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.source {
+            st.serialize_field("Source", v)?;
+        }
+        if let Some(v) = &self.destinations {
+            st.serialize_field("Destinations", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateChannelResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            channel_arn: m.opt("ChannelArn")?,
+            name: m.opt("Name")?,
+            source: m.opt("Source")?,
+            destinations: m.opt("Destinations")?,
+        })
+    }
+}
+
 /// The `UpdateDashboardRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateDashboardRequest {
-    #[serde(rename = "DashboardId")]
+    /// `DashboardId` (required)
     pub dashboard_id: String,
-    #[serde(rename = "Widgets", skip_serializing_if = "Option::is_none")]
+    /// `Widgets`
     pub widgets: Option<Vec<RequestWidget>>,
-    #[serde(rename = "RefreshSchedule", skip_serializing_if = "Option::is_none")]
+    /// `RefreshSchedule`
     pub refresh_schedule: Option<RefreshSchedule>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
+}
+
+impl serde::Serialize for UpdateDashboardRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateDashboardRequest",
+            1 + usize::from(self.widgets.is_some())
+                + usize::from(self.refresh_schedule.is_some())
+                + usize::from(self.termination_protection_enabled.is_some()),
+        )?;
+        st.serialize_field("DashboardId", &self.dashboard_id)?;
+        if let Some(v) = &self.widgets {
+            st.serialize_field("Widgets", v)?;
+        }
+        if let Some(v) = &self.refresh_schedule {
+            st.serialize_field("RefreshSchedule", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateDashboardRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            dashboard_id: m.req("DashboardId")?,
+            widgets: m.opt("Widgets")?,
+            refresh_schedule: m.opt("RefreshSchedule")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+        })
+    }
 }
 
 /// The `UpdateDashboardResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateDashboardResponse {
-    #[serde(rename = "DashboardArn", skip_serializing_if = "Option::is_none")]
+    /// `DashboardArn`
     pub dashboard_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    /// `Type`
     pub r#type: Option<DashboardType>,
-    #[serde(rename = "Widgets", skip_serializing_if = "Option::is_none")]
+    /// `Widgets`
     pub widgets: Option<Vec<Widget>>,
-    #[serde(rename = "RefreshSchedule", skip_serializing_if = "Option::is_none")]
+    /// `RefreshSchedule`
     pub refresh_schedule: Option<RefreshSchedule>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
+}
+
+impl serde::Serialize for UpdateDashboardResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateDashboardResponse",
+            usize::from(self.dashboard_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.r#type.is_some())
+                + usize::from(self.widgets.is_some())
+                + usize::from(self.refresh_schedule.is_some())
+                + usize::from(self.termination_protection_enabled.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some()),
+        )?;
+        if let Some(v) = &self.dashboard_arn {
+            st.serialize_field("DashboardArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.r#type {
+            st.serialize_field("Type", v)?;
+        }
+        if let Some(v) = &self.widgets {
+            st.serialize_field("Widgets", v)?;
+        }
+        if let Some(v) = &self.refresh_schedule {
+            st.serialize_field("RefreshSchedule", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateDashboardResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            dashboard_arn: m.opt("DashboardArn")?,
+            name: m.opt("Name")?,
+            r#type: m.opt("Type")?,
+            widgets: m.opt("Widgets")?,
+            refresh_schedule: m.opt("RefreshSchedule")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+        })
+    }
 }
 
 /// The `UpdateEventDataStoreRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateEventDataStoreRequest {
-    #[serde(rename = "EventDataStore")]
+    /// `EventDataStore` (required)
     pub event_data_store: String,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
-    #[serde(rename = "MultiRegionEnabled", skip_serializing_if = "Option::is_none")]
+    /// `MultiRegionEnabled`
     pub multi_region_enabled: Option<bool>,
-    #[serde(
-        rename = "OrganizationEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `OrganizationEnabled`
     pub organization_enabled: Option<bool>,
-    #[serde(rename = "RetentionPeriod", skip_serializing_if = "Option::is_none")]
+    /// `RetentionPeriod`
     pub retention_period: Option<i32>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "BillingMode", skip_serializing_if = "Option::is_none")]
+    /// `BillingMode`
     pub billing_mode: Option<BillingMode>,
+}
+
+impl serde::Serialize for UpdateEventDataStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateEventDataStoreRequest",
+            1 + usize::from(self.name.is_some())
+                + usize::from(self.advanced_event_selectors.is_some())
+                + usize::from(self.multi_region_enabled.is_some())
+                + usize::from(self.organization_enabled.is_some())
+                + usize::from(self.retention_period.is_some())
+                + usize::from(self.termination_protection_enabled.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.billing_mode.is_some()),
+        )?;
+        st.serialize_field("EventDataStore", &self.event_data_store)?;
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        if let Some(v) = &self.multi_region_enabled {
+            st.serialize_field("MultiRegionEnabled", v)?;
+        }
+        if let Some(v) = &self.organization_enabled {
+            st.serialize_field("OrganizationEnabled", v)?;
+        }
+        if let Some(v) = &self.retention_period {
+            st.serialize_field("RetentionPeriod", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.billing_mode {
+            st.serialize_field("BillingMode", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateEventDataStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store: m.req("EventDataStore")?,
+            name: m.opt("Name")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+            multi_region_enabled: m.opt("MultiRegionEnabled")?,
+            organization_enabled: m.opt("OrganizationEnabled")?,
+            retention_period: m.opt("RetentionPeriod")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            billing_mode: m.opt("BillingMode")?,
+        })
+    }
 }
 
 /// The `UpdateEventDataStoreResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateEventDataStoreResponse {
-    #[serde(rename = "EventDataStoreArn", skip_serializing_if = "Option::is_none")]
+    /// `EventDataStoreArn`
     pub event_data_store_arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    /// `Status`
     pub status: Option<EventDataStoreStatus>,
-    #[serde(
-        rename = "AdvancedEventSelectors",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AdvancedEventSelectors`
     pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
-    #[serde(rename = "MultiRegionEnabled", skip_serializing_if = "Option::is_none")]
+    /// `MultiRegionEnabled`
     pub multi_region_enabled: Option<bool>,
-    #[serde(
-        rename = "OrganizationEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `OrganizationEnabled`
     pub organization_enabled: Option<bool>,
-    #[serde(rename = "RetentionPeriod", skip_serializing_if = "Option::is_none")]
+    /// `RetentionPeriod`
     pub retention_period: Option<i32>,
-    #[serde(
-        rename = "TerminationProtectionEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TerminationProtectionEnabled`
     pub termination_protection_enabled: Option<bool>,
-    #[serde(rename = "CreatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `CreatedTimestamp`
     pub created_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "UpdatedTimestamp", skip_serializing_if = "Option::is_none")]
+    /// `UpdatedTimestamp`
     pub updated_timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "BillingMode", skip_serializing_if = "Option::is_none")]
+    /// `BillingMode`
     pub billing_mode: Option<BillingMode>,
-    #[serde(rename = "FederationStatus", skip_serializing_if = "Option::is_none")]
+    /// `FederationStatus`
     pub federation_status: Option<FederationStatus>,
-    #[serde(rename = "FederationRoleArn", skip_serializing_if = "Option::is_none")]
+    /// `FederationRoleArn`
     pub federation_role_arn: Option<String>,
 }
 
+impl serde::Serialize for UpdateEventDataStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateEventDataStoreResponse",
+            usize::from(self.event_data_store_arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.status.is_some())
+                + usize::from(self.advanced_event_selectors.is_some())
+                + usize::from(self.multi_region_enabled.is_some())
+                + usize::from(self.organization_enabled.is_some())
+                + usize::from(self.retention_period.is_some())
+                + usize::from(self.termination_protection_enabled.is_some())
+                + usize::from(self.created_timestamp.is_some())
+                + usize::from(self.updated_timestamp.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.billing_mode.is_some())
+                + usize::from(self.federation_status.is_some())
+                + usize::from(self.federation_role_arn.is_some()),
+        )?;
+        if let Some(v) = &self.event_data_store_arn {
+            st.serialize_field("EventDataStoreArn", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.status {
+            st.serialize_field("Status", v)?;
+        }
+        if let Some(v) = &self.advanced_event_selectors {
+            st.serialize_field("AdvancedEventSelectors", v)?;
+        }
+        if let Some(v) = &self.multi_region_enabled {
+            st.serialize_field("MultiRegionEnabled", v)?;
+        }
+        if let Some(v) = &self.organization_enabled {
+            st.serialize_field("OrganizationEnabled", v)?;
+        }
+        if let Some(v) = &self.retention_period {
+            st.serialize_field("RetentionPeriod", v)?;
+        }
+        if let Some(v) = &self.termination_protection_enabled {
+            st.serialize_field("TerminationProtectionEnabled", v)?;
+        }
+        if let Some(v) = &self.created_timestamp {
+            st.serialize_field("CreatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.updated_timestamp {
+            st.serialize_field("UpdatedTimestamp", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.billing_mode {
+            st.serialize_field("BillingMode", v)?;
+        }
+        if let Some(v) = &self.federation_status {
+            st.serialize_field("FederationStatus", v)?;
+        }
+        if let Some(v) = &self.federation_role_arn {
+            st.serialize_field("FederationRoleArn", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateEventDataStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            event_data_store_arn: m.opt("EventDataStoreArn")?,
+            name: m.opt("Name")?,
+            status: m.opt("Status")?,
+            advanced_event_selectors: m.opt("AdvancedEventSelectors")?,
+            multi_region_enabled: m.opt("MultiRegionEnabled")?,
+            organization_enabled: m.opt("OrganizationEnabled")?,
+            retention_period: m.opt("RetentionPeriod")?,
+            termination_protection_enabled: m.opt("TerminationProtectionEnabled")?,
+            created_timestamp: m.opt("CreatedTimestamp")?,
+            updated_timestamp: m.opt("UpdatedTimestamp")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            billing_mode: m.opt("BillingMode")?,
+            federation_status: m.opt("FederationStatus")?,
+            federation_role_arn: m.opt("FederationRoleArn")?,
+        })
+    }
+}
+
 /// The `UpdateTrailRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateTrailRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
-    #[serde(rename = "S3BucketName", skip_serializing_if = "Option::is_none")]
+    /// `S3BucketName`
     pub s3_bucket_name: Option<String>,
-    #[serde(rename = "S3KeyPrefix", skip_serializing_if = "Option::is_none")]
+    /// `S3KeyPrefix`
     pub s3_key_prefix: Option<String>,
-    #[serde(rename = "SnsTopicName", skip_serializing_if = "Option::is_none")]
+    /// `SnsTopicName`
     pub sns_topic_name: Option<String>,
-    #[serde(
-        rename = "IncludeGlobalServiceEvents",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IncludeGlobalServiceEvents`
     pub include_global_service_events: Option<bool>,
-    #[serde(rename = "IsMultiRegionTrail", skip_serializing_if = "Option::is_none")]
+    /// `IsMultiRegionTrail`
     pub is_multi_region_trail: Option<bool>,
-    #[serde(
-        rename = "EnableLogFileValidation",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EnableLogFileValidation`
     pub enable_log_file_validation: Option<bool>,
-    #[serde(
-        rename = "CloudWatchLogsLogGroupArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CloudWatchLogsLogGroupArn`
     pub cloud_watch_logs_log_group_arn: Option<String>,
-    #[serde(
-        rename = "CloudWatchLogsRoleArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CloudWatchLogsRoleArn`
     pub cloud_watch_logs_role_arn: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(
-        rename = "IsOrganizationTrail",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IsOrganizationTrail`
     pub is_organization_trail: Option<bool>,
-    #[serde(rename = "RecursiveLogging", skip_serializing_if = "Option::is_none")]
+    /// `RecursiveLogging`
     pub recursive_logging: Option<bool>,
+}
+
+impl serde::Serialize for UpdateTrailRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateTrailRequest",
+            1 + usize::from(self.s3_bucket_name.is_some())
+                + usize::from(self.s3_key_prefix.is_some())
+                + usize::from(self.sns_topic_name.is_some())
+                + usize::from(self.include_global_service_events.is_some())
+                + usize::from(self.is_multi_region_trail.is_some())
+                + usize::from(self.enable_log_file_validation.is_some())
+                + usize::from(self.cloud_watch_logs_log_group_arn.is_some())
+                + usize::from(self.cloud_watch_logs_role_arn.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.is_organization_trail.is_some())
+                + usize::from(self.recursive_logging.is_some()),
+        )?;
+        st.serialize_field("Name", &self.name)?;
+        if let Some(v) = &self.s3_bucket_name {
+            st.serialize_field("S3BucketName", v)?;
+        }
+        if let Some(v) = &self.s3_key_prefix {
+            st.serialize_field("S3KeyPrefix", v)?;
+        }
+        if let Some(v) = &self.sns_topic_name {
+            st.serialize_field("SnsTopicName", v)?;
+        }
+        if let Some(v) = &self.include_global_service_events {
+            st.serialize_field("IncludeGlobalServiceEvents", v)?;
+        }
+        if let Some(v) = &self.is_multi_region_trail {
+            st.serialize_field("IsMultiRegionTrail", v)?;
+        }
+        if let Some(v) = &self.enable_log_file_validation {
+            st.serialize_field("EnableLogFileValidation", v)?;
+        }
+        if let Some(v) = &self.cloud_watch_logs_log_group_arn {
+            st.serialize_field("CloudWatchLogsLogGroupArn", v)?;
+        }
+        if let Some(v) = &self.cloud_watch_logs_role_arn {
+            st.serialize_field("CloudWatchLogsRoleArn", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.is_organization_trail {
+            st.serialize_field("IsOrganizationTrail", v)?;
+        }
+        if let Some(v) = &self.recursive_logging {
+            st.serialize_field("RecursiveLogging", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateTrailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+            s3_bucket_name: m.opt("S3BucketName")?,
+            s3_key_prefix: m.opt("S3KeyPrefix")?,
+            sns_topic_name: m.opt("SnsTopicName")?,
+            include_global_service_events: m.opt("IncludeGlobalServiceEvents")?,
+            is_multi_region_trail: m.opt("IsMultiRegionTrail")?,
+            enable_log_file_validation: m.opt("EnableLogFileValidation")?,
+            cloud_watch_logs_log_group_arn: m.opt("CloudWatchLogsLogGroupArn")?,
+            cloud_watch_logs_role_arn: m.opt("CloudWatchLogsRoleArn")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            is_organization_trail: m.opt("IsOrganizationTrail")?,
+            recursive_logging: m.opt("RecursiveLogging")?,
+        })
+    }
 }
 
 /// The `UpdateTrailResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateTrailResponse {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "S3BucketName", skip_serializing_if = "Option::is_none")]
+    /// `S3BucketName`
     pub s3_bucket_name: Option<String>,
-    #[serde(rename = "S3KeyPrefix", skip_serializing_if = "Option::is_none")]
+    /// `S3KeyPrefix`
     pub s3_key_prefix: Option<String>,
-    #[serde(rename = "SnsTopicName", skip_serializing_if = "Option::is_none")]
+    /// `SnsTopicName`
     pub sns_topic_name: Option<String>,
-    #[serde(rename = "SnsTopicARN", skip_serializing_if = "Option::is_none")]
+    /// `SnsTopicARN`
     pub sns_topic_arn: Option<String>,
-    #[serde(
-        rename = "IncludeGlobalServiceEvents",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IncludeGlobalServiceEvents`
     pub include_global_service_events: Option<bool>,
-    #[serde(rename = "IsMultiRegionTrail", skip_serializing_if = "Option::is_none")]
+    /// `IsMultiRegionTrail`
     pub is_multi_region_trail: Option<bool>,
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    /// `TrailARN`
     pub trail_arn: Option<String>,
-    #[serde(
-        rename = "LogFileValidationEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `LogFileValidationEnabled`
     pub log_file_validation_enabled: Option<bool>,
-    #[serde(
-        rename = "CloudWatchLogsLogGroupArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CloudWatchLogsLogGroupArn`
     pub cloud_watch_logs_log_group_arn: Option<String>,
-    #[serde(
-        rename = "CloudWatchLogsRoleArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CloudWatchLogsRoleArn`
     pub cloud_watch_logs_role_arn: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(
-        rename = "IsOrganizationTrail",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IsOrganizationTrail`
     pub is_organization_trail: Option<bool>,
-    #[serde(rename = "RecursiveLogging", skip_serializing_if = "Option::is_none")]
+    /// `RecursiveLogging`
     pub recursive_logging: Option<bool>,
 }
 
+impl serde::Serialize for UpdateTrailResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateTrailResponse",
+            usize::from(self.name.is_some())
+                + usize::from(self.s3_bucket_name.is_some())
+                + usize::from(self.s3_key_prefix.is_some())
+                + usize::from(self.sns_topic_name.is_some())
+                + usize::from(self.sns_topic_arn.is_some())
+                + usize::from(self.include_global_service_events.is_some())
+                + usize::from(self.is_multi_region_trail.is_some())
+                + usize::from(self.trail_arn.is_some())
+                + usize::from(self.log_file_validation_enabled.is_some())
+                + usize::from(self.cloud_watch_logs_log_group_arn.is_some())
+                + usize::from(self.cloud_watch_logs_role_arn.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.is_organization_trail.is_some())
+                + usize::from(self.recursive_logging.is_some()),
+        )?;
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.s3_bucket_name {
+            st.serialize_field("S3BucketName", v)?;
+        }
+        if let Some(v) = &self.s3_key_prefix {
+            st.serialize_field("S3KeyPrefix", v)?;
+        }
+        if let Some(v) = &self.sns_topic_name {
+            st.serialize_field("SnsTopicName", v)?;
+        }
+        if let Some(v) = &self.sns_topic_arn {
+            st.serialize_field("SnsTopicARN", v)?;
+        }
+        if let Some(v) = &self.include_global_service_events {
+            st.serialize_field("IncludeGlobalServiceEvents", v)?;
+        }
+        if let Some(v) = &self.is_multi_region_trail {
+            st.serialize_field("IsMultiRegionTrail", v)?;
+        }
+        if let Some(v) = &self.trail_arn {
+            st.serialize_field("TrailARN", v)?;
+        }
+        if let Some(v) = &self.log_file_validation_enabled {
+            st.serialize_field("LogFileValidationEnabled", v)?;
+        }
+        if let Some(v) = &self.cloud_watch_logs_log_group_arn {
+            st.serialize_field("CloudWatchLogsLogGroupArn", v)?;
+        }
+        if let Some(v) = &self.cloud_watch_logs_role_arn {
+            st.serialize_field("CloudWatchLogsRoleArn", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.is_organization_trail {
+            st.serialize_field("IsOrganizationTrail", v)?;
+        }
+        if let Some(v) = &self.recursive_logging {
+            st.serialize_field("RecursiveLogging", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateTrailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.opt("Name")?,
+            s3_bucket_name: m.opt("S3BucketName")?,
+            s3_key_prefix: m.opt("S3KeyPrefix")?,
+            sns_topic_name: m.opt("SnsTopicName")?,
+            sns_topic_arn: m.opt("SnsTopicARN")?,
+            include_global_service_events: m.opt("IncludeGlobalServiceEvents")?,
+            is_multi_region_trail: m.opt("IsMultiRegionTrail")?,
+            trail_arn: m.opt("TrailARN")?,
+            log_file_validation_enabled: m.opt("LogFileValidationEnabled")?,
+            cloud_watch_logs_log_group_arn: m.opt("CloudWatchLogsLogGroupArn")?,
+            cloud_watch_logs_role_arn: m.opt("CloudWatchLogsRoleArn")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            is_organization_trail: m.opt("IsOrganizationTrail")?,
+            recursive_logging: m.opt("RecursiveLogging")?,
+        })
+    }
+}
+
 /// The `Widget` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Widget {
-    #[serde(rename = "QueryAlias", skip_serializing_if = "Option::is_none")]
+    /// `QueryAlias`
     pub query_alias: Option<String>,
-    #[serde(rename = "QueryStatement", skip_serializing_if = "Option::is_none")]
+    /// `QueryStatement`
     pub query_statement: Option<String>,
-    #[serde(rename = "QueryParameters", skip_serializing_if = "Option::is_none")]
+    /// `QueryParameters`
     pub query_parameters: Option<Vec<String>>,
-    #[serde(rename = "ViewProperties", skip_serializing_if = "Option::is_none")]
+    /// `ViewProperties`
     pub view_properties: Option<::std::collections::BTreeMap<String, String>>,
+}
+
+impl serde::Serialize for Widget {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "Widget",
+            usize::from(self.query_alias.is_some())
+                + usize::from(self.query_statement.is_some())
+                + usize::from(self.query_parameters.is_some())
+                + usize::from(self.view_properties.is_some()),
+        )?;
+        if let Some(v) = &self.query_alias {
+            st.serialize_field("QueryAlias", v)?;
+        }
+        if let Some(v) = &self.query_statement {
+            st.serialize_field("QueryStatement", v)?;
+        }
+        if let Some(v) = &self.query_parameters {
+            st.serialize_field("QueryParameters", v)?;
+        }
+        if let Some(v) = &self.view_properties {
+            st.serialize_field("ViewProperties", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Widget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            query_alias: m.opt("QueryAlias")?,
+            query_statement: m.opt("QueryStatement")?,
+            query_parameters: m.opt("QueryParameters")?,
+            view_properties: m.opt("ViewProperties")?,
+        })
+    }
 }
 
 /// The operations of `cloudtrail`; each answers `NotImplementedException` until implemented.

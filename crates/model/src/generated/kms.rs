@@ -6006,104 +6006,369 @@ crate::model_enum! {
 }
 
 /// The `AliasListEntry` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AliasListEntry {
-    #[serde(rename = "AliasName", skip_serializing_if = "Option::is_none")]
+    /// `AliasName`
     pub alias_name: Option<String>,
-    #[serde(rename = "AliasArn", skip_serializing_if = "Option::is_none")]
+    /// `AliasArn`
     pub alias_arn: Option<String>,
-    #[serde(rename = "TargetKeyId", skip_serializing_if = "Option::is_none")]
+    /// `TargetKeyId`
     pub target_key_id: Option<String>,
-    #[serde(rename = "CreationDate", skip_serializing_if = "Option::is_none")]
+    /// `CreationDate`
     pub creation_date: Option<crate::Timestamp>,
-    #[serde(rename = "LastUpdatedDate", skip_serializing_if = "Option::is_none")]
+    /// `LastUpdatedDate`
     pub last_updated_date: Option<crate::Timestamp>,
 }
 
+impl serde::Serialize for AliasListEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AliasListEntry",
+            usize::from(self.alias_name.is_some())
+                + usize::from(self.alias_arn.is_some())
+                + usize::from(self.target_key_id.is_some())
+                + usize::from(self.creation_date.is_some())
+                + usize::from(self.last_updated_date.is_some()),
+        )?;
+        if let Some(v) = &self.alias_name {
+            st.serialize_field("AliasName", v)?;
+        }
+        if let Some(v) = &self.alias_arn {
+            st.serialize_field("AliasArn", v)?;
+        }
+        if let Some(v) = &self.target_key_id {
+            st.serialize_field("TargetKeyId", v)?;
+        }
+        if let Some(v) = &self.creation_date {
+            st.serialize_field("CreationDate", v)?;
+        }
+        if let Some(v) = &self.last_updated_date {
+            st.serialize_field("LastUpdatedDate", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AliasListEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            alias_name: m.opt("AliasName")?,
+            alias_arn: m.opt("AliasArn")?,
+            target_key_id: m.opt("TargetKeyId")?,
+            creation_date: m.opt("CreationDate")?,
+            last_updated_date: m.opt("LastUpdatedDate")?,
+        })
+    }
+}
+
 /// The `AlreadyExistsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AlreadyExistsException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for AlreadyExistsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AlreadyExistsException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AlreadyExistsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `CancelKeyDeletionRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CancelKeyDeletionRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
 }
 
+impl serde::Serialize for CancelKeyDeletionRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("CancelKeyDeletionRequest", 1)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CancelKeyDeletionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+        })
+    }
+}
+
 /// The `CancelKeyDeletionResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CancelKeyDeletionResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
 }
 
+impl serde::Serialize for CancelKeyDeletionResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CancelKeyDeletionResponse",
+            usize::from(self.key_id.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CancelKeyDeletionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+        })
+    }
+}
+
 /// The `CloudHsmClusterInUseException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CloudHsmClusterInUseException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for CloudHsmClusterInUseException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CloudHsmClusterInUseException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CloudHsmClusterInUseException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `CloudHsmClusterInvalidConfigurationException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CloudHsmClusterInvalidConfigurationException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for CloudHsmClusterInvalidConfigurationException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CloudHsmClusterInvalidConfigurationException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CloudHsmClusterInvalidConfigurationException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `CloudHsmClusterNotActiveException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CloudHsmClusterNotActiveException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for CloudHsmClusterNotActiveException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CloudHsmClusterNotActiveException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CloudHsmClusterNotActiveException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `CloudHsmClusterNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CloudHsmClusterNotFoundException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for CloudHsmClusterNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CloudHsmClusterNotFoundException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CloudHsmClusterNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `CloudHsmClusterNotRelatedException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CloudHsmClusterNotRelatedException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for CloudHsmClusterNotRelatedException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CloudHsmClusterNotRelatedException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CloudHsmClusterNotRelatedException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `ConflictException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConflictException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for ConflictException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("ConflictException", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ConflictException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `ConnectCustomKeyStoreRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectCustomKeyStoreRequest {
-    #[serde(rename = "CustomKeyStoreId")]
+    /// `CustomKeyStoreId` (required)
     pub custom_key_store_id: String,
 }
 
+impl serde::Serialize for ConnectCustomKeyStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("ConnectCustomKeyStoreRequest", 1)?;
+        st.serialize_field("CustomKeyStoreId", &self.custom_key_store_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ConnectCustomKeyStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            custom_key_store_id: m.req("CustomKeyStoreId")?,
+        })
+    }
+}
+
 /// The `ConnectCustomKeyStoreResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectCustomKeyStoreResponse {}
+
+impl serde::Serialize for ConnectCustomKeyStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("ConnectCustomKeyStoreResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ConnectCustomKeyStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
 
 crate::model_enum! {
     /// The `ConnectionErrorCodeType` enum.
@@ -6141,59 +6406,129 @@ crate::model_enum! {
 }
 
 /// The `CreateAliasRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateAliasRequest {
-    #[serde(rename = "AliasName")]
+    /// `AliasName` (required)
     pub alias_name: String,
-    #[serde(rename = "TargetKeyId")]
+    /// `TargetKeyId` (required)
     pub target_key_id: String,
 }
 
+impl serde::Serialize for CreateAliasRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("CreateAliasRequest", 2)?;
+        st.serialize_field("AliasName", &self.alias_name)?;
+        st.serialize_field("TargetKeyId", &self.target_key_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateAliasRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            alias_name: m.req("AliasName")?,
+            target_key_id: m.req("TargetKeyId")?,
+        })
+    }
+}
+
 /// The `CreateCustomKeyStoreRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CreateCustomKeyStoreRequest {
-    #[serde(rename = "CustomKeyStoreName")]
+    /// `CustomKeyStoreName` (required)
     pub custom_key_store_name: String,
-    #[serde(rename = "CloudHsmClusterId", skip_serializing_if = "Option::is_none")]
+    /// `CloudHsmClusterId`
     pub cloud_hsm_cluster_id: Option<String>,
-    #[serde(
-        rename = "TrustAnchorCertificate",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TrustAnchorCertificate`
     pub trust_anchor_certificate: Option<String>,
-    #[serde(rename = "KeyStorePassword", skip_serializing_if = "Option::is_none")]
+    /// `KeyStorePassword`
     pub key_store_password: Option<String>,
-    #[serde(rename = "CustomKeyStoreType", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStoreType`
     pub custom_key_store_type: Option<CustomKeyStoreType>,
-    #[serde(
-        rename = "XksProxyUriEndpoint",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyUriEndpoint`
     pub xks_proxy_uri_endpoint: Option<String>,
-    #[serde(rename = "XksProxyUriPath", skip_serializing_if = "Option::is_none")]
+    /// `XksProxyUriPath`
     pub xks_proxy_uri_path: Option<String>,
-    #[serde(
-        rename = "XksProxyVpcEndpointServiceName",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyVpcEndpointServiceName`
     pub xks_proxy_vpc_endpoint_service_name: Option<String>,
-    #[serde(
-        rename = "XksProxyVpcEndpointServiceOwner",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyVpcEndpointServiceOwner`
     pub xks_proxy_vpc_endpoint_service_owner: Option<String>,
-    #[serde(
-        rename = "XksProxyAuthenticationCredential",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyAuthenticationCredential`
     pub xks_proxy_authentication_credential: Option<XksProxyAuthenticationCredentialType>,
-    #[serde(
-        rename = "XksProxyConnectivity",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyConnectivity`
     pub xks_proxy_connectivity: Option<XksProxyConnectivityType>,
+}
+
+impl serde::Serialize for CreateCustomKeyStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateCustomKeyStoreRequest",
+            1 + usize::from(self.cloud_hsm_cluster_id.is_some())
+                + usize::from(self.trust_anchor_certificate.is_some())
+                + usize::from(self.key_store_password.is_some())
+                + usize::from(self.custom_key_store_type.is_some())
+                + usize::from(self.xks_proxy_uri_endpoint.is_some())
+                + usize::from(self.xks_proxy_uri_path.is_some())
+                + usize::from(self.xks_proxy_vpc_endpoint_service_name.is_some())
+                + usize::from(self.xks_proxy_vpc_endpoint_service_owner.is_some())
+                + usize::from(self.xks_proxy_authentication_credential.is_some())
+                + usize::from(self.xks_proxy_connectivity.is_some()),
+        )?;
+        st.serialize_field("CustomKeyStoreName", &self.custom_key_store_name)?;
+        if let Some(v) = &self.cloud_hsm_cluster_id {
+            st.serialize_field("CloudHsmClusterId", v)?;
+        }
+        if let Some(v) = &self.trust_anchor_certificate {
+            st.serialize_field("TrustAnchorCertificate", v)?;
+        }
+        if let Some(v) = &self.key_store_password {
+            st.serialize_field("KeyStorePassword", v)?;
+        }
+        if let Some(v) = &self.custom_key_store_type {
+            st.serialize_field("CustomKeyStoreType", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_uri_endpoint {
+            st.serialize_field("XksProxyUriEndpoint", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_uri_path {
+            st.serialize_field("XksProxyUriPath", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_vpc_endpoint_service_name {
+            st.serialize_field("XksProxyVpcEndpointServiceName", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_vpc_endpoint_service_owner {
+            st.serialize_field("XksProxyVpcEndpointServiceOwner", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_authentication_credential {
+            st.serialize_field("XksProxyAuthenticationCredential", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_connectivity {
+            st.serialize_field("XksProxyConnectivity", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateCustomKeyStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            custom_key_store_name: m.req("CustomKeyStoreName")?,
+            cloud_hsm_cluster_id: m.opt("CloudHsmClusterId")?,
+            trust_anchor_certificate: m.opt("TrustAnchorCertificate")?,
+            key_store_password: m.opt("KeyStorePassword")?,
+            custom_key_store_type: m.opt("CustomKeyStoreType")?,
+            xks_proxy_uri_endpoint: m.opt("XksProxyUriEndpoint")?,
+            xks_proxy_uri_path: m.opt("XksProxyUriPath")?,
+            xks_proxy_vpc_endpoint_service_name: m.opt("XksProxyVpcEndpointServiceName")?,
+            xks_proxy_vpc_endpoint_service_owner: m.opt("XksProxyVpcEndpointServiceOwner")?,
+            xks_proxy_authentication_credential: m.opt("XksProxyAuthenticationCredential")?,
+            xks_proxy_connectivity: m.opt("XksProxyConnectivity")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for CreateCustomKeyStoreRequest {
@@ -6224,127 +6559,406 @@ impl std::fmt::Debug for CreateCustomKeyStoreRequest {
 }
 
 /// The `CreateCustomKeyStoreResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateCustomKeyStoreResponse {
-    #[serde(rename = "CustomKeyStoreId", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStoreId`
     pub custom_key_store_id: Option<String>,
+}
+
+impl serde::Serialize for CreateCustomKeyStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateCustomKeyStoreResponse",
+            usize::from(self.custom_key_store_id.is_some()),
+        )?;
+        if let Some(v) = &self.custom_key_store_id {
+            st.serialize_field("CustomKeyStoreId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateCustomKeyStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            custom_key_store_id: m.opt("CustomKeyStoreId")?,
+        })
+    }
 }
 
 /// The `CreateGrantRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateGrantRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "GranteePrincipal", skip_serializing_if = "Option::is_none")]
+    /// `GranteePrincipal`
     pub grantee_principal: Option<String>,
-    #[serde(rename = "RetiringPrincipal", skip_serializing_if = "Option::is_none")]
+    /// `RetiringPrincipal`
     pub retiring_principal: Option<String>,
-    #[serde(rename = "Operations")]
+    /// `Operations` (required)
     pub operations: Vec<GrantOperation>,
-    #[serde(rename = "Constraints", skip_serializing_if = "Option::is_none")]
+    /// `Constraints`
     pub constraints: Option<GrantConstraints>,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
-    #[serde(
-        rename = "GranteeServicePrincipal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `GranteeServicePrincipal`
     pub grantee_service_principal: Option<String>,
-    #[serde(
-        rename = "RetiringServicePrincipal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `RetiringServicePrincipal`
     pub retiring_service_principal: Option<String>,
 }
 
+impl serde::Serialize for CreateGrantRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateGrantRequest",
+            2 + usize::from(self.grantee_principal.is_some())
+                + usize::from(self.retiring_principal.is_some())
+                + usize::from(self.constraints.is_some())
+                + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.dry_run.is_some())
+                + usize::from(self.grantee_service_principal.is_some())
+                + usize::from(self.retiring_service_principal.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.grantee_principal {
+            st.serialize_field("GranteePrincipal", v)?;
+        }
+        if let Some(v) = &self.retiring_principal {
+            st.serialize_field("RetiringPrincipal", v)?;
+        }
+        st.serialize_field("Operations", &self.operations)?;
+        if let Some(v) = &self.constraints {
+            st.serialize_field("Constraints", v)?;
+        }
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        if let Some(v) = &self.grantee_service_principal {
+            st.serialize_field("GranteeServicePrincipal", v)?;
+        }
+        if let Some(v) = &self.retiring_service_principal {
+            st.serialize_field("RetiringServicePrincipal", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateGrantRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            grantee_principal: m.opt("GranteePrincipal")?,
+            retiring_principal: m.opt("RetiringPrincipal")?,
+            operations: m.req("Operations")?,
+            constraints: m.opt("Constraints")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            name: m.opt("Name")?,
+            dry_run: m.opt("DryRun")?,
+            grantee_service_principal: m.opt("GranteeServicePrincipal")?,
+            retiring_service_principal: m.opt("RetiringServicePrincipal")?,
+        })
+    }
+}
+
 /// The `CreateGrantResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateGrantResponse {
-    #[serde(rename = "GrantToken", skip_serializing_if = "Option::is_none")]
+    /// `GrantToken`
     pub grant_token: Option<String>,
-    #[serde(rename = "GrantId", skip_serializing_if = "Option::is_none")]
+    /// `GrantId`
     pub grant_id: Option<String>,
 }
 
+impl serde::Serialize for CreateGrantResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateGrantResponse",
+            usize::from(self.grant_token.is_some()) + usize::from(self.grant_id.is_some()),
+        )?;
+        if let Some(v) = &self.grant_token {
+            st.serialize_field("GrantToken", v)?;
+        }
+        if let Some(v) = &self.grant_id {
+            st.serialize_field("GrantId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateGrantResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            grant_token: m.opt("GrantToken")?,
+            grant_id: m.opt("GrantId")?,
+        })
+    }
+}
+
 /// The `CreateKeyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateKeyRequest {
-    #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
+    /// `Policy`
     pub policy: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    /// `Description`
     pub description: Option<String>,
-    #[serde(rename = "KeyUsage", skip_serializing_if = "Option::is_none")]
+    /// `KeyUsage`
     pub key_usage: Option<KeyUsageType>,
-    #[serde(
-        rename = "CustomerMasterKeySpec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CustomerMasterKeySpec`
     pub customer_master_key_spec: Option<CustomerMasterKeySpec>,
-    #[serde(rename = "KeySpec", skip_serializing_if = "Option::is_none")]
+    /// `KeySpec`
     pub key_spec: Option<KeySpec>,
-    #[serde(rename = "Origin", skip_serializing_if = "Option::is_none")]
+    /// `Origin`
     pub origin: Option<OriginType>,
-    #[serde(rename = "CustomKeyStoreId", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStoreId`
     pub custom_key_store_id: Option<String>,
-    #[serde(
-        rename = "BypassPolicyLockoutSafetyCheck",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `BypassPolicyLockoutSafetyCheck`
     pub bypass_policy_lockout_safety_check: Option<bool>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
-    #[serde(rename = "MultiRegion", skip_serializing_if = "Option::is_none")]
+    /// `MultiRegion`
     pub multi_region: Option<bool>,
-    #[serde(rename = "XksKeyId", skip_serializing_if = "Option::is_none")]
+    /// `XksKeyId`
     pub xks_key_id: Option<String>,
 }
 
+impl serde::Serialize for CreateKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateKeyRequest",
+            usize::from(self.policy.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.key_usage.is_some())
+                + usize::from(self.customer_master_key_spec.is_some())
+                + usize::from(self.key_spec.is_some())
+                + usize::from(self.origin.is_some())
+                + usize::from(self.custom_key_store_id.is_some())
+                + usize::from(self.bypass_policy_lockout_safety_check.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.multi_region.is_some())
+                + usize::from(self.xks_key_id.is_some()),
+        )?;
+        if let Some(v) = &self.policy {
+            st.serialize_field("Policy", v)?;
+        }
+        if let Some(v) = &self.description {
+            st.serialize_field("Description", v)?;
+        }
+        if let Some(v) = &self.key_usage {
+            st.serialize_field("KeyUsage", v)?;
+        }
+        if let Some(v) = &self.customer_master_key_spec {
+            st.serialize_field("CustomerMasterKeySpec", v)?;
+        }
+        if let Some(v) = &self.key_spec {
+            st.serialize_field("KeySpec", v)?;
+        }
+        if let Some(v) = &self.origin {
+            st.serialize_field("Origin", v)?;
+        }
+        if let Some(v) = &self.custom_key_store_id {
+            st.serialize_field("CustomKeyStoreId", v)?;
+        }
+        if let Some(v) = &self.bypass_policy_lockout_safety_check {
+            st.serialize_field("BypassPolicyLockoutSafetyCheck", v)?;
+        }
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        if let Some(v) = &self.multi_region {
+            st.serialize_field("MultiRegion", v)?;
+        }
+        if let Some(v) = &self.xks_key_id {
+            st.serialize_field("XksKeyId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            policy: m.opt("Policy")?,
+            description: m.opt("Description")?,
+            key_usage: m.opt("KeyUsage")?,
+            customer_master_key_spec: m.opt("CustomerMasterKeySpec")?,
+            key_spec: m.opt("KeySpec")?,
+            origin: m.opt("Origin")?,
+            custom_key_store_id: m.opt("CustomKeyStoreId")?,
+            bypass_policy_lockout_safety_check: m.opt("BypassPolicyLockoutSafetyCheck")?,
+            tags: m.opt("Tags")?,
+            multi_region: m.opt("MultiRegion")?,
+            xks_key_id: m.opt("XksKeyId")?,
+        })
+    }
+}
+
 /// The `CreateKeyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateKeyResponse {
-    #[serde(rename = "KeyMetadata", skip_serializing_if = "Option::is_none")]
+    /// `KeyMetadata`
     pub key_metadata: Option<KeyMetadata>,
 }
 
+impl serde::Serialize for CreateKeyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateKeyResponse",
+            usize::from(self.key_metadata.is_some()),
+        )?;
+        if let Some(v) = &self.key_metadata {
+            st.serialize_field("KeyMetadata", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateKeyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_metadata: m.opt("KeyMetadata")?,
+        })
+    }
+}
+
 /// The `CustomKeyStoreHasCMKsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomKeyStoreHasCMKsException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for CustomKeyStoreHasCMKsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CustomKeyStoreHasCMKsException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CustomKeyStoreHasCMKsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `CustomKeyStoreInvalidStateException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomKeyStoreInvalidStateException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for CustomKeyStoreInvalidStateException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CustomKeyStoreInvalidStateException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CustomKeyStoreInvalidStateException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `CustomKeyStoreNameInUseException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomKeyStoreNameInUseException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for CustomKeyStoreNameInUseException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CustomKeyStoreNameInUseException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CustomKeyStoreNameInUseException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `CustomKeyStoreNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomKeyStoreNotFoundException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for CustomKeyStoreNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CustomKeyStoreNotFoundException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CustomKeyStoreNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -6356,36 +6970,89 @@ crate::model_enum! {
 }
 
 /// The `CustomKeyStoresListEntry` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomKeyStoresListEntry {
-    #[serde(rename = "CustomKeyStoreId", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStoreId`
     pub custom_key_store_id: Option<String>,
-    #[serde(rename = "CustomKeyStoreName", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStoreName`
     pub custom_key_store_name: Option<String>,
-    #[serde(rename = "CloudHsmClusterId", skip_serializing_if = "Option::is_none")]
+    /// `CloudHsmClusterId`
     pub cloud_hsm_cluster_id: Option<String>,
-    #[serde(
-        rename = "TrustAnchorCertificate",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `TrustAnchorCertificate`
     pub trust_anchor_certificate: Option<String>,
-    #[serde(rename = "ConnectionState", skip_serializing_if = "Option::is_none")]
+    /// `ConnectionState`
     pub connection_state: Option<ConnectionStateType>,
-    #[serde(
-        rename = "ConnectionErrorCode",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ConnectionErrorCode`
     pub connection_error_code: Option<ConnectionErrorCodeType>,
-    #[serde(rename = "CreationDate", skip_serializing_if = "Option::is_none")]
+    /// `CreationDate`
     pub creation_date: Option<crate::Timestamp>,
-    #[serde(rename = "CustomKeyStoreType", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStoreType`
     pub custom_key_store_type: Option<CustomKeyStoreType>,
-    #[serde(
-        rename = "XksProxyConfiguration",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyConfiguration`
     pub xks_proxy_configuration: Option<XksProxyConfigurationType>,
+}
+
+impl serde::Serialize for CustomKeyStoresListEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CustomKeyStoresListEntry",
+            usize::from(self.custom_key_store_id.is_some())
+                + usize::from(self.custom_key_store_name.is_some())
+                + usize::from(self.cloud_hsm_cluster_id.is_some())
+                + usize::from(self.trust_anchor_certificate.is_some())
+                + usize::from(self.connection_state.is_some())
+                + usize::from(self.connection_error_code.is_some())
+                + usize::from(self.creation_date.is_some())
+                + usize::from(self.custom_key_store_type.is_some())
+                + usize::from(self.xks_proxy_configuration.is_some()),
+        )?;
+        if let Some(v) = &self.custom_key_store_id {
+            st.serialize_field("CustomKeyStoreId", v)?;
+        }
+        if let Some(v) = &self.custom_key_store_name {
+            st.serialize_field("CustomKeyStoreName", v)?;
+        }
+        if let Some(v) = &self.cloud_hsm_cluster_id {
+            st.serialize_field("CloudHsmClusterId", v)?;
+        }
+        if let Some(v) = &self.trust_anchor_certificate {
+            st.serialize_field("TrustAnchorCertificate", v)?;
+        }
+        if let Some(v) = &self.connection_state {
+            st.serialize_field("ConnectionState", v)?;
+        }
+        if let Some(v) = &self.connection_error_code {
+            st.serialize_field("ConnectionErrorCode", v)?;
+        }
+        if let Some(v) = &self.creation_date {
+            st.serialize_field("CreationDate", v)?;
+        }
+        if let Some(v) = &self.custom_key_store_type {
+            st.serialize_field("CustomKeyStoreType", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_configuration {
+            st.serialize_field("XksProxyConfiguration", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CustomKeyStoresListEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            custom_key_store_id: m.opt("CustomKeyStoreId")?,
+            custom_key_store_name: m.opt("CustomKeyStoreName")?,
+            cloud_hsm_cluster_id: m.opt("CloudHsmClusterId")?,
+            trust_anchor_certificate: m.opt("TrustAnchorCertificate")?,
+            connection_state: m.opt("ConnectionState")?,
+            connection_error_code: m.opt("ConnectionErrorCode")?,
+            creation_date: m.opt("CreationDate")?,
+            custom_key_store_type: m.opt("CustomKeyStoreType")?,
+            xks_proxy_configuration: m.opt("XksProxyConfiguration")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -6434,34 +7101,98 @@ crate::model_enum! {
 }
 
 /// The `DecapsulateRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DecapsulateRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "SharedSecretCiphertextBlob")]
+    /// `SharedSecretCiphertextBlob` (required)
     pub shared_secret_ciphertext_blob: crate::Blob,
-    #[serde(rename = "EncapsulationAlgorithm")]
+    /// `EncapsulationAlgorithm` (required)
     pub encapsulation_algorithm: EncapsulationAlgorithmSpec,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
 }
 
+impl serde::Serialize for DecapsulateRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DecapsulateRequest",
+            3 + usize::from(self.grant_tokens.is_some()) + usize::from(self.dry_run.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field(
+            "SharedSecretCiphertextBlob",
+            &self.shared_secret_ciphertext_blob,
+        )?;
+        st.serialize_field("EncapsulationAlgorithm", &self.encapsulation_algorithm)?;
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DecapsulateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            shared_secret_ciphertext_blob: m.req("SharedSecretCiphertextBlob")?,
+            encapsulation_algorithm: m.req("EncapsulationAlgorithm")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
+}
+
 /// The `DecapsulateResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DecapsulateResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "SharedSecret", skip_serializing_if = "Option::is_none")]
+    /// `SharedSecret`
     pub shared_secret: Option<crate::Blob>,
-    #[serde(
-        rename = "EncapsulationAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncapsulationAlgorithm`
     pub encapsulation_algorithm: Option<EncapsulationAlgorithmSpec>,
+}
+
+impl serde::Serialize for DecapsulateResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DecapsulateResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.shared_secret.is_some())
+                + usize::from(self.encapsulation_algorithm.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.shared_secret {
+            st.serialize_field("SharedSecret", v)?;
+        }
+        if let Some(v) = &self.encapsulation_algorithm {
+            st.serialize_field("EncapsulationAlgorithm", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DecapsulateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            shared_secret: m.opt("SharedSecret")?,
+            encapsulation_algorithm: m.opt("EncapsulationAlgorithm")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for DecapsulateResponse {
@@ -6475,50 +7206,140 @@ impl std::fmt::Debug for DecapsulateResponse {
 }
 
 /// The `DecryptRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DecryptRequest {
-    #[serde(rename = "CiphertextBlob", skip_serializing_if = "Option::is_none")]
+    /// `CiphertextBlob`
     pub ciphertext_blob: Option<crate::Blob>,
-    #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
+    /// `EncryptionContext`
     pub encryption_context: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(
-        rename = "EncryptionAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncryptionAlgorithm`
     pub encryption_algorithm: Option<EncryptionAlgorithmSpec>,
-    #[serde(rename = "Recipient", skip_serializing_if = "Option::is_none")]
+    /// `Recipient`
     pub recipient: Option<RecipientInfo>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
-    #[serde(rename = "DryRunModifiers", skip_serializing_if = "Option::is_none")]
+    /// `DryRunModifiers`
     pub dry_run_modifiers: Option<Vec<DryRunModifierType>>,
 }
 
+impl serde::Serialize for DecryptRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DecryptRequest",
+            usize::from(self.ciphertext_blob.is_some())
+                + usize::from(self.encryption_context.is_some())
+                + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.key_id.is_some())
+                + usize::from(self.encryption_algorithm.is_some())
+                + usize::from(self.recipient.is_some())
+                + usize::from(self.dry_run.is_some())
+                + usize::from(self.dry_run_modifiers.is_some()),
+        )?;
+        if let Some(v) = &self.ciphertext_blob {
+            st.serialize_field("CiphertextBlob", v)?;
+        }
+        if let Some(v) = &self.encryption_context {
+            st.serialize_field("EncryptionContext", v)?;
+        }
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.encryption_algorithm {
+            st.serialize_field("EncryptionAlgorithm", v)?;
+        }
+        if let Some(v) = &self.recipient {
+            st.serialize_field("Recipient", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        if let Some(v) = &self.dry_run_modifiers {
+            st.serialize_field("DryRunModifiers", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DecryptRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            ciphertext_blob: m.opt("CiphertextBlob")?,
+            encryption_context: m.opt("EncryptionContext")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            key_id: m.opt("KeyId")?,
+            encryption_algorithm: m.opt("EncryptionAlgorithm")?,
+            recipient: m.opt("Recipient")?,
+            dry_run: m.opt("DryRun")?,
+            dry_run_modifiers: m.opt("DryRunModifiers")?,
+        })
+    }
+}
+
 /// The `DecryptResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DecryptResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "Plaintext", skip_serializing_if = "Option::is_none")]
+    /// `Plaintext`
     pub plaintext: Option<crate::Blob>,
-    #[serde(
-        rename = "EncryptionAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncryptionAlgorithm`
     pub encryption_algorithm: Option<EncryptionAlgorithmSpec>,
-    #[serde(
-        rename = "CiphertextForRecipient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CiphertextForRecipient`
     pub ciphertext_for_recipient: Option<crate::Blob>,
-    #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialId`
     pub key_material_id: Option<String>,
+}
+
+impl serde::Serialize for DecryptResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DecryptResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.plaintext.is_some())
+                + usize::from(self.encryption_algorithm.is_some())
+                + usize::from(self.ciphertext_for_recipient.is_some())
+                + usize::from(self.key_material_id.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.plaintext {
+            st.serialize_field("Plaintext", v)?;
+        }
+        if let Some(v) = &self.encryption_algorithm {
+            st.serialize_field("EncryptionAlgorithm", v)?;
+        }
+        if let Some(v) = &self.ciphertext_for_recipient {
+            st.serialize_field("CiphertextForRecipient", v)?;
+        }
+        if let Some(v) = &self.key_material_id {
+            st.serialize_field("KeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DecryptResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            plaintext: m.opt("Plaintext")?,
+            encryption_algorithm: m.opt("EncryptionAlgorithm")?,
+            ciphertext_for_recipient: m.opt("CiphertextForRecipient")?,
+            key_material_id: m.opt("KeyMaterialId")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for DecryptResponse {
@@ -6534,91 +7355,286 @@ impl std::fmt::Debug for DecryptResponse {
 }
 
 /// The `DeleteAliasRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteAliasRequest {
-    #[serde(rename = "AliasName")]
+    /// `AliasName` (required)
     pub alias_name: String,
 }
 
+impl serde::Serialize for DeleteAliasRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DeleteAliasRequest", 1)?;
+        st.serialize_field("AliasName", &self.alias_name)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteAliasRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            alias_name: m.req("AliasName")?,
+        })
+    }
+}
+
 /// The `DeleteCustomKeyStoreRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteCustomKeyStoreRequest {
-    #[serde(rename = "CustomKeyStoreId")]
+    /// `CustomKeyStoreId` (required)
     pub custom_key_store_id: String,
 }
 
+impl serde::Serialize for DeleteCustomKeyStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DeleteCustomKeyStoreRequest", 1)?;
+        st.serialize_field("CustomKeyStoreId", &self.custom_key_store_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteCustomKeyStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            custom_key_store_id: m.req("CustomKeyStoreId")?,
+        })
+    }
+}
+
 /// The `DeleteCustomKeyStoreResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteCustomKeyStoreResponse {}
 
+impl serde::Serialize for DeleteCustomKeyStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("DeleteCustomKeyStoreResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteCustomKeyStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `DeleteImportedKeyMaterialRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteImportedKeyMaterialRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialId`
     pub key_material_id: Option<String>,
+}
+
+impl serde::Serialize for DeleteImportedKeyMaterialRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DeleteImportedKeyMaterialRequest",
+            1 + usize::from(self.key_material_id.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.key_material_id {
+            st.serialize_field("KeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteImportedKeyMaterialRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            key_material_id: m.opt("KeyMaterialId")?,
+        })
+    }
 }
 
 /// The `DeleteImportedKeyMaterialResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteImportedKeyMaterialResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialId`
     pub key_material_id: Option<String>,
 }
 
+impl serde::Serialize for DeleteImportedKeyMaterialResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DeleteImportedKeyMaterialResponse",
+            usize::from(self.key_id.is_some()) + usize::from(self.key_material_id.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.key_material_id {
+            st.serialize_field("KeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteImportedKeyMaterialResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            key_material_id: m.opt("KeyMaterialId")?,
+        })
+    }
+}
+
 /// The `DependencyTimeoutException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DependencyTimeoutException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for DependencyTimeoutException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DependencyTimeoutException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DependencyTimeoutException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `DeriveSharedSecretRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeriveSharedSecretRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "KeyAgreementAlgorithm")]
+    /// `KeyAgreementAlgorithm` (required)
     pub key_agreement_algorithm: KeyAgreementAlgorithmSpec,
-    #[serde(rename = "PublicKey")]
+    /// `PublicKey` (required)
     pub public_key: crate::Blob,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
-    #[serde(rename = "Recipient", skip_serializing_if = "Option::is_none")]
+    /// `Recipient`
     pub recipient: Option<RecipientInfo>,
 }
 
+impl serde::Serialize for DeriveSharedSecretRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DeriveSharedSecretRequest",
+            3 + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.dry_run.is_some())
+                + usize::from(self.recipient.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("KeyAgreementAlgorithm", &self.key_agreement_algorithm)?;
+        st.serialize_field("PublicKey", &self.public_key)?;
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        if let Some(v) = &self.recipient {
+            st.serialize_field("Recipient", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeriveSharedSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            key_agreement_algorithm: m.req("KeyAgreementAlgorithm")?,
+            public_key: m.req("PublicKey")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            dry_run: m.opt("DryRun")?,
+            recipient: m.opt("Recipient")?,
+        })
+    }
+}
+
 /// The `DeriveSharedSecretResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DeriveSharedSecretResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "SharedSecret", skip_serializing_if = "Option::is_none")]
+    /// `SharedSecret`
     pub shared_secret: Option<crate::Blob>,
-    #[serde(
-        rename = "CiphertextForRecipient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CiphertextForRecipient`
     pub ciphertext_for_recipient: Option<crate::Blob>,
-    #[serde(
-        rename = "KeyAgreementAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `KeyAgreementAlgorithm`
     pub key_agreement_algorithm: Option<KeyAgreementAlgorithmSpec>,
-    #[serde(rename = "KeyOrigin", skip_serializing_if = "Option::is_none")]
+    /// `KeyOrigin`
     pub key_origin: Option<OriginType>,
+}
+
+impl serde::Serialize for DeriveSharedSecretResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DeriveSharedSecretResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.shared_secret.is_some())
+                + usize::from(self.ciphertext_for_recipient.is_some())
+                + usize::from(self.key_agreement_algorithm.is_some())
+                + usize::from(self.key_origin.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.shared_secret {
+            st.serialize_field("SharedSecret", v)?;
+        }
+        if let Some(v) = &self.ciphertext_for_recipient {
+            st.serialize_field("CiphertextForRecipient", v)?;
+        }
+        if let Some(v) = &self.key_agreement_algorithm {
+            st.serialize_field("KeyAgreementAlgorithm", v)?;
+        }
+        if let Some(v) = &self.key_origin {
+            st.serialize_field("KeyOrigin", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeriveSharedSecretResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            shared_secret: m.opt("SharedSecret")?,
+            ciphertext_for_recipient: m.opt("CiphertextForRecipient")?,
+            key_agreement_algorithm: m.opt("KeyAgreementAlgorithm")?,
+            key_origin: m.opt("KeyOrigin")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for DeriveSharedSecretResponse {
@@ -6634,84 +7650,285 @@ impl std::fmt::Debug for DeriveSharedSecretResponse {
 }
 
 /// The `DescribeCustomKeyStoresRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeCustomKeyStoresRequest {
-    #[serde(rename = "CustomKeyStoreId", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStoreId`
     pub custom_key_store_id: Option<String>,
-    #[serde(rename = "CustomKeyStoreName", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStoreName`
     pub custom_key_store_name: Option<String>,
-    #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
+    /// `Limit`
     pub limit: Option<i32>,
-    #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
+    /// `Marker`
     pub marker: Option<String>,
 }
 
+impl serde::Serialize for DescribeCustomKeyStoresRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DescribeCustomKeyStoresRequest",
+            usize::from(self.custom_key_store_id.is_some())
+                + usize::from(self.custom_key_store_name.is_some())
+                + usize::from(self.limit.is_some())
+                + usize::from(self.marker.is_some()),
+        )?;
+        if let Some(v) = &self.custom_key_store_id {
+            st.serialize_field("CustomKeyStoreId", v)?;
+        }
+        if let Some(v) = &self.custom_key_store_name {
+            st.serialize_field("CustomKeyStoreName", v)?;
+        }
+        if let Some(v) = &self.limit {
+            st.serialize_field("Limit", v)?;
+        }
+        if let Some(v) = &self.marker {
+            st.serialize_field("Marker", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DescribeCustomKeyStoresRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            custom_key_store_id: m.opt("CustomKeyStoreId")?,
+            custom_key_store_name: m.opt("CustomKeyStoreName")?,
+            limit: m.opt("Limit")?,
+            marker: m.opt("Marker")?,
+        })
+    }
+}
+
 /// The `DescribeCustomKeyStoresResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeCustomKeyStoresResponse {
-    #[serde(rename = "CustomKeyStores", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStores`
     pub custom_key_stores: Option<Vec<CustomKeyStoresListEntry>>,
-    #[serde(rename = "NextMarker", skip_serializing_if = "Option::is_none")]
+    /// `NextMarker`
     pub next_marker: Option<String>,
-    #[serde(rename = "Truncated", skip_serializing_if = "Option::is_none")]
+    /// `Truncated`
     pub truncated: Option<bool>,
 }
 
+impl serde::Serialize for DescribeCustomKeyStoresResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DescribeCustomKeyStoresResponse",
+            usize::from(self.custom_key_stores.is_some())
+                + usize::from(self.next_marker.is_some())
+                + usize::from(self.truncated.is_some()),
+        )?;
+        if let Some(v) = &self.custom_key_stores {
+            st.serialize_field("CustomKeyStores", v)?;
+        }
+        if let Some(v) = &self.next_marker {
+            st.serialize_field("NextMarker", v)?;
+        }
+        if let Some(v) = &self.truncated {
+            st.serialize_field("Truncated", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DescribeCustomKeyStoresResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            custom_key_stores: m.opt("CustomKeyStores")?,
+            next_marker: m.opt("NextMarker")?,
+            truncated: m.opt("Truncated")?,
+        })
+    }
+}
+
 /// The `DescribeKeyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeKeyRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
 }
 
+impl serde::Serialize for DescribeKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DescribeKeyRequest",
+            1 + usize::from(self.grant_tokens.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DescribeKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            grant_tokens: m.opt("GrantTokens")?,
+        })
+    }
+}
+
 /// The `DescribeKeyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeKeyResponse {
-    #[serde(rename = "KeyMetadata", skip_serializing_if = "Option::is_none")]
+    /// `KeyMetadata`
     pub key_metadata: Option<KeyMetadata>,
 }
 
+impl serde::Serialize for DescribeKeyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DescribeKeyResponse",
+            usize::from(self.key_metadata.is_some()),
+        )?;
+        if let Some(v) = &self.key_metadata {
+            st.serialize_field("KeyMetadata", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DescribeKeyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_metadata: m.opt("KeyMetadata")?,
+        })
+    }
+}
+
 /// The `DisableKeyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisableKeyRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
+}
+
+impl serde::Serialize for DisableKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DisableKeyRequest", 1)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DisableKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+        })
+    }
 }
 
 /// The `DisableKeyRotationRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisableKeyRotationRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
 }
 
+impl serde::Serialize for DisableKeyRotationRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DisableKeyRotationRequest", 1)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DisableKeyRotationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+        })
+    }
+}
+
 /// The `DisabledException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisabledException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for DisabledException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("DisabledException", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DisabledException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `DisconnectCustomKeyStoreRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisconnectCustomKeyStoreRequest {
-    #[serde(rename = "CustomKeyStoreId")]
+    /// `CustomKeyStoreId` (required)
     pub custom_key_store_id: String,
 }
 
+impl serde::Serialize for DisconnectCustomKeyStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DisconnectCustomKeyStoreRequest", 1)?;
+        st.serialize_field("CustomKeyStoreId", &self.custom_key_store_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DisconnectCustomKeyStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            custom_key_store_id: m.req("CustomKeyStoreId")?,
+        })
+    }
+}
+
 /// The `DisconnectCustomKeyStoreResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisconnectCustomKeyStoreResponse {}
+
+impl serde::Serialize for DisconnectCustomKeyStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("DisconnectCustomKeyStoreResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DisconnectCustomKeyStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
 
 crate::model_enum! {
     /// The `DryRunModifierType` enum.
@@ -6721,66 +7938,187 @@ crate::model_enum! {
 }
 
 /// The `DryRunOperationException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DryRunOperationException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for DryRunOperationException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DryRunOperationException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DryRunOperationException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `EnableKeyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnableKeyRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
+}
+
+impl serde::Serialize for EnableKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("EnableKeyRequest", 1)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EnableKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+        })
+    }
 }
 
 /// The `EnableKeyRotationRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnableKeyRotationRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(
-        rename = "RotationPeriodInDays",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `RotationPeriodInDays`
     pub rotation_period_in_days: Option<i32>,
 }
 
+impl serde::Serialize for EnableKeyRotationRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "EnableKeyRotationRequest",
+            1 + usize::from(self.rotation_period_in_days.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.rotation_period_in_days {
+            st.serialize_field("RotationPeriodInDays", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EnableKeyRotationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            rotation_period_in_days: m.opt("RotationPeriodInDays")?,
+        })
+    }
+}
+
 /// The `EncapsulateRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncapsulateRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "EncapsulationAlgorithm")]
+    /// `EncapsulationAlgorithm` (required)
     pub encapsulation_algorithm: EncapsulationAlgorithmSpec,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
 }
 
+impl serde::Serialize for EncapsulateRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "EncapsulateRequest",
+            2 + usize::from(self.grant_tokens.is_some()) + usize::from(self.dry_run.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("EncapsulationAlgorithm", &self.encapsulation_algorithm)?;
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EncapsulateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            encapsulation_algorithm: m.req("EncapsulationAlgorithm")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
+}
+
 /// The `EncapsulateResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EncapsulateResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "SharedSecret", skip_serializing_if = "Option::is_none")]
+    /// `SharedSecret`
     pub shared_secret: Option<crate::Blob>,
-    #[serde(
-        rename = "SharedSecretCiphertextBlob",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SharedSecretCiphertextBlob`
     pub shared_secret_ciphertext_blob: Option<crate::Blob>,
-    #[serde(
-        rename = "EncapsulationAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncapsulationAlgorithm`
     pub encapsulation_algorithm: Option<EncapsulationAlgorithmSpec>,
+}
+
+impl serde::Serialize for EncapsulateResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "EncapsulateResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.shared_secret.is_some())
+                + usize::from(self.shared_secret_ciphertext_blob.is_some())
+                + usize::from(self.encapsulation_algorithm.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.shared_secret {
+            st.serialize_field("SharedSecret", v)?;
+        }
+        if let Some(v) = &self.shared_secret_ciphertext_blob {
+            st.serialize_field("SharedSecretCiphertextBlob", v)?;
+        }
+        if let Some(v) = &self.encapsulation_algorithm {
+            st.serialize_field("EncapsulationAlgorithm", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EncapsulateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            shared_secret: m.opt("SharedSecret")?,
+            shared_secret_ciphertext_blob: m.opt("SharedSecretCiphertextBlob")?,
+            encapsulation_algorithm: m.opt("EncapsulationAlgorithm")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for EncapsulateResponse {
@@ -6805,24 +8143,62 @@ crate::model_enum! {
 }
 
 /// The `EncryptRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EncryptRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "Plaintext")]
+    /// `Plaintext` (required)
     pub plaintext: crate::Blob,
-    #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
+    /// `EncryptionContext`
     pub encryption_context: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(
-        rename = "EncryptionAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncryptionAlgorithm`
     pub encryption_algorithm: Option<EncryptionAlgorithmSpec>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
+}
+
+impl serde::Serialize for EncryptRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "EncryptRequest",
+            2 + usize::from(self.encryption_context.is_some())
+                + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.encryption_algorithm.is_some())
+                + usize::from(self.dry_run.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("Plaintext", &self.plaintext)?;
+        if let Some(v) = &self.encryption_context {
+            st.serialize_field("EncryptionContext", v)?;
+        }
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.encryption_algorithm {
+            st.serialize_field("EncryptionAlgorithm", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EncryptRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            plaintext: m.req("Plaintext")?,
+            encryption_context: m.opt("EncryptionContext")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            encryption_algorithm: m.opt("EncryptionAlgorithm")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for EncryptRequest {
@@ -6839,18 +8215,47 @@ impl std::fmt::Debug for EncryptRequest {
 }
 
 /// The `EncryptResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncryptResponse {
-    #[serde(rename = "CiphertextBlob", skip_serializing_if = "Option::is_none")]
+    /// `CiphertextBlob`
     pub ciphertext_blob: Option<crate::Blob>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(
-        rename = "EncryptionAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncryptionAlgorithm`
     pub encryption_algorithm: Option<EncryptionAlgorithmSpec>,
+}
+
+impl serde::Serialize for EncryptResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "EncryptResponse",
+            usize::from(self.ciphertext_blob.is_some())
+                + usize::from(self.key_id.is_some())
+                + usize::from(self.encryption_algorithm.is_some()),
+        )?;
+        if let Some(v) = &self.ciphertext_blob {
+            st.serialize_field("CiphertextBlob", v)?;
+        }
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.encryption_algorithm {
+            st.serialize_field("EncryptionAlgorithm", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EncryptResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            ciphertext_blob: m.opt("CiphertextBlob")?,
+            key_id: m.opt("KeyId")?,
+            encryption_algorithm: m.opt("EncryptionAlgorithm")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -6872,58 +8277,164 @@ crate::model_enum! {
 }
 
 /// The `ExpiredImportTokenException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExpiredImportTokenException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for ExpiredImportTokenException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ExpiredImportTokenException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ExpiredImportTokenException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `GenerateDataKeyPairRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateDataKeyPairRequest {
-    #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
+    /// `EncryptionContext`
     pub encryption_context: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "KeyPairSpec")]
+    /// `KeyPairSpec` (required)
     pub key_pair_spec: DataKeyPairSpec,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "Recipient", skip_serializing_if = "Option::is_none")]
+    /// `Recipient`
     pub recipient: Option<RecipientInfo>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
 }
 
+impl serde::Serialize for GenerateDataKeyPairRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateDataKeyPairRequest",
+            2 + usize::from(self.encryption_context.is_some())
+                + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.recipient.is_some())
+                + usize::from(self.dry_run.is_some()),
+        )?;
+        if let Some(v) = &self.encryption_context {
+            st.serialize_field("EncryptionContext", v)?;
+        }
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("KeyPairSpec", &self.key_pair_spec)?;
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.recipient {
+            st.serialize_field("Recipient", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateDataKeyPairRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            encryption_context: m.opt("EncryptionContext")?,
+            key_id: m.req("KeyId")?,
+            key_pair_spec: m.req("KeyPairSpec")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            recipient: m.opt("Recipient")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
+}
+
 /// The `GenerateDataKeyPairResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GenerateDataKeyPairResponse {
-    #[serde(
-        rename = "PrivateKeyCiphertextBlob",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `PrivateKeyCiphertextBlob`
     pub private_key_ciphertext_blob: Option<crate::Blob>,
-    #[serde(
-        rename = "PrivateKeyPlaintext",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `PrivateKeyPlaintext`
     pub private_key_plaintext: Option<crate::Blob>,
-    #[serde(rename = "PublicKey", skip_serializing_if = "Option::is_none")]
+    /// `PublicKey`
     pub public_key: Option<crate::Blob>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "KeyPairSpec", skip_serializing_if = "Option::is_none")]
+    /// `KeyPairSpec`
     pub key_pair_spec: Option<DataKeyPairSpec>,
-    #[serde(
-        rename = "CiphertextForRecipient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CiphertextForRecipient`
     pub ciphertext_for_recipient: Option<crate::Blob>,
-    #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialId`
     pub key_material_id: Option<String>,
+}
+
+impl serde::Serialize for GenerateDataKeyPairResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateDataKeyPairResponse",
+            usize::from(self.private_key_ciphertext_blob.is_some())
+                + usize::from(self.private_key_plaintext.is_some())
+                + usize::from(self.public_key.is_some())
+                + usize::from(self.key_id.is_some())
+                + usize::from(self.key_pair_spec.is_some())
+                + usize::from(self.ciphertext_for_recipient.is_some())
+                + usize::from(self.key_material_id.is_some()),
+        )?;
+        if let Some(v) = &self.private_key_ciphertext_blob {
+            st.serialize_field("PrivateKeyCiphertextBlob", v)?;
+        }
+        if let Some(v) = &self.private_key_plaintext {
+            st.serialize_field("PrivateKeyPlaintext", v)?;
+        }
+        if let Some(v) = &self.public_key {
+            st.serialize_field("PublicKey", v)?;
+        }
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.key_pair_spec {
+            st.serialize_field("KeyPairSpec", v)?;
+        }
+        if let Some(v) = &self.ciphertext_for_recipient {
+            st.serialize_field("CiphertextForRecipient", v)?;
+        }
+        if let Some(v) = &self.key_material_id {
+            st.serialize_field("KeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateDataKeyPairResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            private_key_ciphertext_blob: m.opt("PrivateKeyCiphertextBlob")?,
+            private_key_plaintext: m.opt("PrivateKeyPlaintext")?,
+            public_key: m.opt("PublicKey")?,
+            key_id: m.opt("KeyId")?,
+            key_pair_spec: m.opt("KeyPairSpec")?,
+            ciphertext_for_recipient: m.opt("CiphertextForRecipient")?,
+            key_material_id: m.opt("KeyMaterialId")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for GenerateDataKeyPairResponse {
@@ -6944,77 +8455,240 @@ impl std::fmt::Debug for GenerateDataKeyPairResponse {
 }
 
 /// The `GenerateDataKeyPairWithoutPlaintextRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateDataKeyPairWithoutPlaintextRequest {
-    #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
+    /// `EncryptionContext`
     pub encryption_context: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "KeyPairSpec")]
+    /// `KeyPairSpec` (required)
     pub key_pair_spec: DataKeyPairSpec,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
+}
+
+impl serde::Serialize for GenerateDataKeyPairWithoutPlaintextRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateDataKeyPairWithoutPlaintextRequest",
+            2 + usize::from(self.encryption_context.is_some())
+                + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.dry_run.is_some()),
+        )?;
+        if let Some(v) = &self.encryption_context {
+            st.serialize_field("EncryptionContext", v)?;
+        }
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("KeyPairSpec", &self.key_pair_spec)?;
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateDataKeyPairWithoutPlaintextRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            encryption_context: m.opt("EncryptionContext")?,
+            key_id: m.req("KeyId")?,
+            key_pair_spec: m.req("KeyPairSpec")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
 }
 
 /// The `GenerateDataKeyPairWithoutPlaintextResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateDataKeyPairWithoutPlaintextResponse {
-    #[serde(
-        rename = "PrivateKeyCiphertextBlob",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `PrivateKeyCiphertextBlob`
     pub private_key_ciphertext_blob: Option<crate::Blob>,
-    #[serde(rename = "PublicKey", skip_serializing_if = "Option::is_none")]
+    /// `PublicKey`
     pub public_key: Option<crate::Blob>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "KeyPairSpec", skip_serializing_if = "Option::is_none")]
+    /// `KeyPairSpec`
     pub key_pair_spec: Option<DataKeyPairSpec>,
-    #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialId`
     pub key_material_id: Option<String>,
+}
+
+impl serde::Serialize for GenerateDataKeyPairWithoutPlaintextResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateDataKeyPairWithoutPlaintextResponse",
+            usize::from(self.private_key_ciphertext_blob.is_some())
+                + usize::from(self.public_key.is_some())
+                + usize::from(self.key_id.is_some())
+                + usize::from(self.key_pair_spec.is_some())
+                + usize::from(self.key_material_id.is_some()),
+        )?;
+        if let Some(v) = &self.private_key_ciphertext_blob {
+            st.serialize_field("PrivateKeyCiphertextBlob", v)?;
+        }
+        if let Some(v) = &self.public_key {
+            st.serialize_field("PublicKey", v)?;
+        }
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.key_pair_spec {
+            st.serialize_field("KeyPairSpec", v)?;
+        }
+        if let Some(v) = &self.key_material_id {
+            st.serialize_field("KeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateDataKeyPairWithoutPlaintextResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            private_key_ciphertext_blob: m.opt("PrivateKeyCiphertextBlob")?,
+            public_key: m.opt("PublicKey")?,
+            key_id: m.opt("KeyId")?,
+            key_pair_spec: m.opt("KeyPairSpec")?,
+            key_material_id: m.opt("KeyMaterialId")?,
+        })
+    }
 }
 
 /// The `GenerateDataKeyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateDataKeyRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
+    /// `EncryptionContext`
     pub encryption_context: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "NumberOfBytes", skip_serializing_if = "Option::is_none")]
+    /// `NumberOfBytes`
     pub number_of_bytes: Option<i32>,
-    #[serde(rename = "KeySpec", skip_serializing_if = "Option::is_none")]
+    /// `KeySpec`
     pub key_spec: Option<DataKeySpec>,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "Recipient", skip_serializing_if = "Option::is_none")]
+    /// `Recipient`
     pub recipient: Option<RecipientInfo>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
 }
 
+impl serde::Serialize for GenerateDataKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateDataKeyRequest",
+            1 + usize::from(self.encryption_context.is_some())
+                + usize::from(self.number_of_bytes.is_some())
+                + usize::from(self.key_spec.is_some())
+                + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.recipient.is_some())
+                + usize::from(self.dry_run.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.encryption_context {
+            st.serialize_field("EncryptionContext", v)?;
+        }
+        if let Some(v) = &self.number_of_bytes {
+            st.serialize_field("NumberOfBytes", v)?;
+        }
+        if let Some(v) = &self.key_spec {
+            st.serialize_field("KeySpec", v)?;
+        }
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.recipient {
+            st.serialize_field("Recipient", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateDataKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            encryption_context: m.opt("EncryptionContext")?,
+            number_of_bytes: m.opt("NumberOfBytes")?,
+            key_spec: m.opt("KeySpec")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            recipient: m.opt("Recipient")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
+}
+
 /// The `GenerateDataKeyResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GenerateDataKeyResponse {
-    #[serde(rename = "CiphertextBlob", skip_serializing_if = "Option::is_none")]
+    /// `CiphertextBlob`
     pub ciphertext_blob: Option<crate::Blob>,
-    #[serde(rename = "Plaintext", skip_serializing_if = "Option::is_none")]
+    /// `Plaintext`
     pub plaintext: Option<crate::Blob>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(
-        rename = "CiphertextForRecipient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CiphertextForRecipient`
     pub ciphertext_for_recipient: Option<crate::Blob>,
-    #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialId`
     pub key_material_id: Option<String>,
+}
+
+impl serde::Serialize for GenerateDataKeyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateDataKeyResponse",
+            usize::from(self.ciphertext_blob.is_some())
+                + usize::from(self.plaintext.is_some())
+                + usize::from(self.key_id.is_some())
+                + usize::from(self.ciphertext_for_recipient.is_some())
+                + usize::from(self.key_material_id.is_some()),
+        )?;
+        if let Some(v) = &self.ciphertext_blob {
+            st.serialize_field("CiphertextBlob", v)?;
+        }
+        if let Some(v) = &self.plaintext {
+            st.serialize_field("Plaintext", v)?;
+        }
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.ciphertext_for_recipient {
+            st.serialize_field("CiphertextForRecipient", v)?;
+        }
+        if let Some(v) = &self.key_material_id {
+            st.serialize_field("KeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateDataKeyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            ciphertext_blob: m.opt("CiphertextBlob")?,
+            plaintext: m.opt("Plaintext")?,
+            key_id: m.opt("KeyId")?,
+            ciphertext_for_recipient: m.opt("CiphertextForRecipient")?,
+            key_material_id: m.opt("KeyMaterialId")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for GenerateDataKeyResponse {
@@ -7030,49 +8704,157 @@ impl std::fmt::Debug for GenerateDataKeyResponse {
 }
 
 /// The `GenerateDataKeyWithoutPlaintextRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateDataKeyWithoutPlaintextRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
+    /// `EncryptionContext`
     pub encryption_context: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "KeySpec", skip_serializing_if = "Option::is_none")]
+    /// `KeySpec`
     pub key_spec: Option<DataKeySpec>,
-    #[serde(rename = "NumberOfBytes", skip_serializing_if = "Option::is_none")]
+    /// `NumberOfBytes`
     pub number_of_bytes: Option<i32>,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
+}
+
+impl serde::Serialize for GenerateDataKeyWithoutPlaintextRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateDataKeyWithoutPlaintextRequest",
+            1 + usize::from(self.encryption_context.is_some())
+                + usize::from(self.key_spec.is_some())
+                + usize::from(self.number_of_bytes.is_some())
+                + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.dry_run.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.encryption_context {
+            st.serialize_field("EncryptionContext", v)?;
+        }
+        if let Some(v) = &self.key_spec {
+            st.serialize_field("KeySpec", v)?;
+        }
+        if let Some(v) = &self.number_of_bytes {
+            st.serialize_field("NumberOfBytes", v)?;
+        }
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateDataKeyWithoutPlaintextRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            encryption_context: m.opt("EncryptionContext")?,
+            key_spec: m.opt("KeySpec")?,
+            number_of_bytes: m.opt("NumberOfBytes")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
 }
 
 /// The `GenerateDataKeyWithoutPlaintextResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateDataKeyWithoutPlaintextResponse {
-    #[serde(rename = "CiphertextBlob", skip_serializing_if = "Option::is_none")]
+    /// `CiphertextBlob`
     pub ciphertext_blob: Option<crate::Blob>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialId`
     pub key_material_id: Option<String>,
 }
 
+impl serde::Serialize for GenerateDataKeyWithoutPlaintextResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateDataKeyWithoutPlaintextResponse",
+            usize::from(self.ciphertext_blob.is_some())
+                + usize::from(self.key_id.is_some())
+                + usize::from(self.key_material_id.is_some()),
+        )?;
+        if let Some(v) = &self.ciphertext_blob {
+            st.serialize_field("CiphertextBlob", v)?;
+        }
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.key_material_id {
+            st.serialize_field("KeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateDataKeyWithoutPlaintextResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            ciphertext_blob: m.opt("CiphertextBlob")?,
+            key_id: m.opt("KeyId")?,
+            key_material_id: m.opt("KeyMaterialId")?,
+        })
+    }
+}
+
 /// The `GenerateMacRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GenerateMacRequest {
-    #[serde(rename = "Message")]
+    /// `Message` (required)
     pub message: crate::Blob,
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "MacAlgorithm")]
+    /// `MacAlgorithm` (required)
     pub mac_algorithm: MacAlgorithmSpec,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
+}
+
+impl serde::Serialize for GenerateMacRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateMacRequest",
+            3 + usize::from(self.grant_tokens.is_some()) + usize::from(self.dry_run.is_some()),
+        )?;
+        st.serialize_field("Message", &self.message)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("MacAlgorithm", &self.mac_algorithm)?;
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateMacRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.req("Message")?,
+            key_id: m.req("KeyId")?,
+            mac_algorithm: m.req("MacAlgorithm")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for GenerateMacRequest {
@@ -7088,40 +8870,128 @@ impl std::fmt::Debug for GenerateMacRequest {
 }
 
 /// The `GenerateMacResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateMacResponse {
-    #[serde(rename = "Mac", skip_serializing_if = "Option::is_none")]
+    /// `Mac`
     pub mac: Option<crate::Blob>,
-    #[serde(rename = "MacAlgorithm", skip_serializing_if = "Option::is_none")]
+    /// `MacAlgorithm`
     pub mac_algorithm: Option<MacAlgorithmSpec>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
 }
 
+impl serde::Serialize for GenerateMacResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateMacResponse",
+            usize::from(self.mac.is_some())
+                + usize::from(self.mac_algorithm.is_some())
+                + usize::from(self.key_id.is_some()),
+        )?;
+        if let Some(v) = &self.mac {
+            st.serialize_field("Mac", v)?;
+        }
+        if let Some(v) = &self.mac_algorithm {
+            st.serialize_field("MacAlgorithm", v)?;
+        }
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateMacResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            mac: m.opt("Mac")?,
+            mac_algorithm: m.opt("MacAlgorithm")?,
+            key_id: m.opt("KeyId")?,
+        })
+    }
+}
+
 /// The `GenerateRandomRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateRandomRequest {
-    #[serde(rename = "NumberOfBytes", skip_serializing_if = "Option::is_none")]
+    /// `NumberOfBytes`
     pub number_of_bytes: Option<i32>,
-    #[serde(rename = "CustomKeyStoreId", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStoreId`
     pub custom_key_store_id: Option<String>,
-    #[serde(rename = "Recipient", skip_serializing_if = "Option::is_none")]
+    /// `Recipient`
     pub recipient: Option<RecipientInfo>,
 }
 
+impl serde::Serialize for GenerateRandomRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateRandomRequest",
+            usize::from(self.number_of_bytes.is_some())
+                + usize::from(self.custom_key_store_id.is_some())
+                + usize::from(self.recipient.is_some()),
+        )?;
+        if let Some(v) = &self.number_of_bytes {
+            st.serialize_field("NumberOfBytes", v)?;
+        }
+        if let Some(v) = &self.custom_key_store_id {
+            st.serialize_field("CustomKeyStoreId", v)?;
+        }
+        if let Some(v) = &self.recipient {
+            st.serialize_field("Recipient", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateRandomRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            number_of_bytes: m.opt("NumberOfBytes")?,
+            custom_key_store_id: m.opt("CustomKeyStoreId")?,
+            recipient: m.opt("Recipient")?,
+        })
+    }
+}
+
 /// The `GenerateRandomResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GenerateRandomResponse {
-    #[serde(rename = "Plaintext", skip_serializing_if = "Option::is_none")]
+    /// `Plaintext`
     pub plaintext: Option<crate::Blob>,
-    #[serde(
-        rename = "CiphertextForRecipient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CiphertextForRecipient`
     pub ciphertext_for_recipient: Option<crate::Blob>,
+}
+
+impl serde::Serialize for GenerateRandomResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GenerateRandomResponse",
+            usize::from(self.plaintext.is_some())
+                + usize::from(self.ciphertext_for_recipient.is_some()),
+        )?;
+        if let Some(v) = &self.plaintext {
+            st.serialize_field("Plaintext", v)?;
+        }
+        if let Some(v) = &self.ciphertext_for_recipient {
+            st.serialize_field("CiphertextForRecipient", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GenerateRandomResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            plaintext: m.opt("Plaintext")?,
+            ciphertext_for_recipient: m.opt("CiphertextForRecipient")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for GenerateRandomResponse {
@@ -7134,101 +9004,316 @@ impl std::fmt::Debug for GenerateRandomResponse {
 }
 
 /// The `GetKeyLastUsageRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetKeyLastUsageRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
+}
+
+impl serde::Serialize for GetKeyLastUsageRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetKeyLastUsageRequest", 1)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetKeyLastUsageRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+        })
+    }
 }
 
 /// The `GetKeyLastUsageResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetKeyLastUsageResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "KeyLastUsage", skip_serializing_if = "Option::is_none")]
+    /// `KeyLastUsage`
     pub key_last_usage: Option<KeyLastUsageData>,
-    #[serde(rename = "TrackingStartDate", skip_serializing_if = "Option::is_none")]
+    /// `TrackingStartDate`
     pub tracking_start_date: Option<crate::Timestamp>,
-    #[serde(rename = "KeyCreationDate", skip_serializing_if = "Option::is_none")]
+    /// `KeyCreationDate`
     pub key_creation_date: Option<crate::Timestamp>,
 }
 
+impl serde::Serialize for GetKeyLastUsageResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetKeyLastUsageResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.key_last_usage.is_some())
+                + usize::from(self.tracking_start_date.is_some())
+                + usize::from(self.key_creation_date.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.key_last_usage {
+            st.serialize_field("KeyLastUsage", v)?;
+        }
+        if let Some(v) = &self.tracking_start_date {
+            st.serialize_field("TrackingStartDate", v)?;
+        }
+        if let Some(v) = &self.key_creation_date {
+            st.serialize_field("KeyCreationDate", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetKeyLastUsageResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            key_last_usage: m.opt("KeyLastUsage")?,
+            tracking_start_date: m.opt("TrackingStartDate")?,
+            key_creation_date: m.opt("KeyCreationDate")?,
+        })
+    }
+}
+
 /// The `GetKeyPolicyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetKeyPolicyRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
+    /// `PolicyName`
     pub policy_name: Option<String>,
+}
+
+impl serde::Serialize for GetKeyPolicyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetKeyPolicyRequest",
+            1 + usize::from(self.policy_name.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.policy_name {
+            st.serialize_field("PolicyName", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetKeyPolicyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            policy_name: m.opt("PolicyName")?,
+        })
+    }
 }
 
 /// The `GetKeyPolicyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetKeyPolicyResponse {
-    #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
+    /// `Policy`
     pub policy: Option<String>,
-    #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
+    /// `PolicyName`
     pub policy_name: Option<String>,
 }
 
+impl serde::Serialize for GetKeyPolicyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetKeyPolicyResponse",
+            usize::from(self.policy.is_some()) + usize::from(self.policy_name.is_some()),
+        )?;
+        if let Some(v) = &self.policy {
+            st.serialize_field("Policy", v)?;
+        }
+        if let Some(v) = &self.policy_name {
+            st.serialize_field("PolicyName", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetKeyPolicyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            policy: m.opt("Policy")?,
+            policy_name: m.opt("PolicyName")?,
+        })
+    }
+}
+
 /// The `GetKeyRotationStatusRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetKeyRotationStatusRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
+}
+
+impl serde::Serialize for GetKeyRotationStatusRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetKeyRotationStatusRequest", 1)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetKeyRotationStatusRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+        })
+    }
 }
 
 /// The `GetKeyRotationStatusResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetKeyRotationStatusResponse {
-    #[serde(rename = "KeyRotationEnabled", skip_serializing_if = "Option::is_none")]
+    /// `KeyRotationEnabled`
     pub key_rotation_enabled: Option<bool>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(
-        rename = "RotationPeriodInDays",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `RotationPeriodInDays`
     pub rotation_period_in_days: Option<i32>,
-    #[serde(rename = "NextRotationDate", skip_serializing_if = "Option::is_none")]
+    /// `NextRotationDate`
     pub next_rotation_date: Option<crate::Timestamp>,
-    #[serde(
-        rename = "OnDemandRotationStartDate",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `OnDemandRotationStartDate`
     pub on_demand_rotation_start_date: Option<crate::Timestamp>,
 }
 
+impl serde::Serialize for GetKeyRotationStatusResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetKeyRotationStatusResponse",
+            usize::from(self.key_rotation_enabled.is_some())
+                + usize::from(self.key_id.is_some())
+                + usize::from(self.rotation_period_in_days.is_some())
+                + usize::from(self.next_rotation_date.is_some())
+                + usize::from(self.on_demand_rotation_start_date.is_some()),
+        )?;
+        if let Some(v) = &self.key_rotation_enabled {
+            st.serialize_field("KeyRotationEnabled", v)?;
+        }
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.rotation_period_in_days {
+            st.serialize_field("RotationPeriodInDays", v)?;
+        }
+        if let Some(v) = &self.next_rotation_date {
+            st.serialize_field("NextRotationDate", v)?;
+        }
+        if let Some(v) = &self.on_demand_rotation_start_date {
+            st.serialize_field("OnDemandRotationStartDate", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetKeyRotationStatusResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_rotation_enabled: m.opt("KeyRotationEnabled")?,
+            key_id: m.opt("KeyId")?,
+            rotation_period_in_days: m.opt("RotationPeriodInDays")?,
+            next_rotation_date: m.opt("NextRotationDate")?,
+            on_demand_rotation_start_date: m.opt("OnDemandRotationStartDate")?,
+        })
+    }
+}
+
 /// The `GetParametersForImportRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetParametersForImportRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "WrappingAlgorithm")]
+    /// `WrappingAlgorithm` (required)
     pub wrapping_algorithm: AlgorithmSpec,
-    #[serde(rename = "WrappingKeySpec")]
+    /// `WrappingKeySpec` (required)
     pub wrapping_key_spec: WrappingKeySpec,
 }
 
+impl serde::Serialize for GetParametersForImportRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetParametersForImportRequest", 3)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("WrappingAlgorithm", &self.wrapping_algorithm)?;
+        st.serialize_field("WrappingKeySpec", &self.wrapping_key_spec)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetParametersForImportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            wrapping_algorithm: m.req("WrappingAlgorithm")?,
+            wrapping_key_spec: m.req("WrappingKeySpec")?,
+        })
+    }
+}
+
 /// The `GetParametersForImportResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GetParametersForImportResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "ImportToken", skip_serializing_if = "Option::is_none")]
+    /// `ImportToken`
     pub import_token: Option<crate::Blob>,
-    #[serde(rename = "PublicKey", skip_serializing_if = "Option::is_none")]
+    /// `PublicKey`
     pub public_key: Option<crate::Blob>,
-    #[serde(rename = "ParametersValidTo", skip_serializing_if = "Option::is_none")]
+    /// `ParametersValidTo`
     pub parameters_valid_to: Option<crate::Timestamp>,
+}
+
+impl serde::Serialize for GetParametersForImportResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetParametersForImportResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.import_token.is_some())
+                + usize::from(self.public_key.is_some())
+                + usize::from(self.parameters_valid_to.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.import_token {
+            st.serialize_field("ImportToken", v)?;
+        }
+        if let Some(v) = &self.public_key {
+            st.serialize_field("PublicKey", v)?;
+        }
+        if let Some(v) = &self.parameters_valid_to {
+            st.serialize_field("ParametersValidTo", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetParametersForImportResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            import_token: m.opt("ImportToken")?,
+            public_key: m.opt("PublicKey")?,
+            parameters_valid_to: m.opt("ParametersValidTo")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for GetParametersForImportResponse {
@@ -7243,101 +9328,267 @@ impl std::fmt::Debug for GetParametersForImportResponse {
 }
 
 /// The `GetPublicKeyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetPublicKeyRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
 }
 
+impl serde::Serialize for GetPublicKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetPublicKeyRequest",
+            1 + usize::from(self.grant_tokens.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetPublicKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            grant_tokens: m.opt("GrantTokens")?,
+        })
+    }
+}
+
 /// The `GetPublicKeyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetPublicKeyResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "PublicKey", skip_serializing_if = "Option::is_none")]
+    /// `PublicKey`
     pub public_key: Option<crate::Blob>,
-    #[serde(
-        rename = "CustomerMasterKeySpec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CustomerMasterKeySpec`
     pub customer_master_key_spec: Option<CustomerMasterKeySpec>,
-    #[serde(rename = "KeySpec", skip_serializing_if = "Option::is_none")]
+    /// `KeySpec`
     pub key_spec: Option<KeySpec>,
-    #[serde(rename = "KeyUsage", skip_serializing_if = "Option::is_none")]
+    /// `KeyUsage`
     pub key_usage: Option<KeyUsageType>,
-    #[serde(
-        rename = "EncryptionAlgorithms",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncryptionAlgorithms`
     pub encryption_algorithms: Option<Vec<EncryptionAlgorithmSpec>>,
-    #[serde(rename = "SigningAlgorithms", skip_serializing_if = "Option::is_none")]
+    /// `SigningAlgorithms`
     pub signing_algorithms: Option<Vec<SigningAlgorithmSpec>>,
-    #[serde(
-        rename = "KeyAgreementAlgorithms",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `KeyAgreementAlgorithms`
     pub key_agreement_algorithms: Option<Vec<KeyAgreementAlgorithmSpec>>,
-    #[serde(
-        rename = "EncapsulationAlgorithms",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncapsulationAlgorithms`
     pub encapsulation_algorithms: Option<Vec<EncapsulationAlgorithmSpec>>,
 }
 
+impl serde::Serialize for GetPublicKeyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetPublicKeyResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.public_key.is_some())
+                + usize::from(self.customer_master_key_spec.is_some())
+                + usize::from(self.key_spec.is_some())
+                + usize::from(self.key_usage.is_some())
+                + usize::from(self.encryption_algorithms.is_some())
+                + usize::from(self.signing_algorithms.is_some())
+                + usize::from(self.key_agreement_algorithms.is_some())
+                + usize::from(self.encapsulation_algorithms.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.public_key {
+            st.serialize_field("PublicKey", v)?;
+        }
+        if let Some(v) = &self.customer_master_key_spec {
+            st.serialize_field("CustomerMasterKeySpec", v)?;
+        }
+        if let Some(v) = &self.key_spec {
+            st.serialize_field("KeySpec", v)?;
+        }
+        if let Some(v) = &self.key_usage {
+            st.serialize_field("KeyUsage", v)?;
+        }
+        if let Some(v) = &self.encryption_algorithms {
+            st.serialize_field("EncryptionAlgorithms", v)?;
+        }
+        if let Some(v) = &self.signing_algorithms {
+            st.serialize_field("SigningAlgorithms", v)?;
+        }
+        if let Some(v) = &self.key_agreement_algorithms {
+            st.serialize_field("KeyAgreementAlgorithms", v)?;
+        }
+        if let Some(v) = &self.encapsulation_algorithms {
+            st.serialize_field("EncapsulationAlgorithms", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetPublicKeyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            public_key: m.opt("PublicKey")?,
+            customer_master_key_spec: m.opt("CustomerMasterKeySpec")?,
+            key_spec: m.opt("KeySpec")?,
+            key_usage: m.opt("KeyUsage")?,
+            encryption_algorithms: m.opt("EncryptionAlgorithms")?,
+            signing_algorithms: m.opt("SigningAlgorithms")?,
+            key_agreement_algorithms: m.opt("KeyAgreementAlgorithms")?,
+            encapsulation_algorithms: m.opt("EncapsulationAlgorithms")?,
+        })
+    }
+}
+
 /// The `GrantConstraints` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GrantConstraints {
-    #[serde(
-        rename = "EncryptionContextSubset",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncryptionContextSubset`
     pub encryption_context_subset: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(
-        rename = "EncryptionContextEquals",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncryptionContextEquals`
     pub encryption_context_equals: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "SourceArn", skip_serializing_if = "Option::is_none")]
+    /// `SourceArn`
     pub source_arn: Option<String>,
 }
 
+impl serde::Serialize for GrantConstraints {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GrantConstraints",
+            usize::from(self.encryption_context_subset.is_some())
+                + usize::from(self.encryption_context_equals.is_some())
+                + usize::from(self.source_arn.is_some()),
+        )?;
+        if let Some(v) = &self.encryption_context_subset {
+            st.serialize_field("EncryptionContextSubset", v)?;
+        }
+        if let Some(v) = &self.encryption_context_equals {
+            st.serialize_field("EncryptionContextEquals", v)?;
+        }
+        if let Some(v) = &self.source_arn {
+            st.serialize_field("SourceArn", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GrantConstraints {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            encryption_context_subset: m.opt("EncryptionContextSubset")?,
+            encryption_context_equals: m.opt("EncryptionContextEquals")?,
+            source_arn: m.opt("SourceArn")?,
+        })
+    }
+}
+
 /// The `GrantListEntry` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GrantListEntry {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "GrantId", skip_serializing_if = "Option::is_none")]
+    /// `GrantId`
     pub grant_id: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "CreationDate", skip_serializing_if = "Option::is_none")]
+    /// `CreationDate`
     pub creation_date: Option<crate::Timestamp>,
-    #[serde(rename = "GranteePrincipal", skip_serializing_if = "Option::is_none")]
+    /// `GranteePrincipal`
     pub grantee_principal: Option<String>,
-    #[serde(rename = "RetiringPrincipal", skip_serializing_if = "Option::is_none")]
+    /// `RetiringPrincipal`
     pub retiring_principal: Option<String>,
-    #[serde(rename = "IssuingAccount", skip_serializing_if = "Option::is_none")]
+    /// `IssuingAccount`
     pub issuing_account: Option<String>,
-    #[serde(rename = "Operations", skip_serializing_if = "Option::is_none")]
+    /// `Operations`
     pub operations: Option<Vec<GrantOperation>>,
-    #[serde(rename = "Constraints", skip_serializing_if = "Option::is_none")]
+    /// `Constraints`
     pub constraints: Option<GrantConstraints>,
-    #[serde(
-        rename = "GranteeServicePrincipal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `GranteeServicePrincipal`
     pub grantee_service_principal: Option<String>,
-    #[serde(
-        rename = "RetiringServicePrincipal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `RetiringServicePrincipal`
     pub retiring_service_principal: Option<String>,
+}
+
+impl serde::Serialize for GrantListEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GrantListEntry",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.grant_id.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.creation_date.is_some())
+                + usize::from(self.grantee_principal.is_some())
+                + usize::from(self.retiring_principal.is_some())
+                + usize::from(self.issuing_account.is_some())
+                + usize::from(self.operations.is_some())
+                + usize::from(self.constraints.is_some())
+                + usize::from(self.grantee_service_principal.is_some())
+                + usize::from(self.retiring_service_principal.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.grant_id {
+            st.serialize_field("GrantId", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.creation_date {
+            st.serialize_field("CreationDate", v)?;
+        }
+        if let Some(v) = &self.grantee_principal {
+            st.serialize_field("GranteePrincipal", v)?;
+        }
+        if let Some(v) = &self.retiring_principal {
+            st.serialize_field("RetiringPrincipal", v)?;
+        }
+        if let Some(v) = &self.issuing_account {
+            st.serialize_field("IssuingAccount", v)?;
+        }
+        if let Some(v) = &self.operations {
+            st.serialize_field("Operations", v)?;
+        }
+        if let Some(v) = &self.constraints {
+            st.serialize_field("Constraints", v)?;
+        }
+        if let Some(v) = &self.grantee_service_principal {
+            st.serialize_field("GranteeServicePrincipal", v)?;
+        }
+        if let Some(v) = &self.retiring_service_principal {
+            st.serialize_field("RetiringServicePrincipal", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GrantListEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            grant_id: m.opt("GrantId")?,
+            name: m.opt("Name")?,
+            creation_date: m.opt("CreationDate")?,
+            grantee_principal: m.opt("GranteePrincipal")?,
+            retiring_principal: m.opt("RetiringPrincipal")?,
+            issuing_account: m.opt("IssuingAccount")?,
+            operations: m.opt("Operations")?,
+            constraints: m.opt("Constraints")?,
+            grantee_service_principal: m.opt("GranteeServicePrincipal")?,
+            retiring_service_principal: m.opt("RetiringServicePrincipal")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -7366,38 +9617,109 @@ crate::model_enum! {
 }
 
 /// The `ImportKeyMaterialRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportKeyMaterialRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "ImportToken")]
+    /// `ImportToken` (required)
     pub import_token: crate::Blob,
-    #[serde(rename = "EncryptedKeyMaterial")]
+    /// `EncryptedKeyMaterial` (required)
     pub encrypted_key_material: crate::Blob,
-    #[serde(rename = "ValidTo", skip_serializing_if = "Option::is_none")]
+    /// `ValidTo`
     pub valid_to: Option<crate::Timestamp>,
-    #[serde(rename = "ExpirationModel", skip_serializing_if = "Option::is_none")]
+    /// `ExpirationModel`
     pub expiration_model: Option<ExpirationModelType>,
-    #[serde(rename = "ImportType", skip_serializing_if = "Option::is_none")]
+    /// `ImportType`
     pub import_type: Option<ImportType>,
-    #[serde(
-        rename = "KeyMaterialDescription",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `KeyMaterialDescription`
     pub key_material_description: Option<String>,
-    #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialId`
     pub key_material_id: Option<String>,
 }
 
+impl serde::Serialize for ImportKeyMaterialRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ImportKeyMaterialRequest",
+            3 + usize::from(self.valid_to.is_some())
+                + usize::from(self.expiration_model.is_some())
+                + usize::from(self.import_type.is_some())
+                + usize::from(self.key_material_description.is_some())
+                + usize::from(self.key_material_id.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("ImportToken", &self.import_token)?;
+        st.serialize_field("EncryptedKeyMaterial", &self.encrypted_key_material)?;
+        if let Some(v) = &self.valid_to {
+            st.serialize_field("ValidTo", v)?;
+        }
+        if let Some(v) = &self.expiration_model {
+            st.serialize_field("ExpirationModel", v)?;
+        }
+        if let Some(v) = &self.import_type {
+            st.serialize_field("ImportType", v)?;
+        }
+        if let Some(v) = &self.key_material_description {
+            st.serialize_field("KeyMaterialDescription", v)?;
+        }
+        if let Some(v) = &self.key_material_id {
+            st.serialize_field("KeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImportKeyMaterialRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            import_token: m.req("ImportToken")?,
+            encrypted_key_material: m.req("EncryptedKeyMaterial")?,
+            valid_to: m.opt("ValidTo")?,
+            expiration_model: m.opt("ExpirationModel")?,
+            import_type: m.opt("ImportType")?,
+            key_material_description: m.opt("KeyMaterialDescription")?,
+            key_material_id: m.opt("KeyMaterialId")?,
+        })
+    }
+}
+
 /// The `ImportKeyMaterialResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportKeyMaterialResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialId`
     pub key_material_id: Option<String>,
+}
+
+impl serde::Serialize for ImportKeyMaterialResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ImportKeyMaterialResponse",
+            usize::from(self.key_id.is_some()) + usize::from(self.key_material_id.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.key_material_id {
+            st.serialize_field("KeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImportKeyMaterialResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            key_material_id: m.opt("KeyMaterialId")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -7425,123 +9747,447 @@ crate::model_enum! {
 }
 
 /// The `IncorrectKeyException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IncorrectKeyException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for IncorrectKeyException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("IncorrectKeyException", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IncorrectKeyException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `IncorrectKeyMaterialException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IncorrectKeyMaterialException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for IncorrectKeyMaterialException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "IncorrectKeyMaterialException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IncorrectKeyMaterialException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `IncorrectTrustAnchorException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IncorrectTrustAnchorException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for IncorrectTrustAnchorException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "IncorrectTrustAnchorException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IncorrectTrustAnchorException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `InvalidAliasNameException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidAliasNameException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidAliasNameException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidAliasNameException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidAliasNameException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `InvalidArnException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidArnException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidArnException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("InvalidArnException", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidArnException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `InvalidCiphertextException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidCiphertextException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidCiphertextException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidCiphertextException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidCiphertextException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `InvalidGrantIdException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidGrantIdException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidGrantIdException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidGrantIdException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidGrantIdException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `InvalidGrantTokenException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidGrantTokenException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidGrantTokenException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidGrantTokenException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidGrantTokenException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `InvalidImportTokenException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidImportTokenException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidImportTokenException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidImportTokenException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidImportTokenException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `InvalidKeyUsageException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidKeyUsageException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidKeyUsageException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidKeyUsageException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidKeyUsageException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `InvalidMarkerException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidMarkerException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidMarkerException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidMarkerException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidMarkerException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `KMSInternalException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KMSInternalException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for KMSInternalException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("KMSInternalException", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KMSInternalException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `KMSInvalidMacException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KMSInvalidMacException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for KMSInvalidMacException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "KMSInvalidMacException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KMSInvalidMacException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `KMSInvalidSignatureException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KMSInvalidSignatureException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for KMSInvalidSignatureException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "KMSInvalidSignatureException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KMSInvalidSignatureException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `KMSInvalidStateException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KMSInvalidStateException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for KMSInvalidStateException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "KMSInvalidStateException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KMSInvalidStateException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -7559,17 +10205,54 @@ crate::model_enum! {
 }
 
 /// The `KeyLastUsageData` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyLastUsageData {
-    #[serde(rename = "Operation", skip_serializing_if = "Option::is_none")]
+    /// `Operation`
     pub operation: Option<KeyLastUsageTrackingOperation>,
-    #[serde(rename = "Timestamp", skip_serializing_if = "Option::is_none")]
+    /// `Timestamp`
     pub timestamp: Option<crate::Timestamp>,
-    #[serde(rename = "CloudTrailEventId", skip_serializing_if = "Option::is_none")]
+    /// `CloudTrailEventId`
     pub cloud_trail_event_id: Option<String>,
-    #[serde(rename = "KmsRequestId", skip_serializing_if = "Option::is_none")]
+    /// `KmsRequestId`
     pub kms_request_id: Option<String>,
+}
+
+impl serde::Serialize for KeyLastUsageData {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "KeyLastUsageData",
+            usize::from(self.operation.is_some())
+                + usize::from(self.timestamp.is_some())
+                + usize::from(self.cloud_trail_event_id.is_some())
+                + usize::from(self.kms_request_id.is_some()),
+        )?;
+        if let Some(v) = &self.operation {
+            st.serialize_field("Operation", v)?;
+        }
+        if let Some(v) = &self.timestamp {
+            st.serialize_field("Timestamp", v)?;
+        }
+        if let Some(v) = &self.cloud_trail_event_id {
+            st.serialize_field("CloudTrailEventId", v)?;
+        }
+        if let Some(v) = &self.kms_request_id {
+            st.serialize_field("KmsRequestId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeyLastUsageData {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            operation: m.opt("Operation")?,
+            timestamp: m.opt("Timestamp")?,
+            cloud_trail_event_id: m.opt("CloudTrailEventId")?,
+            kms_request_id: m.opt("KmsRequestId")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -7593,13 +10276,39 @@ crate::model_enum! {
 }
 
 /// The `KeyListEntry` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyListEntry {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "KeyArn", skip_serializing_if = "Option::is_none")]
+    /// `KeyArn`
     pub key_arn: Option<String>,
+}
+
+impl serde::Serialize for KeyListEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "KeyListEntry",
+            usize::from(self.key_id.is_some()) + usize::from(self.key_arn.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.key_arn {
+            st.serialize_field("KeyArn", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeyListEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            key_arn: m.opt("KeyArn")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -7621,87 +10330,212 @@ crate::model_enum! {
 }
 
 /// The `KeyMetadata` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyMetadata {
-    #[serde(rename = "AWSAccountId", skip_serializing_if = "Option::is_none")]
+    /// `AWSAccountId`
     pub aws_account_id: Option<String>,
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "Arn", skip_serializing_if = "Option::is_none")]
+    /// `Arn`
     pub arn: Option<String>,
-    #[serde(rename = "CreationDate", skip_serializing_if = "Option::is_none")]
+    /// `CreationDate`
     pub creation_date: Option<crate::Timestamp>,
-    #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
+    /// `Enabled`
     pub enabled: Option<bool>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    /// `Description`
     pub description: Option<String>,
-    #[serde(rename = "KeyUsage", skip_serializing_if = "Option::is_none")]
+    /// `KeyUsage`
     pub key_usage: Option<KeyUsageType>,
-    #[serde(rename = "KeyState", skip_serializing_if = "Option::is_none")]
+    /// `KeyState`
     pub key_state: Option<KeyState>,
-    #[serde(rename = "DeletionDate", skip_serializing_if = "Option::is_none")]
+    /// `DeletionDate`
     pub deletion_date: Option<crate::Timestamp>,
-    #[serde(rename = "ValidTo", skip_serializing_if = "Option::is_none")]
+    /// `ValidTo`
     pub valid_to: Option<crate::Timestamp>,
-    #[serde(rename = "Origin", skip_serializing_if = "Option::is_none")]
+    /// `Origin`
     pub origin: Option<OriginType>,
-    #[serde(rename = "CustomKeyStoreId", skip_serializing_if = "Option::is_none")]
+    /// `CustomKeyStoreId`
     pub custom_key_store_id: Option<String>,
-    #[serde(rename = "CloudHsmClusterId", skip_serializing_if = "Option::is_none")]
+    /// `CloudHsmClusterId`
     pub cloud_hsm_cluster_id: Option<String>,
-    #[serde(rename = "ExpirationModel", skip_serializing_if = "Option::is_none")]
+    /// `ExpirationModel`
     pub expiration_model: Option<ExpirationModelType>,
-    #[serde(rename = "KeyManager", skip_serializing_if = "Option::is_none")]
+    /// `KeyManager`
     pub key_manager: Option<KeyManagerType>,
-    #[serde(
-        rename = "CustomerMasterKeySpec",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CustomerMasterKeySpec`
     pub customer_master_key_spec: Option<CustomerMasterKeySpec>,
-    #[serde(rename = "KeySpec", skip_serializing_if = "Option::is_none")]
+    /// `KeySpec`
     pub key_spec: Option<KeySpec>,
-    #[serde(
-        rename = "EncryptionAlgorithms",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncryptionAlgorithms`
     pub encryption_algorithms: Option<Vec<EncryptionAlgorithmSpec>>,
-    #[serde(rename = "SigningAlgorithms", skip_serializing_if = "Option::is_none")]
+    /// `SigningAlgorithms`
     pub signing_algorithms: Option<Vec<SigningAlgorithmSpec>>,
-    #[serde(
-        rename = "KeyAgreementAlgorithms",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `KeyAgreementAlgorithms`
     pub key_agreement_algorithms: Option<Vec<KeyAgreementAlgorithmSpec>>,
-    #[serde(
-        rename = "EncapsulationAlgorithms",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `EncapsulationAlgorithms`
     pub encapsulation_algorithms: Option<Vec<EncapsulationAlgorithmSpec>>,
-    #[serde(rename = "MultiRegion", skip_serializing_if = "Option::is_none")]
+    /// `MultiRegion`
     pub multi_region: Option<bool>,
-    #[serde(
-        rename = "MultiRegionConfiguration",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `MultiRegionConfiguration`
     pub multi_region_configuration: Option<MultiRegionConfiguration>,
-    #[serde(
-        rename = "PendingDeletionWindowInDays",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `PendingDeletionWindowInDays`
     pub pending_deletion_window_in_days: Option<i32>,
-    #[serde(rename = "MacAlgorithms", skip_serializing_if = "Option::is_none")]
+    /// `MacAlgorithms`
     pub mac_algorithms: Option<Vec<MacAlgorithmSpec>>,
-    #[serde(
-        rename = "XksKeyConfiguration",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksKeyConfiguration`
     pub xks_key_configuration: Option<XksKeyConfigurationType>,
-    #[serde(
-        rename = "CurrentKeyMaterialId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CurrentKeyMaterialId`
     pub current_key_material_id: Option<String>,
+}
+
+impl serde::Serialize for KeyMetadata {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "KeyMetadata",
+            1 + usize::from(self.aws_account_id.is_some())
+                + usize::from(self.arn.is_some())
+                + usize::from(self.creation_date.is_some())
+                + usize::from(self.enabled.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.key_usage.is_some())
+                + usize::from(self.key_state.is_some())
+                + usize::from(self.deletion_date.is_some())
+                + usize::from(self.valid_to.is_some())
+                + usize::from(self.origin.is_some())
+                + usize::from(self.custom_key_store_id.is_some())
+                + usize::from(self.cloud_hsm_cluster_id.is_some())
+                + usize::from(self.expiration_model.is_some())
+                + usize::from(self.key_manager.is_some())
+                + usize::from(self.customer_master_key_spec.is_some())
+                + usize::from(self.key_spec.is_some())
+                + usize::from(self.encryption_algorithms.is_some())
+                + usize::from(self.signing_algorithms.is_some())
+                + usize::from(self.key_agreement_algorithms.is_some())
+                + usize::from(self.encapsulation_algorithms.is_some())
+                + usize::from(self.multi_region.is_some())
+                + usize::from(self.multi_region_configuration.is_some())
+                + usize::from(self.pending_deletion_window_in_days.is_some())
+                + usize::from(self.mac_algorithms.is_some())
+                + usize::from(self.xks_key_configuration.is_some())
+                + usize::from(self.current_key_material_id.is_some()),
+        )?;
+        if let Some(v) = &self.aws_account_id {
+            st.serialize_field("AWSAccountId", v)?;
+        }
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("Arn", v)?;
+        }
+        if let Some(v) = &self.creation_date {
+            st.serialize_field("CreationDate", v)?;
+        }
+        if let Some(v) = &self.enabled {
+            st.serialize_field("Enabled", v)?;
+        }
+        if let Some(v) = &self.description {
+            st.serialize_field("Description", v)?;
+        }
+        if let Some(v) = &self.key_usage {
+            st.serialize_field("KeyUsage", v)?;
+        }
+        if let Some(v) = &self.key_state {
+            st.serialize_field("KeyState", v)?;
+        }
+        if let Some(v) = &self.deletion_date {
+            st.serialize_field("DeletionDate", v)?;
+        }
+        if let Some(v) = &self.valid_to {
+            st.serialize_field("ValidTo", v)?;
+        }
+        if let Some(v) = &self.origin {
+            st.serialize_field("Origin", v)?;
+        }
+        if let Some(v) = &self.custom_key_store_id {
+            st.serialize_field("CustomKeyStoreId", v)?;
+        }
+        if let Some(v) = &self.cloud_hsm_cluster_id {
+            st.serialize_field("CloudHsmClusterId", v)?;
+        }
+        if let Some(v) = &self.expiration_model {
+            st.serialize_field("ExpirationModel", v)?;
+        }
+        if let Some(v) = &self.key_manager {
+            st.serialize_field("KeyManager", v)?;
+        }
+        if let Some(v) = &self.customer_master_key_spec {
+            st.serialize_field("CustomerMasterKeySpec", v)?;
+        }
+        if let Some(v) = &self.key_spec {
+            st.serialize_field("KeySpec", v)?;
+        }
+        if let Some(v) = &self.encryption_algorithms {
+            st.serialize_field("EncryptionAlgorithms", v)?;
+        }
+        if let Some(v) = &self.signing_algorithms {
+            st.serialize_field("SigningAlgorithms", v)?;
+        }
+        if let Some(v) = &self.key_agreement_algorithms {
+            st.serialize_field("KeyAgreementAlgorithms", v)?;
+        }
+        if let Some(v) = &self.encapsulation_algorithms {
+            st.serialize_field("EncapsulationAlgorithms", v)?;
+        }
+        if let Some(v) = &self.multi_region {
+            st.serialize_field("MultiRegion", v)?;
+        }
+        if let Some(v) = &self.multi_region_configuration {
+            st.serialize_field("MultiRegionConfiguration", v)?;
+        }
+        if let Some(v) = &self.pending_deletion_window_in_days {
+            st.serialize_field("PendingDeletionWindowInDays", v)?;
+        }
+        if let Some(v) = &self.mac_algorithms {
+            st.serialize_field("MacAlgorithms", v)?;
+        }
+        if let Some(v) = &self.xks_key_configuration {
+            st.serialize_field("XksKeyConfiguration", v)?;
+        }
+        if let Some(v) = &self.current_key_material_id {
+            st.serialize_field("CurrentKeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeyMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            aws_account_id: m.opt("AWSAccountId")?,
+            key_id: m.req("KeyId")?,
+            arn: m.opt("Arn")?,
+            creation_date: m.opt("CreationDate")?,
+            enabled: m.opt("Enabled")?,
+            description: m.opt("Description")?,
+            key_usage: m.opt("KeyUsage")?,
+            key_state: m.opt("KeyState")?,
+            deletion_date: m.opt("DeletionDate")?,
+            valid_to: m.opt("ValidTo")?,
+            origin: m.opt("Origin")?,
+            custom_key_store_id: m.opt("CustomKeyStoreId")?,
+            cloud_hsm_cluster_id: m.opt("CloudHsmClusterId")?,
+            expiration_model: m.opt("ExpirationModel")?,
+            key_manager: m.opt("KeyManager")?,
+            customer_master_key_spec: m.opt("CustomerMasterKeySpec")?,
+            key_spec: m.opt("KeySpec")?,
+            encryption_algorithms: m.opt("EncryptionAlgorithms")?,
+            signing_algorithms: m.opt("SigningAlgorithms")?,
+            key_agreement_algorithms: m.opt("KeyAgreementAlgorithms")?,
+            encapsulation_algorithms: m.opt("EncapsulationAlgorithms")?,
+            multi_region: m.opt("MultiRegion")?,
+            multi_region_configuration: m.opt("MultiRegionConfiguration")?,
+            pending_deletion_window_in_days: m.opt("PendingDeletionWindowInDays")?,
+            mac_algorithms: m.opt("MacAlgorithms")?,
+            xks_key_configuration: m.opt("XksKeyConfiguration")?,
+            current_key_material_id: m.opt("CurrentKeyMaterialId")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -7745,11 +10579,33 @@ crate::model_enum! {
 }
 
 /// The `KeyUnavailableException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyUnavailableException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for KeyUnavailableException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "KeyUnavailableException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeyUnavailableException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -7764,183 +10620,626 @@ crate::model_enum! {
 }
 
 /// The `LimitExceededException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LimitExceededException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for LimitExceededException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "LimitExceededException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LimitExceededException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `ListAliasesRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListAliasesRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
+    /// `Limit`
     pub limit: Option<i32>,
-    #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
+    /// `Marker`
     pub marker: Option<String>,
+}
+
+impl serde::Serialize for ListAliasesRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListAliasesRequest",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.limit.is_some())
+                + usize::from(self.marker.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.limit {
+            st.serialize_field("Limit", v)?;
+        }
+        if let Some(v) = &self.marker {
+            st.serialize_field("Marker", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListAliasesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            limit: m.opt("Limit")?,
+            marker: m.opt("Marker")?,
+        })
+    }
 }
 
 /// The `ListAliasesResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListAliasesResponse {
-    #[serde(rename = "Aliases", skip_serializing_if = "Option::is_none")]
+    /// `Aliases`
     pub aliases: Option<Vec<AliasListEntry>>,
-    #[serde(rename = "NextMarker", skip_serializing_if = "Option::is_none")]
+    /// `NextMarker`
     pub next_marker: Option<String>,
-    #[serde(rename = "Truncated", skip_serializing_if = "Option::is_none")]
+    /// `Truncated`
     pub truncated: Option<bool>,
+}
+
+impl serde::Serialize for ListAliasesResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListAliasesResponse",
+            usize::from(self.aliases.is_some())
+                + usize::from(self.next_marker.is_some())
+                + usize::from(self.truncated.is_some()),
+        )?;
+        if let Some(v) = &self.aliases {
+            st.serialize_field("Aliases", v)?;
+        }
+        if let Some(v) = &self.next_marker {
+            st.serialize_field("NextMarker", v)?;
+        }
+        if let Some(v) = &self.truncated {
+            st.serialize_field("Truncated", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListAliasesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            aliases: m.opt("Aliases")?,
+            next_marker: m.opt("NextMarker")?,
+            truncated: m.opt("Truncated")?,
+        })
+    }
 }
 
 /// The `ListGrantsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListGrantsRequest {
-    #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
+    /// `Limit`
     pub limit: Option<i32>,
-    #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
+    /// `Marker`
     pub marker: Option<String>,
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "GrantId", skip_serializing_if = "Option::is_none")]
+    /// `GrantId`
     pub grant_id: Option<String>,
-    #[serde(rename = "GranteePrincipal", skip_serializing_if = "Option::is_none")]
+    /// `GranteePrincipal`
     pub grantee_principal: Option<String>,
-    #[serde(
-        rename = "GranteeServicePrincipal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `GranteeServicePrincipal`
     pub grantee_service_principal: Option<String>,
 }
 
+impl serde::Serialize for ListGrantsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListGrantsRequest",
+            1 + usize::from(self.limit.is_some())
+                + usize::from(self.marker.is_some())
+                + usize::from(self.grant_id.is_some())
+                + usize::from(self.grantee_principal.is_some())
+                + usize::from(self.grantee_service_principal.is_some()),
+        )?;
+        if let Some(v) = &self.limit {
+            st.serialize_field("Limit", v)?;
+        }
+        if let Some(v) = &self.marker {
+            st.serialize_field("Marker", v)?;
+        }
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.grant_id {
+            st.serialize_field("GrantId", v)?;
+        }
+        if let Some(v) = &self.grantee_principal {
+            st.serialize_field("GranteePrincipal", v)?;
+        }
+        if let Some(v) = &self.grantee_service_principal {
+            st.serialize_field("GranteeServicePrincipal", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListGrantsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            limit: m.opt("Limit")?,
+            marker: m.opt("Marker")?,
+            key_id: m.req("KeyId")?,
+            grant_id: m.opt("GrantId")?,
+            grantee_principal: m.opt("GranteePrincipal")?,
+            grantee_service_principal: m.opt("GranteeServicePrincipal")?,
+        })
+    }
+}
+
 /// The `ListGrantsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListGrantsResponse {
-    #[serde(rename = "Grants", skip_serializing_if = "Option::is_none")]
+    /// `Grants`
     pub grants: Option<Vec<GrantListEntry>>,
-    #[serde(rename = "NextMarker", skip_serializing_if = "Option::is_none")]
+    /// `NextMarker`
     pub next_marker: Option<String>,
-    #[serde(rename = "Truncated", skip_serializing_if = "Option::is_none")]
+    /// `Truncated`
     pub truncated: Option<bool>,
+}
+
+impl serde::Serialize for ListGrantsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListGrantsResponse",
+            usize::from(self.grants.is_some())
+                + usize::from(self.next_marker.is_some())
+                + usize::from(self.truncated.is_some()),
+        )?;
+        if let Some(v) = &self.grants {
+            st.serialize_field("Grants", v)?;
+        }
+        if let Some(v) = &self.next_marker {
+            st.serialize_field("NextMarker", v)?;
+        }
+        if let Some(v) = &self.truncated {
+            st.serialize_field("Truncated", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListGrantsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            grants: m.opt("Grants")?,
+            next_marker: m.opt("NextMarker")?,
+            truncated: m.opt("Truncated")?,
+        })
+    }
 }
 
 /// The `ListKeyPoliciesRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListKeyPoliciesRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
+    /// `Limit`
     pub limit: Option<i32>,
-    #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
+    /// `Marker`
     pub marker: Option<String>,
+}
+
+impl serde::Serialize for ListKeyPoliciesRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListKeyPoliciesRequest",
+            1 + usize::from(self.limit.is_some()) + usize::from(self.marker.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.limit {
+            st.serialize_field("Limit", v)?;
+        }
+        if let Some(v) = &self.marker {
+            st.serialize_field("Marker", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListKeyPoliciesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            limit: m.opt("Limit")?,
+            marker: m.opt("Marker")?,
+        })
+    }
 }
 
 /// The `ListKeyPoliciesResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListKeyPoliciesResponse {
-    #[serde(rename = "PolicyNames", skip_serializing_if = "Option::is_none")]
+    /// `PolicyNames`
     pub policy_names: Option<Vec<String>>,
-    #[serde(rename = "NextMarker", skip_serializing_if = "Option::is_none")]
+    /// `NextMarker`
     pub next_marker: Option<String>,
-    #[serde(rename = "Truncated", skip_serializing_if = "Option::is_none")]
+    /// `Truncated`
     pub truncated: Option<bool>,
+}
+
+impl serde::Serialize for ListKeyPoliciesResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListKeyPoliciesResponse",
+            usize::from(self.policy_names.is_some())
+                + usize::from(self.next_marker.is_some())
+                + usize::from(self.truncated.is_some()),
+        )?;
+        if let Some(v) = &self.policy_names {
+            st.serialize_field("PolicyNames", v)?;
+        }
+        if let Some(v) = &self.next_marker {
+            st.serialize_field("NextMarker", v)?;
+        }
+        if let Some(v) = &self.truncated {
+            st.serialize_field("Truncated", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListKeyPoliciesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            policy_names: m.opt("PolicyNames")?,
+            next_marker: m.opt("NextMarker")?,
+            truncated: m.opt("Truncated")?,
+        })
+    }
 }
 
 /// The `ListKeyRotationsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListKeyRotationsRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "IncludeKeyMaterial", skip_serializing_if = "Option::is_none")]
+    /// `IncludeKeyMaterial`
     pub include_key_material: Option<IncludeKeyMaterial>,
-    #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
+    /// `Limit`
     pub limit: Option<i32>,
-    #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
+    /// `Marker`
     pub marker: Option<String>,
+}
+
+impl serde::Serialize for ListKeyRotationsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListKeyRotationsRequest",
+            1 + usize::from(self.include_key_material.is_some())
+                + usize::from(self.limit.is_some())
+                + usize::from(self.marker.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.include_key_material {
+            st.serialize_field("IncludeKeyMaterial", v)?;
+        }
+        if let Some(v) = &self.limit {
+            st.serialize_field("Limit", v)?;
+        }
+        if let Some(v) = &self.marker {
+            st.serialize_field("Marker", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListKeyRotationsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            include_key_material: m.opt("IncludeKeyMaterial")?,
+            limit: m.opt("Limit")?,
+            marker: m.opt("Marker")?,
+        })
+    }
 }
 
 /// The `ListKeyRotationsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListKeyRotationsResponse {
-    #[serde(rename = "Rotations", skip_serializing_if = "Option::is_none")]
+    /// `Rotations`
     pub rotations: Option<Vec<RotationsListEntry>>,
-    #[serde(rename = "NextMarker", skip_serializing_if = "Option::is_none")]
+    /// `NextMarker`
     pub next_marker: Option<String>,
-    #[serde(rename = "Truncated", skip_serializing_if = "Option::is_none")]
+    /// `Truncated`
     pub truncated: Option<bool>,
+}
+
+impl serde::Serialize for ListKeyRotationsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListKeyRotationsResponse",
+            usize::from(self.rotations.is_some())
+                + usize::from(self.next_marker.is_some())
+                + usize::from(self.truncated.is_some()),
+        )?;
+        if let Some(v) = &self.rotations {
+            st.serialize_field("Rotations", v)?;
+        }
+        if let Some(v) = &self.next_marker {
+            st.serialize_field("NextMarker", v)?;
+        }
+        if let Some(v) = &self.truncated {
+            st.serialize_field("Truncated", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListKeyRotationsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            rotations: m.opt("Rotations")?,
+            next_marker: m.opt("NextMarker")?,
+            truncated: m.opt("Truncated")?,
+        })
+    }
 }
 
 /// The `ListKeysRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListKeysRequest {
-    #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
+    /// `Limit`
     pub limit: Option<i32>,
-    #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
+    /// `Marker`
     pub marker: Option<String>,
-    #[serde(rename = "ResourceOwners", skip_serializing_if = "Option::is_none")]
+    /// `ResourceOwners`
     pub resource_owners: Option<Vec<ResourceOwnerType>>,
 }
 
+impl serde::Serialize for ListKeysRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListKeysRequest",
+            usize::from(self.limit.is_some())
+                + usize::from(self.marker.is_some())
+                + usize::from(self.resource_owners.is_some()),
+        )?;
+        if let Some(v) = &self.limit {
+            st.serialize_field("Limit", v)?;
+        }
+        if let Some(v) = &self.marker {
+            st.serialize_field("Marker", v)?;
+        }
+        if let Some(v) = &self.resource_owners {
+            st.serialize_field("ResourceOwners", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListKeysRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            limit: m.opt("Limit")?,
+            marker: m.opt("Marker")?,
+            resource_owners: m.opt("ResourceOwners")?,
+        })
+    }
+}
+
 /// The `ListKeysResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListKeysResponse {
-    #[serde(rename = "Keys", skip_serializing_if = "Option::is_none")]
+    /// `Keys`
     pub keys: Option<Vec<KeyListEntry>>,
-    #[serde(rename = "NextMarker", skip_serializing_if = "Option::is_none")]
+    /// `NextMarker`
     pub next_marker: Option<String>,
-    #[serde(rename = "Truncated", skip_serializing_if = "Option::is_none")]
+    /// `Truncated`
     pub truncated: Option<bool>,
+}
+
+impl serde::Serialize for ListKeysResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListKeysResponse",
+            usize::from(self.keys.is_some())
+                + usize::from(self.next_marker.is_some())
+                + usize::from(self.truncated.is_some()),
+        )?;
+        if let Some(v) = &self.keys {
+            st.serialize_field("Keys", v)?;
+        }
+        if let Some(v) = &self.next_marker {
+            st.serialize_field("NextMarker", v)?;
+        }
+        if let Some(v) = &self.truncated {
+            st.serialize_field("Truncated", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListKeysResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            keys: m.opt("Keys")?,
+            next_marker: m.opt("NextMarker")?,
+            truncated: m.opt("Truncated")?,
+        })
+    }
 }
 
 /// The `ListResourceTagsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListResourceTagsRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
+    /// `Limit`
     pub limit: Option<i32>,
-    #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
+    /// `Marker`
     pub marker: Option<String>,
+}
+
+impl serde::Serialize for ListResourceTagsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListResourceTagsRequest",
+            1 + usize::from(self.limit.is_some()) + usize::from(self.marker.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.limit {
+            st.serialize_field("Limit", v)?;
+        }
+        if let Some(v) = &self.marker {
+            st.serialize_field("Marker", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListResourceTagsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            limit: m.opt("Limit")?,
+            marker: m.opt("Marker")?,
+        })
+    }
 }
 
 /// The `ListResourceTagsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListResourceTagsResponse {
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
-    #[serde(rename = "NextMarker", skip_serializing_if = "Option::is_none")]
+    /// `NextMarker`
     pub next_marker: Option<String>,
-    #[serde(rename = "Truncated", skip_serializing_if = "Option::is_none")]
+    /// `Truncated`
     pub truncated: Option<bool>,
 }
 
+impl serde::Serialize for ListResourceTagsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListResourceTagsResponse",
+            usize::from(self.tags.is_some())
+                + usize::from(self.next_marker.is_some())
+                + usize::from(self.truncated.is_some()),
+        )?;
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        if let Some(v) = &self.next_marker {
+            st.serialize_field("NextMarker", v)?;
+        }
+        if let Some(v) = &self.truncated {
+            st.serialize_field("Truncated", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListResourceTagsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            tags: m.opt("Tags")?,
+            next_marker: m.opt("NextMarker")?,
+            truncated: m.opt("Truncated")?,
+        })
+    }
+}
+
 /// The `ListRetirableGrantsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListRetirableGrantsRequest {
-    #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
+    /// `Limit`
     pub limit: Option<i32>,
-    #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
+    /// `Marker`
     pub marker: Option<String>,
-    #[serde(rename = "RetiringPrincipal", skip_serializing_if = "Option::is_none")]
+    /// `RetiringPrincipal`
     pub retiring_principal: Option<String>,
-    #[serde(
-        rename = "RetiringServicePrincipal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `RetiringServicePrincipal`
     pub retiring_service_principal: Option<String>,
+}
+
+impl serde::Serialize for ListRetirableGrantsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListRetirableGrantsRequest",
+            usize::from(self.limit.is_some())
+                + usize::from(self.marker.is_some())
+                + usize::from(self.retiring_principal.is_some())
+                + usize::from(self.retiring_service_principal.is_some()),
+        )?;
+        if let Some(v) = &self.limit {
+            st.serialize_field("Limit", v)?;
+        }
+        if let Some(v) = &self.marker {
+            st.serialize_field("Marker", v)?;
+        }
+        if let Some(v) = &self.retiring_principal {
+            st.serialize_field("RetiringPrincipal", v)?;
+        }
+        if let Some(v) = &self.retiring_service_principal {
+            st.serialize_field("RetiringServicePrincipal", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListRetirableGrantsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            limit: m.opt("Limit")?,
+            marker: m.opt("Marker")?,
+            retiring_principal: m.opt("RetiringPrincipal")?,
+            retiring_service_principal: m.opt("RetiringServicePrincipal")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -7954,11 +11253,33 @@ crate::model_enum! {
 }
 
 /// The `MalformedPolicyDocumentException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MalformedPolicyDocumentException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for MalformedPolicyDocumentException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "MalformedPolicyDocumentException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MalformedPolicyDocumentException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -7971,25 +11292,83 @@ crate::model_enum! {
 }
 
 /// The `MultiRegionConfiguration` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MultiRegionConfiguration {
-    #[serde(rename = "MultiRegionKeyType", skip_serializing_if = "Option::is_none")]
+    /// `MultiRegionKeyType`
     pub multi_region_key_type: Option<MultiRegionKeyType>,
-    #[serde(rename = "PrimaryKey", skip_serializing_if = "Option::is_none")]
+    /// `PrimaryKey`
     pub primary_key: Option<MultiRegionKey>,
-    #[serde(rename = "ReplicaKeys", skip_serializing_if = "Option::is_none")]
+    /// `ReplicaKeys`
     pub replica_keys: Option<Vec<MultiRegionKey>>,
 }
 
+impl serde::Serialize for MultiRegionConfiguration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "MultiRegionConfiguration",
+            usize::from(self.multi_region_key_type.is_some())
+                + usize::from(self.primary_key.is_some())
+                + usize::from(self.replica_keys.is_some()),
+        )?;
+        if let Some(v) = &self.multi_region_key_type {
+            st.serialize_field("MultiRegionKeyType", v)?;
+        }
+        if let Some(v) = &self.primary_key {
+            st.serialize_field("PrimaryKey", v)?;
+        }
+        if let Some(v) = &self.replica_keys {
+            st.serialize_field("ReplicaKeys", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MultiRegionConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            multi_region_key_type: m.opt("MultiRegionKeyType")?,
+            primary_key: m.opt("PrimaryKey")?,
+            replica_keys: m.opt("ReplicaKeys")?,
+        })
+    }
+}
+
 /// The `MultiRegionKey` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MultiRegionKey {
-    #[serde(rename = "Arn", skip_serializing_if = "Option::is_none")]
+    /// `Arn`
     pub arn: Option<String>,
-    #[serde(rename = "Region", skip_serializing_if = "Option::is_none")]
+    /// `Region`
     pub region: Option<String>,
+}
+
+impl serde::Serialize for MultiRegionKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "MultiRegionKey",
+            usize::from(self.arn.is_some()) + usize::from(self.region.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("Arn", v)?;
+        }
+        if let Some(v) = &self.region {
+            st.serialize_field("Region", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MultiRegionKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("Arn")?,
+            region: m.opt("Region")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -8001,11 +11380,31 @@ crate::model_enum! {
 }
 
 /// The `NotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NotFoundException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for NotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("NotFoundException", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -8019,139 +11418,350 @@ crate::model_enum! {
 }
 
 /// The `PutKeyPolicyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutKeyPolicyRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
+    /// `PolicyName`
     pub policy_name: Option<String>,
-    #[serde(rename = "Policy")]
+    /// `Policy` (required)
     pub policy: String,
-    #[serde(
-        rename = "BypassPolicyLockoutSafetyCheck",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `BypassPolicyLockoutSafetyCheck`
     pub bypass_policy_lockout_safety_check: Option<bool>,
+}
+
+impl serde::Serialize for PutKeyPolicyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutKeyPolicyRequest",
+            2 + usize::from(self.policy_name.is_some())
+                + usize::from(self.bypass_policy_lockout_safety_check.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.policy_name {
+            st.serialize_field("PolicyName", v)?;
+        }
+        st.serialize_field("Policy", &self.policy)?;
+        if let Some(v) = &self.bypass_policy_lockout_safety_check {
+            st.serialize_field("BypassPolicyLockoutSafetyCheck", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutKeyPolicyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            policy_name: m.opt("PolicyName")?,
+            policy: m.req("Policy")?,
+            bypass_policy_lockout_safety_check: m.opt("BypassPolicyLockoutSafetyCheck")?,
+        })
+    }
 }
 
 /// The `ReEncryptRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReEncryptRequest {
-    #[serde(rename = "CiphertextBlob", skip_serializing_if = "Option::is_none")]
+    /// `CiphertextBlob`
     pub ciphertext_blob: Option<crate::Blob>,
-    #[serde(
-        rename = "SourceEncryptionContext",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SourceEncryptionContext`
     pub source_encryption_context: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "SourceKeyId", skip_serializing_if = "Option::is_none")]
+    /// `SourceKeyId`
     pub source_key_id: Option<String>,
-    #[serde(rename = "DestinationKeyId")]
+    /// `DestinationKeyId` (required)
     pub destination_key_id: String,
-    #[serde(
-        rename = "DestinationEncryptionContext",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `DestinationEncryptionContext`
     pub destination_encryption_context: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(
-        rename = "SourceEncryptionAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SourceEncryptionAlgorithm`
     pub source_encryption_algorithm: Option<EncryptionAlgorithmSpec>,
-    #[serde(
-        rename = "DestinationEncryptionAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `DestinationEncryptionAlgorithm`
     pub destination_encryption_algorithm: Option<EncryptionAlgorithmSpec>,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
-    #[serde(rename = "DryRunModifiers", skip_serializing_if = "Option::is_none")]
+    /// `DryRunModifiers`
     pub dry_run_modifiers: Option<Vec<DryRunModifierType>>,
 }
 
+impl serde::Serialize for ReEncryptRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ReEncryptRequest",
+            1 + usize::from(self.ciphertext_blob.is_some())
+                + usize::from(self.source_encryption_context.is_some())
+                + usize::from(self.source_key_id.is_some())
+                + usize::from(self.destination_encryption_context.is_some())
+                + usize::from(self.source_encryption_algorithm.is_some())
+                + usize::from(self.destination_encryption_algorithm.is_some())
+                + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.dry_run.is_some())
+                + usize::from(self.dry_run_modifiers.is_some()),
+        )?;
+        if let Some(v) = &self.ciphertext_blob {
+            st.serialize_field("CiphertextBlob", v)?;
+        }
+        if let Some(v) = &self.source_encryption_context {
+            st.serialize_field("SourceEncryptionContext", v)?;
+        }
+        if let Some(v) = &self.source_key_id {
+            st.serialize_field("SourceKeyId", v)?;
+        }
+        st.serialize_field("DestinationKeyId", &self.destination_key_id)?;
+        if let Some(v) = &self.destination_encryption_context {
+            st.serialize_field("DestinationEncryptionContext", v)?;
+        }
+        if let Some(v) = &self.source_encryption_algorithm {
+            st.serialize_field("SourceEncryptionAlgorithm", v)?;
+        }
+        if let Some(v) = &self.destination_encryption_algorithm {
+            st.serialize_field("DestinationEncryptionAlgorithm", v)?;
+        }
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        if let Some(v) = &self.dry_run_modifiers {
+            st.serialize_field("DryRunModifiers", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReEncryptRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            ciphertext_blob: m.opt("CiphertextBlob")?,
+            source_encryption_context: m.opt("SourceEncryptionContext")?,
+            source_key_id: m.opt("SourceKeyId")?,
+            destination_key_id: m.req("DestinationKeyId")?,
+            destination_encryption_context: m.opt("DestinationEncryptionContext")?,
+            source_encryption_algorithm: m.opt("SourceEncryptionAlgorithm")?,
+            destination_encryption_algorithm: m.opt("DestinationEncryptionAlgorithm")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            dry_run: m.opt("DryRun")?,
+            dry_run_modifiers: m.opt("DryRunModifiers")?,
+        })
+    }
+}
+
 /// The `ReEncryptResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReEncryptResponse {
-    #[serde(rename = "CiphertextBlob", skip_serializing_if = "Option::is_none")]
+    /// `CiphertextBlob`
     pub ciphertext_blob: Option<crate::Blob>,
-    #[serde(rename = "SourceKeyId", skip_serializing_if = "Option::is_none")]
+    /// `SourceKeyId`
     pub source_key_id: Option<String>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(
-        rename = "SourceEncryptionAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SourceEncryptionAlgorithm`
     pub source_encryption_algorithm: Option<EncryptionAlgorithmSpec>,
-    #[serde(
-        rename = "DestinationEncryptionAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `DestinationEncryptionAlgorithm`
     pub destination_encryption_algorithm: Option<EncryptionAlgorithmSpec>,
-    #[serde(
-        rename = "SourceKeyMaterialId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SourceKeyMaterialId`
     pub source_key_material_id: Option<String>,
-    #[serde(
-        rename = "DestinationKeyMaterialId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `DestinationKeyMaterialId`
     pub destination_key_material_id: Option<String>,
 }
 
+impl serde::Serialize for ReEncryptResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ReEncryptResponse",
+            usize::from(self.ciphertext_blob.is_some())
+                + usize::from(self.source_key_id.is_some())
+                + usize::from(self.key_id.is_some())
+                + usize::from(self.source_encryption_algorithm.is_some())
+                + usize::from(self.destination_encryption_algorithm.is_some())
+                + usize::from(self.source_key_material_id.is_some())
+                + usize::from(self.destination_key_material_id.is_some()),
+        )?;
+        if let Some(v) = &self.ciphertext_blob {
+            st.serialize_field("CiphertextBlob", v)?;
+        }
+        if let Some(v) = &self.source_key_id {
+            st.serialize_field("SourceKeyId", v)?;
+        }
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.source_encryption_algorithm {
+            st.serialize_field("SourceEncryptionAlgorithm", v)?;
+        }
+        if let Some(v) = &self.destination_encryption_algorithm {
+            st.serialize_field("DestinationEncryptionAlgorithm", v)?;
+        }
+        if let Some(v) = &self.source_key_material_id {
+            st.serialize_field("SourceKeyMaterialId", v)?;
+        }
+        if let Some(v) = &self.destination_key_material_id {
+            st.serialize_field("DestinationKeyMaterialId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReEncryptResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            ciphertext_blob: m.opt("CiphertextBlob")?,
+            source_key_id: m.opt("SourceKeyId")?,
+            key_id: m.opt("KeyId")?,
+            source_encryption_algorithm: m.opt("SourceEncryptionAlgorithm")?,
+            destination_encryption_algorithm: m.opt("DestinationEncryptionAlgorithm")?,
+            source_key_material_id: m.opt("SourceKeyMaterialId")?,
+            destination_key_material_id: m.opt("DestinationKeyMaterialId")?,
+        })
+    }
+}
+
 /// The `RecipientInfo` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecipientInfo {
-    #[serde(
-        rename = "KeyEncryptionAlgorithm",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `KeyEncryptionAlgorithm`
     pub key_encryption_algorithm: Option<KeyEncryptionMechanism>,
-    #[serde(
-        rename = "AttestationDocument",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AttestationDocument`
     pub attestation_document: Option<crate::Blob>,
 }
 
+impl serde::Serialize for RecipientInfo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RecipientInfo",
+            usize::from(self.key_encryption_algorithm.is_some())
+                + usize::from(self.attestation_document.is_some()),
+        )?;
+        if let Some(v) = &self.key_encryption_algorithm {
+            st.serialize_field("KeyEncryptionAlgorithm", v)?;
+        }
+        if let Some(v) = &self.attestation_document {
+            st.serialize_field("AttestationDocument", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RecipientInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_encryption_algorithm: m.opt("KeyEncryptionAlgorithm")?,
+            attestation_document: m.opt("AttestationDocument")?,
+        })
+    }
+}
+
 /// The `ReplicateKeyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicateKeyRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "ReplicaRegion")]
+    /// `ReplicaRegion` (required)
     pub replica_region: String,
-    #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
+    /// `Policy`
     pub policy: Option<String>,
-    #[serde(
-        rename = "BypassPolicyLockoutSafetyCheck",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `BypassPolicyLockoutSafetyCheck`
     pub bypass_policy_lockout_safety_check: Option<bool>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    /// `Description`
     pub description: Option<String>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
 }
 
+impl serde::Serialize for ReplicateKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ReplicateKeyRequest",
+            2 + usize::from(self.policy.is_some())
+                + usize::from(self.bypass_policy_lockout_safety_check.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.tags.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("ReplicaRegion", &self.replica_region)?;
+        if let Some(v) = &self.policy {
+            st.serialize_field("Policy", v)?;
+        }
+        if let Some(v) = &self.bypass_policy_lockout_safety_check {
+            st.serialize_field("BypassPolicyLockoutSafetyCheck", v)?;
+        }
+        if let Some(v) = &self.description {
+            st.serialize_field("Description", v)?;
+        }
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReplicateKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            replica_region: m.req("ReplicaRegion")?,
+            policy: m.opt("Policy")?,
+            bypass_policy_lockout_safety_check: m.opt("BypassPolicyLockoutSafetyCheck")?,
+            description: m.opt("Description")?,
+            tags: m.opt("Tags")?,
+        })
+    }
+}
+
 /// The `ReplicateKeyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicateKeyResponse {
-    #[serde(rename = "ReplicaKeyMetadata", skip_serializing_if = "Option::is_none")]
+    /// `ReplicaKeyMetadata`
     pub replica_key_metadata: Option<KeyMetadata>,
-    #[serde(rename = "ReplicaPolicy", skip_serializing_if = "Option::is_none")]
+    /// `ReplicaPolicy`
     pub replica_policy: Option<String>,
-    #[serde(rename = "ReplicaTags", skip_serializing_if = "Option::is_none")]
+    /// `ReplicaTags`
     pub replica_tags: Option<Vec<Tag>>,
+}
+
+impl serde::Serialize for ReplicateKeyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ReplicateKeyResponse",
+            usize::from(self.replica_key_metadata.is_some())
+                + usize::from(self.replica_policy.is_some())
+                + usize::from(self.replica_tags.is_some()),
+        )?;
+        if let Some(v) = &self.replica_key_metadata {
+            st.serialize_field("ReplicaKeyMetadata", v)?;
+        }
+        if let Some(v) = &self.replica_policy {
+            st.serialize_field("ReplicaPolicy", v)?;
+        }
+        if let Some(v) = &self.replica_tags {
+            st.serialize_field("ReplicaTags", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReplicateKeyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            replica_key_metadata: m.opt("ReplicaKeyMetadata")?,
+            replica_policy: m.opt("ReplicaPolicy")?,
+            replica_tags: m.opt("ReplicaTags")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -8163,45 +11773,147 @@ crate::model_enum! {
 }
 
 /// The `RetireGrantRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RetireGrantRequest {
-    #[serde(rename = "GrantToken", skip_serializing_if = "Option::is_none")]
+    /// `GrantToken`
     pub grant_token: Option<String>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "GrantId", skip_serializing_if = "Option::is_none")]
+    /// `GrantId`
     pub grant_id: Option<String>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
+}
+
+impl serde::Serialize for RetireGrantRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RetireGrantRequest",
+            usize::from(self.grant_token.is_some())
+                + usize::from(self.key_id.is_some())
+                + usize::from(self.grant_id.is_some())
+                + usize::from(self.dry_run.is_some()),
+        )?;
+        if let Some(v) = &self.grant_token {
+            st.serialize_field("GrantToken", v)?;
+        }
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.grant_id {
+            st.serialize_field("GrantId", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RetireGrantRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            grant_token: m.opt("GrantToken")?,
+            key_id: m.opt("KeyId")?,
+            grant_id: m.opt("GrantId")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
 }
 
 /// The `RevokeGrantRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RevokeGrantRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "GrantId")]
+    /// `GrantId` (required)
     pub grant_id: String,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
 }
 
+impl serde::Serialize for RevokeGrantRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RevokeGrantRequest",
+            2 + usize::from(self.dry_run.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("GrantId", &self.grant_id)?;
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RevokeGrantRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            grant_id: m.req("GrantId")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
+}
+
 /// The `RotateKeyOnDemandRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RotateKeyOnDemandRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
 }
 
+impl serde::Serialize for RotateKeyOnDemandRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("RotateKeyOnDemandRequest", 1)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RotateKeyOnDemandRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+        })
+    }
+}
+
 /// The `RotateKeyOnDemandResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RotateKeyOnDemandResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
+}
+
+impl serde::Serialize for RotateKeyOnDemandResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RotateKeyOnDemandResponse",
+            usize::from(self.key_id.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RotateKeyOnDemandResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -8213,78 +11925,230 @@ crate::model_enum! {
 }
 
 /// The `RotationsListEntry` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RotationsListEntry {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialId`
     pub key_material_id: Option<String>,
-    #[serde(
-        rename = "KeyMaterialDescription",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `KeyMaterialDescription`
     pub key_material_description: Option<String>,
-    #[serde(rename = "ImportState", skip_serializing_if = "Option::is_none")]
+    /// `ImportState`
     pub import_state: Option<ImportState>,
-    #[serde(rename = "KeyMaterialState", skip_serializing_if = "Option::is_none")]
+    /// `KeyMaterialState`
     pub key_material_state: Option<KeyMaterialState>,
-    #[serde(rename = "ExpirationModel", skip_serializing_if = "Option::is_none")]
+    /// `ExpirationModel`
     pub expiration_model: Option<ExpirationModelType>,
-    #[serde(rename = "ValidTo", skip_serializing_if = "Option::is_none")]
+    /// `ValidTo`
     pub valid_to: Option<crate::Timestamp>,
-    #[serde(rename = "RotationDate", skip_serializing_if = "Option::is_none")]
+    /// `RotationDate`
     pub rotation_date: Option<crate::Timestamp>,
-    #[serde(rename = "RotationType", skip_serializing_if = "Option::is_none")]
+    /// `RotationType`
     pub rotation_type: Option<RotationType>,
 }
 
+impl serde::Serialize for RotationsListEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RotationsListEntry",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.key_material_id.is_some())
+                + usize::from(self.key_material_description.is_some())
+                + usize::from(self.import_state.is_some())
+                + usize::from(self.key_material_state.is_some())
+                + usize::from(self.expiration_model.is_some())
+                + usize::from(self.valid_to.is_some())
+                + usize::from(self.rotation_date.is_some())
+                + usize::from(self.rotation_type.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.key_material_id {
+            st.serialize_field("KeyMaterialId", v)?;
+        }
+        if let Some(v) = &self.key_material_description {
+            st.serialize_field("KeyMaterialDescription", v)?;
+        }
+        if let Some(v) = &self.import_state {
+            st.serialize_field("ImportState", v)?;
+        }
+        if let Some(v) = &self.key_material_state {
+            st.serialize_field("KeyMaterialState", v)?;
+        }
+        if let Some(v) = &self.expiration_model {
+            st.serialize_field("ExpirationModel", v)?;
+        }
+        if let Some(v) = &self.valid_to {
+            st.serialize_field("ValidTo", v)?;
+        }
+        if let Some(v) = &self.rotation_date {
+            st.serialize_field("RotationDate", v)?;
+        }
+        if let Some(v) = &self.rotation_type {
+            st.serialize_field("RotationType", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RotationsListEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            key_material_id: m.opt("KeyMaterialId")?,
+            key_material_description: m.opt("KeyMaterialDescription")?,
+            import_state: m.opt("ImportState")?,
+            key_material_state: m.opt("KeyMaterialState")?,
+            expiration_model: m.opt("ExpirationModel")?,
+            valid_to: m.opt("ValidTo")?,
+            rotation_date: m.opt("RotationDate")?,
+            rotation_type: m.opt("RotationType")?,
+        })
+    }
+}
+
 /// The `ScheduleKeyDeletionRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScheduleKeyDeletionRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(
-        rename = "PendingWindowInDays",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `PendingWindowInDays`
     pub pending_window_in_days: Option<i32>,
+}
+
+impl serde::Serialize for ScheduleKeyDeletionRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ScheduleKeyDeletionRequest",
+            1 + usize::from(self.pending_window_in_days.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        if let Some(v) = &self.pending_window_in_days {
+            st.serialize_field("PendingWindowInDays", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ScheduleKeyDeletionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            pending_window_in_days: m.opt("PendingWindowInDays")?,
+        })
+    }
 }
 
 /// The `ScheduleKeyDeletionResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScheduleKeyDeletionResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "DeletionDate", skip_serializing_if = "Option::is_none")]
+    /// `DeletionDate`
     pub deletion_date: Option<crate::Timestamp>,
-    #[serde(rename = "KeyState", skip_serializing_if = "Option::is_none")]
+    /// `KeyState`
     pub key_state: Option<KeyState>,
-    #[serde(
-        rename = "PendingWindowInDays",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `PendingWindowInDays`
     pub pending_window_in_days: Option<i32>,
 }
 
+impl serde::Serialize for ScheduleKeyDeletionResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ScheduleKeyDeletionResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.deletion_date.is_some())
+                + usize::from(self.key_state.is_some())
+                + usize::from(self.pending_window_in_days.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.deletion_date {
+            st.serialize_field("DeletionDate", v)?;
+        }
+        if let Some(v) = &self.key_state {
+            st.serialize_field("KeyState", v)?;
+        }
+        if let Some(v) = &self.pending_window_in_days {
+            st.serialize_field("PendingWindowInDays", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ScheduleKeyDeletionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            deletion_date: m.opt("DeletionDate")?,
+            key_state: m.opt("KeyState")?,
+            pending_window_in_days: m.opt("PendingWindowInDays")?,
+        })
+    }
+}
+
 /// The `SignRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SignRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "Message")]
+    /// `Message` (required)
     pub message: crate::Blob,
-    #[serde(rename = "MessageType", skip_serializing_if = "Option::is_none")]
+    /// `MessageType`
     pub message_type: Option<MessageType>,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "SigningAlgorithm")]
+    /// `SigningAlgorithm` (required)
     pub signing_algorithm: SigningAlgorithmSpec,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
+}
+
+impl serde::Serialize for SignRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "SignRequest",
+            3 + usize::from(self.message_type.is_some())
+                + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.dry_run.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("Message", &self.message)?;
+        if let Some(v) = &self.message_type {
+            st.serialize_field("MessageType", v)?;
+        }
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        st.serialize_field("SigningAlgorithm", &self.signing_algorithm)?;
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SignRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            message: m.req("Message")?,
+            message_type: m.opt("MessageType")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            signing_algorithm: m.req("SigningAlgorithm")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for SignRequest {
@@ -8301,15 +12165,47 @@ impl std::fmt::Debug for SignRequest {
 }
 
 /// The `SignResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SignResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "Signature", skip_serializing_if = "Option::is_none")]
+    /// `Signature`
     pub signature: Option<crate::Blob>,
-    #[serde(rename = "SigningAlgorithm", skip_serializing_if = "Option::is_none")]
+    /// `SigningAlgorithm`
     pub signing_algorithm: Option<SigningAlgorithmSpec>,
+}
+
+impl serde::Serialize for SignResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "SignResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.signature.is_some())
+                + usize::from(self.signing_algorithm.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.signature {
+            st.serialize_field("Signature", v)?;
+        }
+        if let Some(v) = &self.signing_algorithm {
+            st.serialize_field("SigningAlgorithm", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SignResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            signature: m.opt("Signature")?,
+            signing_algorithm: m.opt("SigningAlgorithm")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -8332,103 +12228,266 @@ crate::model_enum! {
 }
 
 /// The `Tag` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tag {
-    #[serde(rename = "TagKey")]
+    /// `TagKey` (required)
     pub tag_key: String,
-    #[serde(rename = "TagValue")]
+    /// `TagValue` (required)
     pub tag_value: String,
 }
 
+impl serde::Serialize for Tag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("Tag", 2)?;
+        st.serialize_field("TagKey", &self.tag_key)?;
+        st.serialize_field("TagValue", &self.tag_value)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Tag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            tag_key: m.req("TagKey")?,
+            tag_value: m.req("TagValue")?,
+        })
+    }
+}
+
 /// The `TagException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TagException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for TagException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("TagException", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TagException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `TagResourceRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TagResourceRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "Tags")]
+    /// `Tags` (required)
     pub tags: Vec<Tag>,
 }
 
+impl serde::Serialize for TagResourceRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("TagResourceRequest", 2)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("Tags", &self.tags)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TagResourceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            tags: m.req("Tags")?,
+        })
+    }
+}
+
 /// The `UnsupportedOperationException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UnsupportedOperationException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for UnsupportedOperationException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UnsupportedOperationException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UnsupportedOperationException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `UntagResourceRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UntagResourceRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "TagKeys")]
+    /// `TagKeys` (required)
     pub tag_keys: Vec<String>,
 }
 
+impl serde::Serialize for UntagResourceRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("UntagResourceRequest", 2)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("TagKeys", &self.tag_keys)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UntagResourceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            tag_keys: m.req("TagKeys")?,
+        })
+    }
+}
+
 /// The `UpdateAliasRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateAliasRequest {
-    #[serde(rename = "AliasName")]
+    /// `AliasName` (required)
     pub alias_name: String,
-    #[serde(rename = "TargetKeyId")]
+    /// `TargetKeyId` (required)
     pub target_key_id: String,
 }
 
+impl serde::Serialize for UpdateAliasRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("UpdateAliasRequest", 2)?;
+        st.serialize_field("AliasName", &self.alias_name)?;
+        st.serialize_field("TargetKeyId", &self.target_key_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateAliasRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            alias_name: m.req("AliasName")?,
+            target_key_id: m.req("TargetKeyId")?,
+        })
+    }
+}
+
 /// The `UpdateCustomKeyStoreRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UpdateCustomKeyStoreRequest {
-    #[serde(rename = "CustomKeyStoreId")]
+    /// `CustomKeyStoreId` (required)
     pub custom_key_store_id: String,
-    #[serde(
-        rename = "NewCustomKeyStoreName",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `NewCustomKeyStoreName`
     pub new_custom_key_store_name: Option<String>,
-    #[serde(rename = "KeyStorePassword", skip_serializing_if = "Option::is_none")]
+    /// `KeyStorePassword`
     pub key_store_password: Option<String>,
-    #[serde(rename = "CloudHsmClusterId", skip_serializing_if = "Option::is_none")]
+    /// `CloudHsmClusterId`
     pub cloud_hsm_cluster_id: Option<String>,
-    #[serde(
-        rename = "XksProxyUriEndpoint",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyUriEndpoint`
     pub xks_proxy_uri_endpoint: Option<String>,
-    #[serde(rename = "XksProxyUriPath", skip_serializing_if = "Option::is_none")]
+    /// `XksProxyUriPath`
     pub xks_proxy_uri_path: Option<String>,
-    #[serde(
-        rename = "XksProxyVpcEndpointServiceName",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyVpcEndpointServiceName`
     pub xks_proxy_vpc_endpoint_service_name: Option<String>,
-    #[serde(
-        rename = "XksProxyVpcEndpointServiceOwner",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyVpcEndpointServiceOwner`
     pub xks_proxy_vpc_endpoint_service_owner: Option<String>,
-    #[serde(
-        rename = "XksProxyAuthenticationCredential",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyAuthenticationCredential`
     pub xks_proxy_authentication_credential: Option<XksProxyAuthenticationCredentialType>,
-    #[serde(
-        rename = "XksProxyConnectivity",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `XksProxyConnectivity`
     pub xks_proxy_connectivity: Option<XksProxyConnectivityType>,
+}
+
+impl serde::Serialize for UpdateCustomKeyStoreRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateCustomKeyStoreRequest",
+            1 + usize::from(self.new_custom_key_store_name.is_some())
+                + usize::from(self.key_store_password.is_some())
+                + usize::from(self.cloud_hsm_cluster_id.is_some())
+                + usize::from(self.xks_proxy_uri_endpoint.is_some())
+                + usize::from(self.xks_proxy_uri_path.is_some())
+                + usize::from(self.xks_proxy_vpc_endpoint_service_name.is_some())
+                + usize::from(self.xks_proxy_vpc_endpoint_service_owner.is_some())
+                + usize::from(self.xks_proxy_authentication_credential.is_some())
+                + usize::from(self.xks_proxy_connectivity.is_some()),
+        )?;
+        st.serialize_field("CustomKeyStoreId", &self.custom_key_store_id)?;
+        if let Some(v) = &self.new_custom_key_store_name {
+            st.serialize_field("NewCustomKeyStoreName", v)?;
+        }
+        if let Some(v) = &self.key_store_password {
+            st.serialize_field("KeyStorePassword", v)?;
+        }
+        if let Some(v) = &self.cloud_hsm_cluster_id {
+            st.serialize_field("CloudHsmClusterId", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_uri_endpoint {
+            st.serialize_field("XksProxyUriEndpoint", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_uri_path {
+            st.serialize_field("XksProxyUriPath", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_vpc_endpoint_service_name {
+            st.serialize_field("XksProxyVpcEndpointServiceName", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_vpc_endpoint_service_owner {
+            st.serialize_field("XksProxyVpcEndpointServiceOwner", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_authentication_credential {
+            st.serialize_field("XksProxyAuthenticationCredential", v)?;
+        }
+        if let Some(v) = &self.xks_proxy_connectivity {
+            st.serialize_field("XksProxyConnectivity", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateCustomKeyStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            custom_key_store_id: m.req("CustomKeyStoreId")?,
+            new_custom_key_store_name: m.opt("NewCustomKeyStoreName")?,
+            key_store_password: m.opt("KeyStorePassword")?,
+            cloud_hsm_cluster_id: m.opt("CloudHsmClusterId")?,
+            xks_proxy_uri_endpoint: m.opt("XksProxyUriEndpoint")?,
+            xks_proxy_uri_path: m.opt("XksProxyUriPath")?,
+            xks_proxy_vpc_endpoint_service_name: m.opt("XksProxyVpcEndpointServiceName")?,
+            xks_proxy_vpc_endpoint_service_owner: m.opt("XksProxyVpcEndpointServiceOwner")?,
+            xks_proxy_authentication_credential: m.opt("XksProxyAuthenticationCredential")?,
+            xks_proxy_connectivity: m.opt("XksProxyConnectivity")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for UpdateCustomKeyStoreRequest {
@@ -8458,45 +12517,132 @@ impl std::fmt::Debug for UpdateCustomKeyStoreRequest {
 }
 
 /// The `UpdateCustomKeyStoreResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateCustomKeyStoreResponse {}
 
+impl serde::Serialize for UpdateCustomKeyStoreResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("UpdateCustomKeyStoreResponse", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateCustomKeyStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `UpdateKeyDescriptionRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateKeyDescriptionRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "Description")]
+    /// `Description` (required)
     pub description: String,
 }
 
+impl serde::Serialize for UpdateKeyDescriptionRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("UpdateKeyDescriptionRequest", 2)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("Description", &self.description)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateKeyDescriptionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            description: m.req("Description")?,
+        })
+    }
+}
+
 /// The `UpdatePrimaryRegionRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdatePrimaryRegionRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "PrimaryRegion")]
+    /// `PrimaryRegion` (required)
     pub primary_region: String,
 }
 
+impl serde::Serialize for UpdatePrimaryRegionRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("UpdatePrimaryRegionRequest", 2)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("PrimaryRegion", &self.primary_region)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdatePrimaryRegionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            primary_region: m.req("PrimaryRegion")?,
+        })
+    }
+}
+
 /// The `VerifyMacRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VerifyMacRequest {
-    #[serde(rename = "Message")]
+    /// `Message` (required)
     pub message: crate::Blob,
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "MacAlgorithm")]
+    /// `MacAlgorithm` (required)
     pub mac_algorithm: MacAlgorithmSpec,
-    #[serde(rename = "Mac")]
+    /// `Mac` (required)
     pub mac: crate::Blob,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
+}
+
+impl serde::Serialize for VerifyMacRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "VerifyMacRequest",
+            4 + usize::from(self.grant_tokens.is_some()) + usize::from(self.dry_run.is_some()),
+        )?;
+        st.serialize_field("Message", &self.message)?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("MacAlgorithm", &self.mac_algorithm)?;
+        st.serialize_field("Mac", &self.mac)?;
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VerifyMacRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.req("Message")?,
+            key_id: m.req("KeyId")?,
+            mac_algorithm: m.req("MacAlgorithm")?,
+            mac: m.req("Mac")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for VerifyMacRequest {
@@ -8513,35 +12659,107 @@ impl std::fmt::Debug for VerifyMacRequest {
 }
 
 /// The `VerifyMacResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct VerifyMacResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "MacValid", skip_serializing_if = "Option::is_none")]
+    /// `MacValid`
     pub mac_valid: Option<bool>,
-    #[serde(rename = "MacAlgorithm", skip_serializing_if = "Option::is_none")]
+    /// `MacAlgorithm`
     pub mac_algorithm: Option<MacAlgorithmSpec>,
 }
 
+impl serde::Serialize for VerifyMacResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "VerifyMacResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.mac_valid.is_some())
+                + usize::from(self.mac_algorithm.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.mac_valid {
+            st.serialize_field("MacValid", v)?;
+        }
+        if let Some(v) = &self.mac_algorithm {
+            st.serialize_field("MacAlgorithm", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VerifyMacResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            mac_valid: m.opt("MacValid")?,
+            mac_algorithm: m.opt("MacAlgorithm")?,
+        })
+    }
+}
+
 /// The `VerifyRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VerifyRequest {
-    #[serde(rename = "KeyId")]
+    /// `KeyId` (required)
     pub key_id: String,
-    #[serde(rename = "Message")]
+    /// `Message` (required)
     pub message: crate::Blob,
-    #[serde(rename = "MessageType", skip_serializing_if = "Option::is_none")]
+    /// `MessageType`
     pub message_type: Option<MessageType>,
-    #[serde(rename = "Signature")]
+    /// `Signature` (required)
     pub signature: crate::Blob,
-    #[serde(rename = "SigningAlgorithm")]
+    /// `SigningAlgorithm` (required)
     pub signing_algorithm: SigningAlgorithmSpec,
-    #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
+    /// `GrantTokens`
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    /// `DryRun`
     pub dry_run: Option<bool>,
+}
+
+impl serde::Serialize for VerifyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "VerifyRequest",
+            4 + usize::from(self.message_type.is_some())
+                + usize::from(self.grant_tokens.is_some())
+                + usize::from(self.dry_run.is_some()),
+        )?;
+        st.serialize_field("KeyId", &self.key_id)?;
+        st.serialize_field("Message", &self.message)?;
+        if let Some(v) = &self.message_type {
+            st.serialize_field("MessageType", v)?;
+        }
+        st.serialize_field("Signature", &self.signature)?;
+        st.serialize_field("SigningAlgorithm", &self.signing_algorithm)?;
+        if let Some(v) = &self.grant_tokens {
+            st.serialize_field("GrantTokens", v)?;
+        }
+        if let Some(v) = &self.dry_run {
+            st.serialize_field("DryRun", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VerifyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.req("KeyId")?,
+            message: m.req("Message")?,
+            message_type: m.opt("MessageType")?,
+            signature: m.req("Signature")?,
+            signing_algorithm: m.req("SigningAlgorithm")?,
+            grant_tokens: m.opt("GrantTokens")?,
+            dry_run: m.opt("DryRun")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for VerifyRequest {
@@ -8559,15 +12777,47 @@ impl std::fmt::Debug for VerifyRequest {
 }
 
 /// The `VerifyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct VerifyResponse {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    /// `KeyId`
     pub key_id: Option<String>,
-    #[serde(rename = "SignatureValid", skip_serializing_if = "Option::is_none")]
+    /// `SignatureValid`
     pub signature_valid: Option<bool>,
-    #[serde(rename = "SigningAlgorithm", skip_serializing_if = "Option::is_none")]
+    /// `SigningAlgorithm`
     pub signing_algorithm: Option<SigningAlgorithmSpec>,
+}
+
+impl serde::Serialize for VerifyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "VerifyResponse",
+            usize::from(self.key_id.is_some())
+                + usize::from(self.signature_valid.is_some())
+                + usize::from(self.signing_algorithm.is_some()),
+        )?;
+        if let Some(v) = &self.key_id {
+            st.serialize_field("KeyId", v)?;
+        }
+        if let Some(v) = &self.signature_valid {
+            st.serialize_field("SignatureValid", v)?;
+        }
+        if let Some(v) = &self.signing_algorithm {
+            st.serialize_field("SigningAlgorithm", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VerifyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key_id: m.opt("KeyId")?,
+            signature_valid: m.opt("SignatureValid")?,
+            signing_algorithm: m.opt("SigningAlgorithm")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -8581,45 +12831,148 @@ crate::model_enum! {
 }
 
 /// The `XksKeyAlreadyInUseException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksKeyAlreadyInUseException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for XksKeyAlreadyInUseException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksKeyAlreadyInUseException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksKeyAlreadyInUseException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `XksKeyConfigurationType` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksKeyConfigurationType {
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+    /// `Id`
     pub id: Option<String>,
 }
 
+impl serde::Serialize for XksKeyConfigurationType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("XksKeyConfigurationType", usize::from(self.id.is_some()))?;
+        if let Some(v) = &self.id {
+            st.serialize_field("Id", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksKeyConfigurationType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self { id: m.opt("Id")? })
+    }
+}
+
 /// The `XksKeyInvalidConfigurationException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksKeyInvalidConfigurationException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for XksKeyInvalidConfigurationException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksKeyInvalidConfigurationException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksKeyInvalidConfigurationException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `XksKeyNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksKeyNotFoundException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for XksKeyNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksKeyNotFoundException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksKeyNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `XksProxyAuthenticationCredentialType` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct XksProxyAuthenticationCredentialType {
-    #[serde(rename = "AccessKeyId")]
+    /// `AccessKeyId` (required)
     pub access_key_id: String,
-    #[serde(rename = "RawSecretAccessKey")]
+    /// `RawSecretAccessKey` (required)
     pub raw_secret_access_key: String,
+}
+
+impl serde::Serialize for XksProxyAuthenticationCredentialType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("XksProxyAuthenticationCredentialType", 2)?;
+        st.serialize_field("AccessKeyId", &self.access_key_id)?;
+        st.serialize_field("RawSecretAccessKey", &self.raw_secret_access_key)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyAuthenticationCredentialType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            access_key_id: m.req("AccessKeyId")?,
+            raw_secret_access_key: m.req("RawSecretAccessKey")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for XksProxyAuthenticationCredentialType {
@@ -8632,27 +12985,68 @@ impl std::fmt::Debug for XksProxyAuthenticationCredentialType {
 }
 
 /// The `XksProxyConfigurationType` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct XksProxyConfigurationType {
-    #[serde(rename = "Connectivity", skip_serializing_if = "Option::is_none")]
+    /// `Connectivity`
     pub connectivity: Option<XksProxyConnectivityType>,
-    #[serde(rename = "AccessKeyId", skip_serializing_if = "Option::is_none")]
+    /// `AccessKeyId`
     pub access_key_id: Option<String>,
-    #[serde(rename = "UriEndpoint", skip_serializing_if = "Option::is_none")]
+    /// `UriEndpoint`
     pub uri_endpoint: Option<String>,
-    #[serde(rename = "UriPath", skip_serializing_if = "Option::is_none")]
+    /// `UriPath`
     pub uri_path: Option<String>,
-    #[serde(
-        rename = "VpcEndpointServiceName",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `VpcEndpointServiceName`
     pub vpc_endpoint_service_name: Option<String>,
-    #[serde(
-        rename = "VpcEndpointServiceOwner",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `VpcEndpointServiceOwner`
     pub vpc_endpoint_service_owner: Option<String>,
+}
+
+impl serde::Serialize for XksProxyConfigurationType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksProxyConfigurationType",
+            usize::from(self.connectivity.is_some())
+                + usize::from(self.access_key_id.is_some())
+                + usize::from(self.uri_endpoint.is_some())
+                + usize::from(self.uri_path.is_some())
+                + usize::from(self.vpc_endpoint_service_name.is_some())
+                + usize::from(self.vpc_endpoint_service_owner.is_some()),
+        )?;
+        if let Some(v) = &self.connectivity {
+            st.serialize_field("Connectivity", v)?;
+        }
+        if let Some(v) = &self.access_key_id {
+            st.serialize_field("AccessKeyId", v)?;
+        }
+        if let Some(v) = &self.uri_endpoint {
+            st.serialize_field("UriEndpoint", v)?;
+        }
+        if let Some(v) = &self.uri_path {
+            st.serialize_field("UriPath", v)?;
+        }
+        if let Some(v) = &self.vpc_endpoint_service_name {
+            st.serialize_field("VpcEndpointServiceName", v)?;
+        }
+        if let Some(v) = &self.vpc_endpoint_service_owner {
+            st.serialize_field("VpcEndpointServiceOwner", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyConfigurationType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            connectivity: m.opt("Connectivity")?,
+            access_key_id: m.opt("AccessKeyId")?,
+            uri_endpoint: m.opt("UriEndpoint")?,
+            uri_path: m.opt("UriPath")?,
+            vpc_endpoint_service_name: m.opt("VpcEndpointServiceName")?,
+            vpc_endpoint_service_owner: m.opt("VpcEndpointServiceOwner")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for XksProxyConfigurationType {
@@ -8680,75 +13074,273 @@ crate::model_enum! {
 }
 
 /// The `XksProxyIncorrectAuthenticationCredentialException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksProxyIncorrectAuthenticationCredentialException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for XksProxyIncorrectAuthenticationCredentialException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksProxyIncorrectAuthenticationCredentialException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyIncorrectAuthenticationCredentialException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `XksProxyInvalidConfigurationException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksProxyInvalidConfigurationException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for XksProxyInvalidConfigurationException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksProxyInvalidConfigurationException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyInvalidConfigurationException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `XksProxyInvalidResponseException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksProxyInvalidResponseException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for XksProxyInvalidResponseException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksProxyInvalidResponseException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyInvalidResponseException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `XksProxyUriEndpointInUseException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksProxyUriEndpointInUseException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for XksProxyUriEndpointInUseException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksProxyUriEndpointInUseException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyUriEndpointInUseException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `XksProxyUriInUseException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksProxyUriInUseException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for XksProxyUriInUseException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksProxyUriInUseException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyUriInUseException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `XksProxyUriUnreachableException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksProxyUriUnreachableException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for XksProxyUriUnreachableException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksProxyUriUnreachableException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyUriUnreachableException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `XksProxyVpcEndpointServiceInUseException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksProxyVpcEndpointServiceInUseException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for XksProxyVpcEndpointServiceInUseException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksProxyVpcEndpointServiceInUseException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyVpcEndpointServiceInUseException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `XksProxyVpcEndpointServiceInvalidConfigurationException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksProxyVpcEndpointServiceInvalidConfigurationException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for XksProxyVpcEndpointServiceInvalidConfigurationException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksProxyVpcEndpointServiceInvalidConfigurationException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyVpcEndpointServiceInvalidConfigurationException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `XksProxyVpcEndpointServiceNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct XksProxyVpcEndpointServiceNotFoundException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for XksProxyVpcEndpointServiceNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "XksProxyVpcEndpointServiceNotFoundException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XksProxyVpcEndpointServiceNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The operations of `kms`; each answers `NotImplementedException` until implemented.

@@ -3061,124 +3061,397 @@ pub fn resource_not_found_exception(message: impl Into<String>) -> AwsError {
 }
 
 /// The `APIErrorType` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct APIErrorType {
-    #[serde(rename = "SecretId", skip_serializing_if = "Option::is_none")]
+    /// `SecretId`
     pub secret_id: Option<String>,
-    #[serde(rename = "ErrorCode", skip_serializing_if = "Option::is_none")]
+    /// `ErrorCode`
     pub error_code: Option<String>,
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for APIErrorType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "APIErrorType",
+            usize::from(self.secret_id.is_some())
+                + usize::from(self.error_code.is_some())
+                + usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.secret_id {
+            st.serialize_field("SecretId", v)?;
+        }
+        if let Some(v) = &self.error_code {
+            st.serialize_field("ErrorCode", v)?;
+        }
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for APIErrorType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.opt("SecretId")?,
+            error_code: m.opt("ErrorCode")?,
+            message: m.opt("Message")?,
+        })
+    }
+}
+
 /// The `AssociateCrossAccountReplicaRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssociateCrossAccountReplicaRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "CrossAccountReplicaARN")]
+    /// `CrossAccountReplicaARN` (required)
     pub cross_account_replica_arn: String,
-    #[serde(rename = "ReplicaRestriction", skip_serializing_if = "Option::is_none")]
+    /// `ReplicaRestriction`
     pub replica_restriction: Option<ReplicaRestrictionType>,
-    #[serde(rename = "ReplicationRoleARN", skip_serializing_if = "Option::is_none")]
+    /// `ReplicationRoleARN`
     pub replication_role_arn: Option<String>,
 }
 
+impl serde::Serialize for AssociateCrossAccountReplicaRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AssociateCrossAccountReplicaRequest",
+            2 + usize::from(self.replica_restriction.is_some())
+                + usize::from(self.replication_role_arn.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.serialize_field("CrossAccountReplicaARN", &self.cross_account_replica_arn)?;
+        if let Some(v) = &self.replica_restriction {
+            st.serialize_field("ReplicaRestriction", v)?;
+        }
+        if let Some(v) = &self.replication_role_arn {
+            st.serialize_field("ReplicationRoleARN", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssociateCrossAccountReplicaRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            cross_account_replica_arn: m.req("CrossAccountReplicaARN")?,
+            replica_restriction: m.opt("ReplicaRestriction")?,
+            replication_role_arn: m.opt("ReplicationRoleARN")?,
+        })
+    }
+}
+
 /// The `AssociateCrossAccountReplicaResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssociateCrossAccountReplicaResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(
-        rename = "CrossAccountReplicaARN",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CrossAccountReplicaARN`
     pub cross_account_replica_arn: Option<String>,
-    #[serde(rename = "ReplicationStatus", skip_serializing_if = "Option::is_none")]
+    /// `ReplicationStatus`
     pub replication_status: Option<StatusType>,
 }
 
+impl serde::Serialize for AssociateCrossAccountReplicaResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AssociateCrossAccountReplicaResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.cross_account_replica_arn.is_some())
+                + usize::from(self.replication_status.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.cross_account_replica_arn {
+            st.serialize_field("CrossAccountReplicaARN", v)?;
+        }
+        if let Some(v) = &self.replication_status {
+            st.serialize_field("ReplicationStatus", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssociateCrossAccountReplicaResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            cross_account_replica_arn: m.opt("CrossAccountReplicaARN")?,
+            replication_status: m.opt("ReplicationStatus")?,
+        })
+    }
+}
+
 /// The `BatchGetSecretValueRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchGetSecretValueRequest {
-    #[serde(rename = "SecretIdList", skip_serializing_if = "Option::is_none")]
+    /// `SecretIdList`
     pub secret_id_list: Option<Vec<String>>,
-    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    /// `Filters`
     pub filters: Option<Vec<Filter>>,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for BatchGetSecretValueRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "BatchGetSecretValueRequest",
+            usize::from(self.secret_id_list.is_some())
+                + usize::from(self.filters.is_some())
+                + usize::from(self.max_results.is_some())
+                + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.secret_id_list {
+            st.serialize_field("SecretIdList", v)?;
+        }
+        if let Some(v) = &self.filters {
+            st.serialize_field("Filters", v)?;
+        }
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BatchGetSecretValueRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id_list: m.opt("SecretIdList")?,
+            filters: m.opt("Filters")?,
+            max_results: m.opt("MaxResults")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `BatchGetSecretValueResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchGetSecretValueResponse {
-    #[serde(rename = "SecretValues", skip_serializing_if = "Option::is_none")]
+    /// `SecretValues`
     pub secret_values: Option<Vec<SecretValueEntry>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
-    #[serde(rename = "Errors", skip_serializing_if = "Option::is_none")]
+    /// `Errors`
     pub errors: Option<Vec<APIErrorType>>,
 }
 
+impl serde::Serialize for BatchGetSecretValueResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "BatchGetSecretValueResponse",
+            usize::from(self.secret_values.is_some())
+                + usize::from(self.next_token.is_some())
+                + usize::from(self.errors.is_some()),
+        )?;
+        if let Some(v) = &self.secret_values {
+            st.serialize_field("SecretValues", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        if let Some(v) = &self.errors {
+            st.serialize_field("Errors", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BatchGetSecretValueResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_values: m.opt("SecretValues")?,
+            next_token: m.opt("NextToken")?,
+            errors: m.opt("Errors")?,
+        })
+    }
+}
+
 /// The `CancelRotateSecretRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CancelRotateSecretRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
 }
 
+impl serde::Serialize for CancelRotateSecretRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("CancelRotateSecretRequest", 1)?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CancelRotateSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+        })
+    }
+}
+
 /// The `CancelRotateSecretResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CancelRotateSecretResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    /// `VersionId`
     pub version_id: Option<String>,
 }
 
+impl serde::Serialize for CancelRotateSecretResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CancelRotateSecretResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.version_id.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.version_id {
+            st.serialize_field("VersionId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CancelRotateSecretResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            version_id: m.opt("VersionId")?,
+        })
+    }
+}
+
 /// The `CreateSecretRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CreateSecretRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
-    #[serde(rename = "ClientRequestToken", skip_serializing_if = "Option::is_none")]
+    /// `ClientRequestToken`
     pub client_request_token: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    /// `Description`
     pub description: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "SecretBinary", skip_serializing_if = "Option::is_none")]
+    /// `SecretBinary`
     pub secret_binary: Option<crate::Blob>,
-    #[serde(rename = "SecretString", skip_serializing_if = "Option::is_none")]
+    /// `SecretString`
     pub secret_string: Option<String>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
-    #[serde(rename = "AddReplicaRegions", skip_serializing_if = "Option::is_none")]
+    /// `AddReplicaRegions`
     pub add_replica_regions: Option<Vec<ReplicaRegionType>>,
-    #[serde(
-        rename = "ForceOverwriteReplicaSecret",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ForceOverwriteReplicaSecret`
     pub force_overwrite_replica_secret: Option<bool>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    /// `Type`
     pub r#type: Option<String>,
-    #[serde(
-        rename = "CrossAccountPrimaryARN",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CrossAccountPrimaryARN`
     pub cross_account_primary_arn: Option<String>,
+}
+
+impl serde::Serialize for CreateSecretRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateSecretRequest",
+            1 + usize::from(self.client_request_token.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.secret_binary.is_some())
+                + usize::from(self.secret_string.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.add_replica_regions.is_some())
+                + usize::from(self.force_overwrite_replica_secret.is_some())
+                + usize::from(self.r#type.is_some())
+                + usize::from(self.cross_account_primary_arn.is_some()),
+        )?;
+        st.serialize_field("Name", &self.name)?;
+        if let Some(v) = &self.client_request_token {
+            st.serialize_field("ClientRequestToken", v)?;
+        }
+        if let Some(v) = &self.description {
+            st.serialize_field("Description", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.secret_binary {
+            st.serialize_field("SecretBinary", v)?;
+        }
+        if let Some(v) = &self.secret_string {
+            st.serialize_field("SecretString", v)?;
+        }
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        if let Some(v) = &self.add_replica_regions {
+            st.serialize_field("AddReplicaRegions", v)?;
+        }
+        if let Some(v) = &self.force_overwrite_replica_secret {
+            st.serialize_field("ForceOverwriteReplicaSecret", v)?;
+        }
+        if let Some(v) = &self.r#type {
+            st.serialize_field("Type", v)?;
+        }
+        if let Some(v) = &self.cross_account_primary_arn {
+            st.serialize_field("CrossAccountPrimaryARN", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+            client_request_token: m.opt("ClientRequestToken")?,
+            description: m.opt("Description")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            secret_binary: m.opt("SecretBinary")?,
+            secret_string: m.opt("SecretString")?,
+            tags: m.opt("Tags")?,
+            add_replica_regions: m.opt("AddReplicaRegions")?,
+            force_overwrite_replica_secret: m.opt("ForceOverwriteReplicaSecret")?,
+            r#type: m.opt("Type")?,
+            cross_account_primary_arn: m.opt("CrossAccountPrimaryARN")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for CreateSecretRequest {
@@ -3203,226 +3476,714 @@ impl std::fmt::Debug for CreateSecretRequest {
 }
 
 /// The `CreateSecretResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateSecretResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    /// `VersionId`
     pub version_id: Option<String>,
-    #[serde(rename = "ReplicationStatus", skip_serializing_if = "Option::is_none")]
+    /// `ReplicationStatus`
     pub replication_status: Option<Vec<ReplicationStatusType>>,
+}
+
+impl serde::Serialize for CreateSecretResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CreateSecretResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.version_id.is_some())
+                + usize::from(self.replication_status.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.version_id {
+            st.serialize_field("VersionId", v)?;
+        }
+        if let Some(v) = &self.replication_status {
+            st.serialize_field("ReplicationStatus", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateSecretResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            version_id: m.opt("VersionId")?,
+            replication_status: m.opt("ReplicationStatus")?,
+        })
+    }
 }
 
 /// The `CrossAccountPrimaryType` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CrossAccountPrimaryType {
-    #[serde(rename = "PrimarySecretARN", skip_serializing_if = "Option::is_none")]
+    /// `PrimarySecretARN`
     pub primary_secret_arn: Option<String>,
-    #[serde(rename = "ReplicationStatus", skip_serializing_if = "Option::is_none")]
+    /// `ReplicationStatus`
     pub replication_status: Option<StatusType>,
-    #[serde(rename = "StatusMessage", skip_serializing_if = "Option::is_none")]
+    /// `StatusMessage`
     pub status_message: Option<String>,
+}
+
+impl serde::Serialize for CrossAccountPrimaryType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CrossAccountPrimaryType",
+            usize::from(self.primary_secret_arn.is_some())
+                + usize::from(self.replication_status.is_some())
+                + usize::from(self.status_message.is_some()),
+        )?;
+        if let Some(v) = &self.primary_secret_arn {
+            st.serialize_field("PrimarySecretARN", v)?;
+        }
+        if let Some(v) = &self.replication_status {
+            st.serialize_field("ReplicationStatus", v)?;
+        }
+        if let Some(v) = &self.status_message {
+            st.serialize_field("StatusMessage", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CrossAccountPrimaryType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            primary_secret_arn: m.opt("PrimarySecretARN")?,
+            replication_status: m.opt("ReplicationStatus")?,
+            status_message: m.opt("StatusMessage")?,
+        })
+    }
 }
 
 /// The `CrossAccountReplicaEntry` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CrossAccountReplicaEntry {
-    #[serde(rename = "ReplicaSecretARN", skip_serializing_if = "Option::is_none")]
+    /// `ReplicaSecretARN`
     pub replica_secret_arn: Option<String>,
-    #[serde(rename = "ReplicationRoleARN", skip_serializing_if = "Option::is_none")]
+    /// `ReplicationRoleARN`
     pub replication_role_arn: Option<String>,
-    #[serde(rename = "ReplicationStatus", skip_serializing_if = "Option::is_none")]
+    /// `ReplicationStatus`
     pub replication_status: Option<StatusType>,
-    #[serde(rename = "StatusMessage", skip_serializing_if = "Option::is_none")]
+    /// `StatusMessage`
     pub status_message: Option<String>,
 }
 
+impl serde::Serialize for CrossAccountReplicaEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "CrossAccountReplicaEntry",
+            usize::from(self.replica_secret_arn.is_some())
+                + usize::from(self.replication_role_arn.is_some())
+                + usize::from(self.replication_status.is_some())
+                + usize::from(self.status_message.is_some()),
+        )?;
+        if let Some(v) = &self.replica_secret_arn {
+            st.serialize_field("ReplicaSecretARN", v)?;
+        }
+        if let Some(v) = &self.replication_role_arn {
+            st.serialize_field("ReplicationRoleARN", v)?;
+        }
+        if let Some(v) = &self.replication_status {
+            st.serialize_field("ReplicationStatus", v)?;
+        }
+        if let Some(v) = &self.status_message {
+            st.serialize_field("StatusMessage", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CrossAccountReplicaEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            replica_secret_arn: m.opt("ReplicaSecretARN")?,
+            replication_role_arn: m.opt("ReplicationRoleARN")?,
+            replication_status: m.opt("ReplicationStatus")?,
+            status_message: m.opt("StatusMessage")?,
+        })
+    }
+}
+
 /// The `DecryptionFailure` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DecryptionFailure {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for DecryptionFailure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("DecryptionFailure", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DecryptionFailure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
 }
 
 /// The `DeleteResourcePolicyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteResourcePolicyRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
+    /// `PolicyName`
     pub policy_name: Option<String>,
+}
+
+impl serde::Serialize for DeleteResourcePolicyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DeleteResourcePolicyRequest",
+            1 + usize::from(self.policy_name.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        if let Some(v) = &self.policy_name {
+            st.serialize_field("PolicyName", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteResourcePolicyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            policy_name: m.opt("PolicyName")?,
+        })
+    }
 }
 
 /// The `DeleteResourcePolicyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteResourcePolicyResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
+    /// `PolicyName`
     pub policy_name: Option<String>,
 }
 
+impl serde::Serialize for DeleteResourcePolicyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DeleteResourcePolicyResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.policy_name.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.policy_name {
+            st.serialize_field("PolicyName", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteResourcePolicyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            policy_name: m.opt("PolicyName")?,
+        })
+    }
+}
+
 /// The `DeleteSecretRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteSecretRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(
-        rename = "RecoveryWindowInDays",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `RecoveryWindowInDays`
     pub recovery_window_in_days: Option<i64>,
-    #[serde(
-        rename = "ForceDeleteWithoutRecovery",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ForceDeleteWithoutRecovery`
     pub force_delete_without_recovery: Option<bool>,
 }
 
+impl serde::Serialize for DeleteSecretRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DeleteSecretRequest",
+            1 + usize::from(self.recovery_window_in_days.is_some())
+                + usize::from(self.force_delete_without_recovery.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        if let Some(v) = &self.recovery_window_in_days {
+            st.serialize_field("RecoveryWindowInDays", v)?;
+        }
+        if let Some(v) = &self.force_delete_without_recovery {
+            st.serialize_field("ForceDeleteWithoutRecovery", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            recovery_window_in_days: m.opt("RecoveryWindowInDays")?,
+            force_delete_without_recovery: m.opt("ForceDeleteWithoutRecovery")?,
+        })
+    }
+}
+
 /// The `DeleteSecretResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteSecretResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "DeletionDate", skip_serializing_if = "Option::is_none")]
+    /// `DeletionDate`
     pub deletion_date: Option<crate::Timestamp>,
 }
 
+impl serde::Serialize for DeleteSecretResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DeleteSecretResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.deletion_date.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.deletion_date {
+            st.serialize_field("DeletionDate", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeleteSecretResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            deletion_date: m.opt("DeletionDate")?,
+        })
+    }
+}
+
 /// The `DescribeSecretRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeSecretRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
+}
+
+impl serde::Serialize for DescribeSecretRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DescribeSecretRequest", 1)?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DescribeSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+        })
+    }
 }
 
 /// The `DescribeSecretResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeSecretResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    /// `Type`
     pub r#type: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    /// `Description`
     pub description: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "RotationEnabled", skip_serializing_if = "Option::is_none")]
+    /// `RotationEnabled`
     pub rotation_enabled: Option<bool>,
-    #[serde(rename = "RotationLambdaARN", skip_serializing_if = "Option::is_none")]
+    /// `RotationLambdaARN`
     pub rotation_lambda_arn: Option<String>,
-    #[serde(rename = "RotationRules", skip_serializing_if = "Option::is_none")]
+    /// `RotationRules`
     pub rotation_rules: Option<RotationRulesType>,
-    #[serde(
-        rename = "ExternalSecretRotationMetadata",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ExternalSecretRotationMetadata`
     pub external_secret_rotation_metadata: Option<Vec<ExternalSecretRotationMetadataItem>>,
-    #[serde(
-        rename = "ExternalSecretRotationRoleArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ExternalSecretRotationRoleArn`
     pub external_secret_rotation_role_arn: Option<String>,
-    #[serde(rename = "LastRotatedDate", skip_serializing_if = "Option::is_none")]
+    /// `LastRotatedDate`
     pub last_rotated_date: Option<crate::Timestamp>,
-    #[serde(rename = "LastChangedDate", skip_serializing_if = "Option::is_none")]
+    /// `LastChangedDate`
     pub last_changed_date: Option<crate::Timestamp>,
-    #[serde(rename = "LastAccessedDate", skip_serializing_if = "Option::is_none")]
+    /// `LastAccessedDate`
     pub last_accessed_date: Option<crate::Timestamp>,
-    #[serde(rename = "DeletedDate", skip_serializing_if = "Option::is_none")]
+    /// `DeletedDate`
     pub deleted_date: Option<crate::Timestamp>,
-    #[serde(rename = "NextRotationDate", skip_serializing_if = "Option::is_none")]
+    /// `NextRotationDate`
     pub next_rotation_date: Option<crate::Timestamp>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
-    #[serde(rename = "VersionIdsToStages", skip_serializing_if = "Option::is_none")]
+    /// `VersionIdsToStages`
     pub version_ids_to_stages: Option<::std::collections::BTreeMap<String, Vec<String>>>,
-    #[serde(rename = "OwningService", skip_serializing_if = "Option::is_none")]
+    /// `OwningService`
     pub owning_service: Option<String>,
-    #[serde(rename = "CreatedDate", skip_serializing_if = "Option::is_none")]
+    /// `CreatedDate`
     pub created_date: Option<crate::Timestamp>,
-    #[serde(rename = "PrimaryRegion", skip_serializing_if = "Option::is_none")]
+    /// `PrimaryRegion`
     pub primary_region: Option<String>,
-    #[serde(rename = "ReplicationStatus", skip_serializing_if = "Option::is_none")]
+    /// `ReplicationStatus`
     pub replication_status: Option<Vec<ReplicationStatusType>>,
-    #[serde(
-        rename = "CrossAccountPrimary",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CrossAccountPrimary`
     pub cross_account_primary: Option<CrossAccountPrimaryType>,
-    #[serde(
-        rename = "CrossAccountReplicas",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CrossAccountReplicas`
     pub cross_account_replicas: Option<Vec<CrossAccountReplicaEntry>>,
 }
 
+impl serde::Serialize for DescribeSecretResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DescribeSecretResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.r#type.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.rotation_enabled.is_some())
+                + usize::from(self.rotation_lambda_arn.is_some())
+                + usize::from(self.rotation_rules.is_some())
+                + usize::from(self.external_secret_rotation_metadata.is_some())
+                + usize::from(self.external_secret_rotation_role_arn.is_some())
+                + usize::from(self.last_rotated_date.is_some())
+                + usize::from(self.last_changed_date.is_some())
+                + usize::from(self.last_accessed_date.is_some())
+                + usize::from(self.deleted_date.is_some())
+                + usize::from(self.next_rotation_date.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.version_ids_to_stages.is_some())
+                + usize::from(self.owning_service.is_some())
+                + usize::from(self.created_date.is_some())
+                + usize::from(self.primary_region.is_some())
+                + usize::from(self.replication_status.is_some())
+                + usize::from(self.cross_account_primary.is_some())
+                + usize::from(self.cross_account_replicas.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.r#type {
+            st.serialize_field("Type", v)?;
+        }
+        if let Some(v) = &self.description {
+            st.serialize_field("Description", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.rotation_enabled {
+            st.serialize_field("RotationEnabled", v)?;
+        }
+        if let Some(v) = &self.rotation_lambda_arn {
+            st.serialize_field("RotationLambdaARN", v)?;
+        }
+        if let Some(v) = &self.rotation_rules {
+            st.serialize_field("RotationRules", v)?;
+        }
+        if let Some(v) = &self.external_secret_rotation_metadata {
+            st.serialize_field("ExternalSecretRotationMetadata", v)?;
+        }
+        if let Some(v) = &self.external_secret_rotation_role_arn {
+            st.serialize_field("ExternalSecretRotationRoleArn", v)?;
+        }
+        if let Some(v) = &self.last_rotated_date {
+            st.serialize_field("LastRotatedDate", v)?;
+        }
+        if let Some(v) = &self.last_changed_date {
+            st.serialize_field("LastChangedDate", v)?;
+        }
+        if let Some(v) = &self.last_accessed_date {
+            st.serialize_field("LastAccessedDate", v)?;
+        }
+        if let Some(v) = &self.deleted_date {
+            st.serialize_field("DeletedDate", v)?;
+        }
+        if let Some(v) = &self.next_rotation_date {
+            st.serialize_field("NextRotationDate", v)?;
+        }
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        if let Some(v) = &self.version_ids_to_stages {
+            st.serialize_field("VersionIdsToStages", v)?;
+        }
+        if let Some(v) = &self.owning_service {
+            st.serialize_field("OwningService", v)?;
+        }
+        if let Some(v) = &self.created_date {
+            st.serialize_field("CreatedDate", v)?;
+        }
+        if let Some(v) = &self.primary_region {
+            st.serialize_field("PrimaryRegion", v)?;
+        }
+        if let Some(v) = &self.replication_status {
+            st.serialize_field("ReplicationStatus", v)?;
+        }
+        if let Some(v) = &self.cross_account_primary {
+            st.serialize_field("CrossAccountPrimary", v)?;
+        }
+        if let Some(v) = &self.cross_account_replicas {
+            st.serialize_field("CrossAccountReplicas", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DescribeSecretResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            r#type: m.opt("Type")?,
+            description: m.opt("Description")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            rotation_enabled: m.opt("RotationEnabled")?,
+            rotation_lambda_arn: m.opt("RotationLambdaARN")?,
+            rotation_rules: m.opt("RotationRules")?,
+            external_secret_rotation_metadata: m.opt("ExternalSecretRotationMetadata")?,
+            external_secret_rotation_role_arn: m.opt("ExternalSecretRotationRoleArn")?,
+            last_rotated_date: m.opt("LastRotatedDate")?,
+            last_changed_date: m.opt("LastChangedDate")?,
+            last_accessed_date: m.opt("LastAccessedDate")?,
+            deleted_date: m.opt("DeletedDate")?,
+            next_rotation_date: m.opt("NextRotationDate")?,
+            tags: m.opt("Tags")?,
+            version_ids_to_stages: m.opt("VersionIdsToStages")?,
+            owning_service: m.opt("OwningService")?,
+            created_date: m.opt("CreatedDate")?,
+            primary_region: m.opt("PrimaryRegion")?,
+            replication_status: m.opt("ReplicationStatus")?,
+            cross_account_primary: m.opt("CrossAccountPrimary")?,
+            cross_account_replicas: m.opt("CrossAccountReplicas")?,
+        })
+    }
+}
+
 /// The `DisassociateCrossAccountReplicaRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisassociateCrossAccountReplicaRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "CrossAccountReplicaARN")]
+    /// `CrossAccountReplicaARN` (required)
     pub cross_account_replica_arn: String,
 }
 
+impl serde::Serialize for DisassociateCrossAccountReplicaRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DisassociateCrossAccountReplicaRequest", 2)?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.serialize_field("CrossAccountReplicaARN", &self.cross_account_replica_arn)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DisassociateCrossAccountReplicaRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            cross_account_replica_arn: m.req("CrossAccountReplicaARN")?,
+        })
+    }
+}
+
 /// The `DisassociateCrossAccountReplicaResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisassociateCrossAccountReplicaResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(
-        rename = "CrossAccountReplicaARN",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `CrossAccountReplicaARN`
     pub cross_account_replica_arn: Option<String>,
 }
 
+impl serde::Serialize for DisassociateCrossAccountReplicaResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DisassociateCrossAccountReplicaResponse",
+            usize::from(self.arn.is_some()) + usize::from(self.cross_account_replica_arn.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.cross_account_replica_arn {
+            st.serialize_field("CrossAccountReplicaARN", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DisassociateCrossAccountReplicaResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            cross_account_replica_arn: m.opt("CrossAccountReplicaARN")?,
+        })
+    }
+}
+
 /// The `EncryptionFailure` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncryptionFailure {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for EncryptionFailure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("EncryptionFailure", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EncryptionFailure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
+}
+
 /// The `ExternalSecretRotationMetadataItem` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExternalSecretRotationMetadataItem {
-    #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+    /// `Key`
     pub key: Option<String>,
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+    /// `Value`
     pub value: Option<String>,
 }
 
+impl serde::Serialize for ExternalSecretRotationMetadataItem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ExternalSecretRotationMetadataItem",
+            usize::from(self.key.is_some()) + usize::from(self.value.is_some()),
+        )?;
+        if let Some(v) = &self.key {
+            st.serialize_field("Key", v)?;
+        }
+        if let Some(v) = &self.value {
+            st.serialize_field("Value", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ExternalSecretRotationMetadataItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key: m.opt("Key")?,
+            value: m.opt("Value")?,
+        })
+    }
+}
+
 /// The `Filter` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
-    #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+    /// `Key`
     pub key: Option<FilterNameStringType>,
-    #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
+    /// `Values`
     pub values: Option<Vec<String>>,
+}
+
+impl serde::Serialize for Filter {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "Filter",
+            usize::from(self.key.is_some()) + usize::from(self.values.is_some()),
+        )?;
+        if let Some(v) = &self.key {
+            st.serialize_field("Key", v)?;
+        }
+        if let Some(v) = &self.values {
+            st.serialize_field("Values", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Filter {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key: m.opt("Key")?,
+            values: m.opt("Values")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -3439,36 +4200,112 @@ crate::model_enum! {
 }
 
 /// The `GetRandomPasswordRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetRandomPasswordRequest {
-    #[serde(rename = "PasswordLength", skip_serializing_if = "Option::is_none")]
+    /// `PasswordLength`
     pub password_length: Option<i64>,
-    #[serde(rename = "ExcludeCharacters", skip_serializing_if = "Option::is_none")]
+    /// `ExcludeCharacters`
     pub exclude_characters: Option<String>,
-    #[serde(rename = "ExcludeNumbers", skip_serializing_if = "Option::is_none")]
+    /// `ExcludeNumbers`
     pub exclude_numbers: Option<bool>,
-    #[serde(rename = "ExcludePunctuation", skip_serializing_if = "Option::is_none")]
+    /// `ExcludePunctuation`
     pub exclude_punctuation: Option<bool>,
-    #[serde(rename = "ExcludeUppercase", skip_serializing_if = "Option::is_none")]
+    /// `ExcludeUppercase`
     pub exclude_uppercase: Option<bool>,
-    #[serde(rename = "ExcludeLowercase", skip_serializing_if = "Option::is_none")]
+    /// `ExcludeLowercase`
     pub exclude_lowercase: Option<bool>,
-    #[serde(rename = "IncludeSpace", skip_serializing_if = "Option::is_none")]
+    /// `IncludeSpace`
     pub include_space: Option<bool>,
-    #[serde(
-        rename = "RequireEachIncludedType",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `RequireEachIncludedType`
     pub require_each_included_type: Option<bool>,
 }
 
+impl serde::Serialize for GetRandomPasswordRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetRandomPasswordRequest",
+            usize::from(self.password_length.is_some())
+                + usize::from(self.exclude_characters.is_some())
+                + usize::from(self.exclude_numbers.is_some())
+                + usize::from(self.exclude_punctuation.is_some())
+                + usize::from(self.exclude_uppercase.is_some())
+                + usize::from(self.exclude_lowercase.is_some())
+                + usize::from(self.include_space.is_some())
+                + usize::from(self.require_each_included_type.is_some()),
+        )?;
+        if let Some(v) = &self.password_length {
+            st.serialize_field("PasswordLength", v)?;
+        }
+        if let Some(v) = &self.exclude_characters {
+            st.serialize_field("ExcludeCharacters", v)?;
+        }
+        if let Some(v) = &self.exclude_numbers {
+            st.serialize_field("ExcludeNumbers", v)?;
+        }
+        if let Some(v) = &self.exclude_punctuation {
+            st.serialize_field("ExcludePunctuation", v)?;
+        }
+        if let Some(v) = &self.exclude_uppercase {
+            st.serialize_field("ExcludeUppercase", v)?;
+        }
+        if let Some(v) = &self.exclude_lowercase {
+            st.serialize_field("ExcludeLowercase", v)?;
+        }
+        if let Some(v) = &self.include_space {
+            st.serialize_field("IncludeSpace", v)?;
+        }
+        if let Some(v) = &self.require_each_included_type {
+            st.serialize_field("RequireEachIncludedType", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetRandomPasswordRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            password_length: m.opt("PasswordLength")?,
+            exclude_characters: m.opt("ExcludeCharacters")?,
+            exclude_numbers: m.opt("ExcludeNumbers")?,
+            exclude_punctuation: m.opt("ExcludePunctuation")?,
+            exclude_uppercase: m.opt("ExcludeUppercase")?,
+            exclude_lowercase: m.opt("ExcludeLowercase")?,
+            include_space: m.opt("IncludeSpace")?,
+            require_each_included_type: m.opt("RequireEachIncludedType")?,
+        })
+    }
+}
+
 /// The `GetRandomPasswordResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GetRandomPasswordResponse {
-    #[serde(rename = "RandomPassword", skip_serializing_if = "Option::is_none")]
+    /// `RandomPassword`
     pub random_password: Option<String>,
+}
+
+impl serde::Serialize for GetRandomPasswordResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetRandomPasswordResponse",
+            usize::from(self.random_password.is_some()),
+        )?;
+        if let Some(v) = &self.random_password {
+            st.serialize_field("RandomPassword", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetRandomPasswordResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            random_password: m.opt("RandomPassword")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for GetRandomPasswordResponse {
@@ -3480,59 +4317,200 @@ impl std::fmt::Debug for GetRandomPasswordResponse {
 }
 
 /// The `GetResourcePolicyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetResourcePolicyRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
+    /// `PolicyName`
     pub policy_name: Option<String>,
+}
+
+impl serde::Serialize for GetResourcePolicyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetResourcePolicyRequest",
+            1 + usize::from(self.policy_name.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        if let Some(v) = &self.policy_name {
+            st.serialize_field("PolicyName", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetResourcePolicyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            policy_name: m.opt("PolicyName")?,
+        })
+    }
 }
 
 /// The `GetResourcePolicyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetResourcePolicyResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "ResourcePolicy", skip_serializing_if = "Option::is_none")]
+    /// `ResourcePolicy`
     pub resource_policy: Option<String>,
-    #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
+    /// `PolicyName`
     pub policy_name: Option<String>,
 }
 
+impl serde::Serialize for GetResourcePolicyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetResourcePolicyResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.resource_policy.is_some())
+                + usize::from(self.policy_name.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.resource_policy {
+            st.serialize_field("ResourcePolicy", v)?;
+        }
+        if let Some(v) = &self.policy_name {
+            st.serialize_field("PolicyName", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetResourcePolicyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            resource_policy: m.opt("ResourcePolicy")?,
+            policy_name: m.opt("PolicyName")?,
+        })
+    }
+}
+
 /// The `GetSecretValueRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetSecretValueRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    /// `VersionId`
     pub version_id: Option<String>,
-    #[serde(rename = "VersionStage", skip_serializing_if = "Option::is_none")]
+    /// `VersionStage`
     pub version_stage: Option<String>,
 }
 
+impl serde::Serialize for GetSecretValueRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetSecretValueRequest",
+            1 + usize::from(self.version_id.is_some()) + usize::from(self.version_stage.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        if let Some(v) = &self.version_id {
+            st.serialize_field("VersionId", v)?;
+        }
+        if let Some(v) = &self.version_stage {
+            st.serialize_field("VersionStage", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetSecretValueRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            version_id: m.opt("VersionId")?,
+            version_stage: m.opt("VersionStage")?,
+        })
+    }
+}
+
 /// The `GetSecretValueResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GetSecretValueResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    /// `VersionId`
     pub version_id: Option<String>,
-    #[serde(rename = "SecretBinary", skip_serializing_if = "Option::is_none")]
+    /// `SecretBinary`
     pub secret_binary: Option<crate::Blob>,
-    #[serde(rename = "SecretString", skip_serializing_if = "Option::is_none")]
+    /// `SecretString`
     pub secret_string: Option<String>,
-    #[serde(rename = "VersionStages", skip_serializing_if = "Option::is_none")]
+    /// `VersionStages`
     pub version_stages: Option<Vec<String>>,
-    #[serde(rename = "CreatedDate", skip_serializing_if = "Option::is_none")]
+    /// `CreatedDate`
     pub created_date: Option<crate::Timestamp>,
+}
+
+impl serde::Serialize for GetSecretValueResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetSecretValueResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.version_id.is_some())
+                + usize::from(self.secret_binary.is_some())
+                + usize::from(self.secret_string.is_some())
+                + usize::from(self.version_stages.is_some())
+                + usize::from(self.created_date.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.version_id {
+            st.serialize_field("VersionId", v)?;
+        }
+        if let Some(v) = &self.secret_binary {
+            st.serialize_field("SecretBinary", v)?;
+        }
+        if let Some(v) = &self.secret_string {
+            st.serialize_field("SecretString", v)?;
+        }
+        if let Some(v) = &self.version_stages {
+            st.serialize_field("VersionStages", v)?;
+        }
+        if let Some(v) = &self.created_date {
+            st.serialize_field("CreatedDate", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetSecretValueResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            version_id: m.opt("VersionId")?,
+            secret_binary: m.opt("SecretBinary")?,
+            secret_string: m.opt("SecretString")?,
+            version_stages: m.opt("VersionStages")?,
+            created_date: m.opt("CreatedDate")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for GetSecretValueResponse {
@@ -3550,192 +4528,664 @@ impl std::fmt::Debug for GetSecretValueResponse {
 }
 
 /// The `InternalServiceError` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InternalServiceError {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InternalServiceError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("InternalServiceError", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InternalServiceError {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
 }
 
 /// The `InvalidNextTokenException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidNextTokenException {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidNextTokenException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidNextTokenException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidNextTokenException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
 }
 
 /// The `InvalidParameterException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidParameterException {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidParameterException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidParameterException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidParameterException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
 }
 
 /// The `InvalidRequestException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidRequestException {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidRequestException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidRequestException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidRequestException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
 }
 
 /// The `LimitExceededException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LimitExceededException {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for LimitExceededException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "LimitExceededException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LimitExceededException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
 }
 
 /// The `ListResourcePoliciesRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListResourcePoliciesRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListResourcePoliciesRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListResourcePoliciesRequest",
+            1 + usize::from(self.max_results.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListResourcePoliciesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            max_results: m.opt("MaxResults")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListResourcePoliciesResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListResourcePoliciesResponse {
-    #[serde(rename = "ResourcePolicies")]
+    /// `ResourcePolicies` (required)
     pub resource_policies: Vec<ResourcePolicySummary>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
+}
+
+impl serde::Serialize for ListResourcePoliciesResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListResourcePoliciesResponse",
+            1 + usize::from(self.next_token.is_some()),
+        )?;
+        st.serialize_field("ResourcePolicies", &self.resource_policies)?;
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListResourcePoliciesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            resource_policies: m.req("ResourcePolicies")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
 }
 
 /// The `ListSecretVersionIdsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListSecretVersionIdsRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
-    #[serde(rename = "IncludeDeprecated", skip_serializing_if = "Option::is_none")]
+    /// `IncludeDeprecated`
     pub include_deprecated: Option<bool>,
 }
 
+impl serde::Serialize for ListSecretVersionIdsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListSecretVersionIdsRequest",
+            1 + usize::from(self.max_results.is_some())
+                + usize::from(self.next_token.is_some())
+                + usize::from(self.include_deprecated.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        if let Some(v) = &self.include_deprecated {
+            st.serialize_field("IncludeDeprecated", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListSecretVersionIdsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            max_results: m.opt("MaxResults")?,
+            next_token: m.opt("NextToken")?,
+            include_deprecated: m.opt("IncludeDeprecated")?,
+        })
+    }
+}
+
 /// The `ListSecretVersionIdsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListSecretVersionIdsResponse {
-    #[serde(rename = "Versions", skip_serializing_if = "Option::is_none")]
+    /// `Versions`
     pub versions: Option<Vec<SecretVersionsListEntry>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
+}
+
+impl serde::Serialize for ListSecretVersionIdsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListSecretVersionIdsResponse",
+            usize::from(self.versions.is_some())
+                + usize::from(self.next_token.is_some())
+                + usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some()),
+        )?;
+        if let Some(v) = &self.versions {
+            st.serialize_field("Versions", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListSecretVersionIdsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            versions: m.opt("Versions")?,
+            next_token: m.opt("NextToken")?,
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+        })
+    }
 }
 
 /// The `ListSecretsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListSecretsRequest {
-    #[serde(
-        rename = "IncludePlannedDeletion",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `IncludePlannedDeletion`
     pub include_planned_deletion: Option<bool>,
-    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    /// `MaxResults`
     pub max_results: Option<i32>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
-    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    /// `Filters`
     pub filters: Option<Vec<Filter>>,
-    #[serde(rename = "SortOrder", skip_serializing_if = "Option::is_none")]
+    /// `SortOrder`
     pub sort_order: Option<SortOrderType>,
-    #[serde(rename = "SortBy", skip_serializing_if = "Option::is_none")]
+    /// `SortBy`
     pub sort_by: Option<SortByType>,
 }
 
+impl serde::Serialize for ListSecretsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListSecretsRequest",
+            usize::from(self.include_planned_deletion.is_some())
+                + usize::from(self.max_results.is_some())
+                + usize::from(self.next_token.is_some())
+                + usize::from(self.filters.is_some())
+                + usize::from(self.sort_order.is_some())
+                + usize::from(self.sort_by.is_some()),
+        )?;
+        if let Some(v) = &self.include_planned_deletion {
+            st.serialize_field("IncludePlannedDeletion", v)?;
+        }
+        if let Some(v) = &self.max_results {
+            st.serialize_field("MaxResults", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        if let Some(v) = &self.filters {
+            st.serialize_field("Filters", v)?;
+        }
+        if let Some(v) = &self.sort_order {
+            st.serialize_field("SortOrder", v)?;
+        }
+        if let Some(v) = &self.sort_by {
+            st.serialize_field("SortBy", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListSecretsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            include_planned_deletion: m.opt("IncludePlannedDeletion")?,
+            max_results: m.opt("MaxResults")?,
+            next_token: m.opt("NextToken")?,
+            filters: m.opt("Filters")?,
+            sort_order: m.opt("SortOrder")?,
+            sort_by: m.opt("SortBy")?,
+        })
+    }
+}
+
 /// The `ListSecretsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListSecretsResponse {
-    #[serde(rename = "SecretList", skip_serializing_if = "Option::is_none")]
+    /// `SecretList`
     pub secret_list: Option<Vec<SecretListEntry>>,
-    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    /// `NextToken`
     pub next_token: Option<String>,
 }
 
+impl serde::Serialize for ListSecretsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ListSecretsResponse",
+            usize::from(self.secret_list.is_some()) + usize::from(self.next_token.is_some()),
+        )?;
+        if let Some(v) = &self.secret_list {
+            st.serialize_field("SecretList", v)?;
+        }
+        if let Some(v) = &self.next_token {
+            st.serialize_field("NextToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListSecretsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_list: m.opt("SecretList")?,
+            next_token: m.opt("NextToken")?,
+        })
+    }
+}
+
 /// The `MalformedPolicyDocumentException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MalformedPolicyDocumentException {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for MalformedPolicyDocumentException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "MalformedPolicyDocumentException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MalformedPolicyDocumentException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
 }
 
 /// The `PreconditionNotMetException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PreconditionNotMetException {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for PreconditionNotMetException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PreconditionNotMetException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PreconditionNotMetException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
 }
 
 /// The `PublicPolicyException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PublicPolicyException {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for PublicPolicyException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("PublicPolicyException", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PublicPolicyException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
+}
+
 /// The `PutResourcePolicyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutResourcePolicyRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "ResourcePolicy")]
+    /// `ResourcePolicy` (required)
     pub resource_policy: String,
-    #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
+    /// `PolicyName`
     pub policy_name: Option<String>,
-    #[serde(rename = "BlockPublicPolicy", skip_serializing_if = "Option::is_none")]
+    /// `BlockPublicPolicy`
     pub block_public_policy: Option<bool>,
 }
 
+impl serde::Serialize for PutResourcePolicyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutResourcePolicyRequest",
+            2 + usize::from(self.policy_name.is_some())
+                + usize::from(self.block_public_policy.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.serialize_field("ResourcePolicy", &self.resource_policy)?;
+        if let Some(v) = &self.policy_name {
+            st.serialize_field("PolicyName", v)?;
+        }
+        if let Some(v) = &self.block_public_policy {
+            st.serialize_field("BlockPublicPolicy", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutResourcePolicyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            resource_policy: m.req("ResourcePolicy")?,
+            policy_name: m.opt("PolicyName")?,
+            block_public_policy: m.opt("BlockPublicPolicy")?,
+        })
+    }
+}
+
 /// The `PutResourcePolicyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutResourcePolicyResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
+    /// `PolicyName`
     pub policy_name: Option<String>,
 }
 
+impl serde::Serialize for PutResourcePolicyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutResourcePolicyResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.policy_name.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.policy_name {
+            st.serialize_field("PolicyName", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutResourcePolicyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            policy_name: m.opt("PolicyName")?,
+        })
+    }
+}
+
 /// The `PutSecretValueRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PutSecretValueRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "ClientRequestToken", skip_serializing_if = "Option::is_none")]
+    /// `ClientRequestToken`
     pub client_request_token: Option<String>,
-    #[serde(rename = "SecretBinary", skip_serializing_if = "Option::is_none")]
+    /// `SecretBinary`
     pub secret_binary: Option<crate::Blob>,
-    #[serde(rename = "SecretString", skip_serializing_if = "Option::is_none")]
+    /// `SecretString`
     pub secret_string: Option<String>,
-    #[serde(rename = "VersionStages", skip_serializing_if = "Option::is_none")]
+    /// `VersionStages`
     pub version_stages: Option<Vec<String>>,
-    #[serde(rename = "RotationToken", skip_serializing_if = "Option::is_none")]
+    /// `RotationToken`
     pub rotation_token: Option<String>,
+}
+
+impl serde::Serialize for PutSecretValueRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutSecretValueRequest",
+            1 + usize::from(self.client_request_token.is_some())
+                + usize::from(self.secret_binary.is_some())
+                + usize::from(self.secret_string.is_some())
+                + usize::from(self.version_stages.is_some())
+                + usize::from(self.rotation_token.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        if let Some(v) = &self.client_request_token {
+            st.serialize_field("ClientRequestToken", v)?;
+        }
+        if let Some(v) = &self.secret_binary {
+            st.serialize_field("SecretBinary", v)?;
+        }
+        if let Some(v) = &self.secret_string {
+            st.serialize_field("SecretString", v)?;
+        }
+        if let Some(v) = &self.version_stages {
+            st.serialize_field("VersionStages", v)?;
+        }
+        if let Some(v) = &self.rotation_token {
+            st.serialize_field("RotationToken", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutSecretValueRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            client_request_token: m.opt("ClientRequestToken")?,
+            secret_binary: m.opt("SecretBinary")?,
+            secret_string: m.opt("SecretString")?,
+            version_stages: m.opt("VersionStages")?,
+            rotation_token: m.opt("RotationToken")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for PutSecretValueRequest {
@@ -3752,47 +5202,155 @@ impl std::fmt::Debug for PutSecretValueRequest {
 }
 
 /// The `PutSecretValueResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutSecretValueResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    /// `VersionId`
     pub version_id: Option<String>,
-    #[serde(rename = "VersionStages", skip_serializing_if = "Option::is_none")]
+    /// `VersionStages`
     pub version_stages: Option<Vec<String>>,
 }
 
+impl serde::Serialize for PutSecretValueResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PutSecretValueResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.version_id.is_some())
+                + usize::from(self.version_stages.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.version_id {
+            st.serialize_field("VersionId", v)?;
+        }
+        if let Some(v) = &self.version_stages {
+            st.serialize_field("VersionStages", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PutSecretValueResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            version_id: m.opt("VersionId")?,
+            version_stages: m.opt("VersionStages")?,
+        })
+    }
+}
+
 /// The `RemoveRegionsFromReplicationRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RemoveRegionsFromReplicationRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "RemoveReplicaRegions")]
+    /// `RemoveReplicaRegions` (required)
     pub remove_replica_regions: Vec<String>,
 }
 
+impl serde::Serialize for RemoveRegionsFromReplicationRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("RemoveRegionsFromReplicationRequest", 2)?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.serialize_field("RemoveReplicaRegions", &self.remove_replica_regions)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RemoveRegionsFromReplicationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            remove_replica_regions: m.req("RemoveReplicaRegions")?,
+        })
+    }
+}
+
 /// The `RemoveRegionsFromReplicationResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RemoveRegionsFromReplicationResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "ReplicationStatus", skip_serializing_if = "Option::is_none")]
+    /// `ReplicationStatus`
     pub replication_status: Option<Vec<ReplicationStatusType>>,
 }
 
+impl serde::Serialize for RemoveRegionsFromReplicationResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RemoveRegionsFromReplicationResponse",
+            usize::from(self.arn.is_some()) + usize::from(self.replication_status.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.replication_status {
+            st.serialize_field("ReplicationStatus", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RemoveRegionsFromReplicationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            replication_status: m.opt("ReplicationStatus")?,
+        })
+    }
+}
+
 /// The `ReplicaRegionType` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicaRegionType {
-    #[serde(rename = "Region", skip_serializing_if = "Option::is_none")]
+    /// `Region`
     pub region: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
+}
+
+impl serde::Serialize for ReplicaRegionType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ReplicaRegionType",
+            usize::from(self.region.is_some()) + usize::from(self.kms_key_id.is_some()),
+        )?;
+        if let Some(v) = &self.region {
+            st.serialize_field("Region", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReplicaRegionType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            region: m.opt("Region")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -3804,214 +5362,678 @@ crate::model_enum! {
 }
 
 /// The `ReplicateSecretToRegionsRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicateSecretToRegionsRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "AddReplicaRegions")]
+    /// `AddReplicaRegions` (required)
     pub add_replica_regions: Vec<ReplicaRegionType>,
-    #[serde(
-        rename = "ForceOverwriteReplicaSecret",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ForceOverwriteReplicaSecret`
     pub force_overwrite_replica_secret: Option<bool>,
 }
 
+impl serde::Serialize for ReplicateSecretToRegionsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ReplicateSecretToRegionsRequest",
+            2 + usize::from(self.force_overwrite_replica_secret.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.serialize_field("AddReplicaRegions", &self.add_replica_regions)?;
+        if let Some(v) = &self.force_overwrite_replica_secret {
+            st.serialize_field("ForceOverwriteReplicaSecret", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReplicateSecretToRegionsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            add_replica_regions: m.req("AddReplicaRegions")?,
+            force_overwrite_replica_secret: m.opt("ForceOverwriteReplicaSecret")?,
+        })
+    }
+}
+
 /// The `ReplicateSecretToRegionsResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicateSecretToRegionsResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "ReplicationStatus", skip_serializing_if = "Option::is_none")]
+    /// `ReplicationStatus`
     pub replication_status: Option<Vec<ReplicationStatusType>>,
 }
 
+impl serde::Serialize for ReplicateSecretToRegionsResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ReplicateSecretToRegionsResponse",
+            usize::from(self.arn.is_some()) + usize::from(self.replication_status.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.replication_status {
+            st.serialize_field("ReplicationStatus", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReplicateSecretToRegionsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            replication_status: m.opt("ReplicationStatus")?,
+        })
+    }
+}
+
 /// The `ReplicationStatusType` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicationStatusType {
-    #[serde(rename = "Region", skip_serializing_if = "Option::is_none")]
+    /// `Region`
     pub region: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    /// `Status`
     pub status: Option<StatusType>,
-    #[serde(rename = "StatusMessage", skip_serializing_if = "Option::is_none")]
+    /// `StatusMessage`
     pub status_message: Option<String>,
-    #[serde(rename = "LastAccessedDate", skip_serializing_if = "Option::is_none")]
+    /// `LastAccessedDate`
     pub last_accessed_date: Option<crate::Timestamp>,
+}
+
+impl serde::Serialize for ReplicationStatusType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ReplicationStatusType",
+            usize::from(self.region.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.status.is_some())
+                + usize::from(self.status_message.is_some())
+                + usize::from(self.last_accessed_date.is_some()),
+        )?;
+        if let Some(v) = &self.region {
+            st.serialize_field("Region", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.status {
+            st.serialize_field("Status", v)?;
+        }
+        if let Some(v) = &self.status_message {
+            st.serialize_field("StatusMessage", v)?;
+        }
+        if let Some(v) = &self.last_accessed_date {
+            st.serialize_field("LastAccessedDate", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReplicationStatusType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            region: m.opt("Region")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            status: m.opt("Status")?,
+            status_message: m.opt("StatusMessage")?,
+            last_accessed_date: m.opt("LastAccessedDate")?,
+        })
+    }
 }
 
 /// The `ResourceExistsException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourceExistsException {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for ResourceExistsException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ResourceExistsException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourceExistsException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
 }
 
 /// The `ResourceNotFoundException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourceNotFoundException {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    /// `Message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for ResourceNotFoundException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ResourceNotFoundException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("Message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourceNotFoundException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("Message")?,
+        })
+    }
+}
+
 /// The `ResourcePolicySummary` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourcePolicySummary {
-    #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
+    /// `PolicyName`
     pub policy_name: Option<String>,
 }
 
+impl serde::Serialize for ResourcePolicySummary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ResourcePolicySummary",
+            usize::from(self.policy_name.is_some()),
+        )?;
+        if let Some(v) = &self.policy_name {
+            st.serialize_field("PolicyName", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourcePolicySummary {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            policy_name: m.opt("PolicyName")?,
+        })
+    }
+}
+
 /// The `RestoreSecretRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RestoreSecretRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
+}
+
+impl serde::Serialize for RestoreSecretRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("RestoreSecretRequest", 1)?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RestoreSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+        })
+    }
 }
 
 /// The `RestoreSecretResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RestoreSecretResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
+}
+
+impl serde::Serialize for RestoreSecretResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RestoreSecretResponse",
+            usize::from(self.arn.is_some()) + usize::from(self.name.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RestoreSecretResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+        })
+    }
 }
 
 /// The `RotateSecretRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RotateSecretRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "ClientRequestToken", skip_serializing_if = "Option::is_none")]
+    /// `ClientRequestToken`
     pub client_request_token: Option<String>,
-    #[serde(rename = "RotationLambdaARN", skip_serializing_if = "Option::is_none")]
+    /// `RotationLambdaARN`
     pub rotation_lambda_arn: Option<String>,
-    #[serde(rename = "RotationRules", skip_serializing_if = "Option::is_none")]
+    /// `RotationRules`
     pub rotation_rules: Option<RotationRulesType>,
-    #[serde(
-        rename = "ExternalSecretRotationMetadata",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ExternalSecretRotationMetadata`
     pub external_secret_rotation_metadata: Option<Vec<ExternalSecretRotationMetadataItem>>,
-    #[serde(
-        rename = "ExternalSecretRotationRoleArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ExternalSecretRotationRoleArn`
     pub external_secret_rotation_role_arn: Option<String>,
-    #[serde(rename = "RotateImmediately", skip_serializing_if = "Option::is_none")]
+    /// `RotateImmediately`
     pub rotate_immediately: Option<bool>,
 }
 
+impl serde::Serialize for RotateSecretRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RotateSecretRequest",
+            1 + usize::from(self.client_request_token.is_some())
+                + usize::from(self.rotation_lambda_arn.is_some())
+                + usize::from(self.rotation_rules.is_some())
+                + usize::from(self.external_secret_rotation_metadata.is_some())
+                + usize::from(self.external_secret_rotation_role_arn.is_some())
+                + usize::from(self.rotate_immediately.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        if let Some(v) = &self.client_request_token {
+            st.serialize_field("ClientRequestToken", v)?;
+        }
+        if let Some(v) = &self.rotation_lambda_arn {
+            st.serialize_field("RotationLambdaARN", v)?;
+        }
+        if let Some(v) = &self.rotation_rules {
+            st.serialize_field("RotationRules", v)?;
+        }
+        if let Some(v) = &self.external_secret_rotation_metadata {
+            st.serialize_field("ExternalSecretRotationMetadata", v)?;
+        }
+        if let Some(v) = &self.external_secret_rotation_role_arn {
+            st.serialize_field("ExternalSecretRotationRoleArn", v)?;
+        }
+        if let Some(v) = &self.rotate_immediately {
+            st.serialize_field("RotateImmediately", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RotateSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            client_request_token: m.opt("ClientRequestToken")?,
+            rotation_lambda_arn: m.opt("RotationLambdaARN")?,
+            rotation_rules: m.opt("RotationRules")?,
+            external_secret_rotation_metadata: m.opt("ExternalSecretRotationMetadata")?,
+            external_secret_rotation_role_arn: m.opt("ExternalSecretRotationRoleArn")?,
+            rotate_immediately: m.opt("RotateImmediately")?,
+        })
+    }
+}
+
 /// The `RotateSecretResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RotateSecretResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    /// `VersionId`
     pub version_id: Option<String>,
+}
+
+impl serde::Serialize for RotateSecretResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RotateSecretResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.version_id.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.version_id {
+            st.serialize_field("VersionId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RotateSecretResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            version_id: m.opt("VersionId")?,
+        })
+    }
 }
 
 /// The `RotationRulesType` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RotationRulesType {
-    #[serde(
-        rename = "AutomaticallyAfterDays",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `AutomaticallyAfterDays`
     pub automatically_after_days: Option<i64>,
-    #[serde(rename = "Duration", skip_serializing_if = "Option::is_none")]
+    /// `Duration`
     pub duration: Option<String>,
-    #[serde(rename = "ScheduleExpression", skip_serializing_if = "Option::is_none")]
+    /// `ScheduleExpression`
     pub schedule_expression: Option<String>,
 }
 
+impl serde::Serialize for RotationRulesType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RotationRulesType",
+            usize::from(self.automatically_after_days.is_some())
+                + usize::from(self.duration.is_some())
+                + usize::from(self.schedule_expression.is_some()),
+        )?;
+        if let Some(v) = &self.automatically_after_days {
+            st.serialize_field("AutomaticallyAfterDays", v)?;
+        }
+        if let Some(v) = &self.duration {
+            st.serialize_field("Duration", v)?;
+        }
+        if let Some(v) = &self.schedule_expression {
+            st.serialize_field("ScheduleExpression", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RotationRulesType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            automatically_after_days: m.opt("AutomaticallyAfterDays")?,
+            duration: m.opt("Duration")?,
+            schedule_expression: m.opt("ScheduleExpression")?,
+        })
+    }
+}
+
 /// The `SecretListEntry` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SecretListEntry {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    /// `Type`
     pub r#type: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    /// `Description`
     pub description: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "RotationEnabled", skip_serializing_if = "Option::is_none")]
+    /// `RotationEnabled`
     pub rotation_enabled: Option<bool>,
-    #[serde(rename = "RotationLambdaARN", skip_serializing_if = "Option::is_none")]
+    /// `RotationLambdaARN`
     pub rotation_lambda_arn: Option<String>,
-    #[serde(rename = "RotationRules", skip_serializing_if = "Option::is_none")]
+    /// `RotationRules`
     pub rotation_rules: Option<RotationRulesType>,
-    #[serde(
-        rename = "ExternalSecretRotationMetadata",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ExternalSecretRotationMetadata`
     pub external_secret_rotation_metadata: Option<Vec<ExternalSecretRotationMetadataItem>>,
-    #[serde(
-        rename = "ExternalSecretRotationRoleArn",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `ExternalSecretRotationRoleArn`
     pub external_secret_rotation_role_arn: Option<String>,
-    #[serde(rename = "LastRotatedDate", skip_serializing_if = "Option::is_none")]
+    /// `LastRotatedDate`
     pub last_rotated_date: Option<crate::Timestamp>,
-    #[serde(rename = "LastChangedDate", skip_serializing_if = "Option::is_none")]
+    /// `LastChangedDate`
     pub last_changed_date: Option<crate::Timestamp>,
-    #[serde(rename = "LastAccessedDate", skip_serializing_if = "Option::is_none")]
+    /// `LastAccessedDate`
     pub last_accessed_date: Option<crate::Timestamp>,
-    #[serde(rename = "DeletedDate", skip_serializing_if = "Option::is_none")]
+    /// `DeletedDate`
     pub deleted_date: Option<crate::Timestamp>,
-    #[serde(rename = "NextRotationDate", skip_serializing_if = "Option::is_none")]
+    /// `NextRotationDate`
     pub next_rotation_date: Option<crate::Timestamp>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
-    #[serde(
-        rename = "SecretVersionsToStages",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SecretVersionsToStages`
     pub secret_versions_to_stages: Option<::std::collections::BTreeMap<String, Vec<String>>>,
-    #[serde(rename = "OwningService", skip_serializing_if = "Option::is_none")]
+    /// `OwningService`
     pub owning_service: Option<String>,
-    #[serde(rename = "CreatedDate", skip_serializing_if = "Option::is_none")]
+    /// `CreatedDate`
     pub created_date: Option<crate::Timestamp>,
-    #[serde(rename = "PrimaryRegion", skip_serializing_if = "Option::is_none")]
+    /// `PrimaryRegion`
     pub primary_region: Option<String>,
 }
 
+impl serde::Serialize for SecretListEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "SecretListEntry",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.r#type.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.rotation_enabled.is_some())
+                + usize::from(self.rotation_lambda_arn.is_some())
+                + usize::from(self.rotation_rules.is_some())
+                + usize::from(self.external_secret_rotation_metadata.is_some())
+                + usize::from(self.external_secret_rotation_role_arn.is_some())
+                + usize::from(self.last_rotated_date.is_some())
+                + usize::from(self.last_changed_date.is_some())
+                + usize::from(self.last_accessed_date.is_some())
+                + usize::from(self.deleted_date.is_some())
+                + usize::from(self.next_rotation_date.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.secret_versions_to_stages.is_some())
+                + usize::from(self.owning_service.is_some())
+                + usize::from(self.created_date.is_some())
+                + usize::from(self.primary_region.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.r#type {
+            st.serialize_field("Type", v)?;
+        }
+        if let Some(v) = &self.description {
+            st.serialize_field("Description", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.rotation_enabled {
+            st.serialize_field("RotationEnabled", v)?;
+        }
+        if let Some(v) = &self.rotation_lambda_arn {
+            st.serialize_field("RotationLambdaARN", v)?;
+        }
+        if let Some(v) = &self.rotation_rules {
+            st.serialize_field("RotationRules", v)?;
+        }
+        if let Some(v) = &self.external_secret_rotation_metadata {
+            st.serialize_field("ExternalSecretRotationMetadata", v)?;
+        }
+        if let Some(v) = &self.external_secret_rotation_role_arn {
+            st.serialize_field("ExternalSecretRotationRoleArn", v)?;
+        }
+        if let Some(v) = &self.last_rotated_date {
+            st.serialize_field("LastRotatedDate", v)?;
+        }
+        if let Some(v) = &self.last_changed_date {
+            st.serialize_field("LastChangedDate", v)?;
+        }
+        if let Some(v) = &self.last_accessed_date {
+            st.serialize_field("LastAccessedDate", v)?;
+        }
+        if let Some(v) = &self.deleted_date {
+            st.serialize_field("DeletedDate", v)?;
+        }
+        if let Some(v) = &self.next_rotation_date {
+            st.serialize_field("NextRotationDate", v)?;
+        }
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        if let Some(v) = &self.secret_versions_to_stages {
+            st.serialize_field("SecretVersionsToStages", v)?;
+        }
+        if let Some(v) = &self.owning_service {
+            st.serialize_field("OwningService", v)?;
+        }
+        if let Some(v) = &self.created_date {
+            st.serialize_field("CreatedDate", v)?;
+        }
+        if let Some(v) = &self.primary_region {
+            st.serialize_field("PrimaryRegion", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SecretListEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            r#type: m.opt("Type")?,
+            description: m.opt("Description")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            rotation_enabled: m.opt("RotationEnabled")?,
+            rotation_lambda_arn: m.opt("RotationLambdaARN")?,
+            rotation_rules: m.opt("RotationRules")?,
+            external_secret_rotation_metadata: m.opt("ExternalSecretRotationMetadata")?,
+            external_secret_rotation_role_arn: m.opt("ExternalSecretRotationRoleArn")?,
+            last_rotated_date: m.opt("LastRotatedDate")?,
+            last_changed_date: m.opt("LastChangedDate")?,
+            last_accessed_date: m.opt("LastAccessedDate")?,
+            deleted_date: m.opt("DeletedDate")?,
+            next_rotation_date: m.opt("NextRotationDate")?,
+            tags: m.opt("Tags")?,
+            secret_versions_to_stages: m.opt("SecretVersionsToStages")?,
+            owning_service: m.opt("OwningService")?,
+            created_date: m.opt("CreatedDate")?,
+            primary_region: m.opt("PrimaryRegion")?,
+        })
+    }
+}
+
 /// The `SecretValueEntry` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SecretValueEntry {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    /// `VersionId`
     pub version_id: Option<String>,
-    #[serde(rename = "SecretBinary", skip_serializing_if = "Option::is_none")]
+    /// `SecretBinary`
     pub secret_binary: Option<crate::Blob>,
-    #[serde(rename = "SecretString", skip_serializing_if = "Option::is_none")]
+    /// `SecretString`
     pub secret_string: Option<String>,
-    #[serde(rename = "VersionStages", skip_serializing_if = "Option::is_none")]
+    /// `VersionStages`
     pub version_stages: Option<Vec<String>>,
-    #[serde(rename = "CreatedDate", skip_serializing_if = "Option::is_none")]
+    /// `CreatedDate`
     pub created_date: Option<crate::Timestamp>,
+}
+
+impl serde::Serialize for SecretValueEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "SecretValueEntry",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.version_id.is_some())
+                + usize::from(self.secret_binary.is_some())
+                + usize::from(self.secret_string.is_some())
+                + usize::from(self.version_stages.is_some())
+                + usize::from(self.created_date.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.version_id {
+            st.serialize_field("VersionId", v)?;
+        }
+        if let Some(v) = &self.secret_binary {
+            st.serialize_field("SecretBinary", v)?;
+        }
+        if let Some(v) = &self.secret_string {
+            st.serialize_field("SecretString", v)?;
+        }
+        if let Some(v) = &self.version_stages {
+            st.serialize_field("VersionStages", v)?;
+        }
+        if let Some(v) = &self.created_date {
+            st.serialize_field("CreatedDate", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SecretValueEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            version_id: m.opt("VersionId")?,
+            secret_binary: m.opt("SecretBinary")?,
+            secret_string: m.opt("SecretString")?,
+            version_stages: m.opt("VersionStages")?,
+            created_date: m.opt("CreatedDate")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for SecretValueEntry {
@@ -4029,19 +6051,61 @@ impl std::fmt::Debug for SecretValueEntry {
 }
 
 /// The `SecretVersionsListEntry` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SecretVersionsListEntry {
-    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    /// `VersionId`
     pub version_id: Option<String>,
-    #[serde(rename = "VersionStages", skip_serializing_if = "Option::is_none")]
+    /// `VersionStages`
     pub version_stages: Option<Vec<String>>,
-    #[serde(rename = "LastAccessedDate", skip_serializing_if = "Option::is_none")]
+    /// `LastAccessedDate`
     pub last_accessed_date: Option<crate::Timestamp>,
-    #[serde(rename = "CreatedDate", skip_serializing_if = "Option::is_none")]
+    /// `CreatedDate`
     pub created_date: Option<crate::Timestamp>,
-    #[serde(rename = "KmsKeyIds", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyIds`
     pub kms_key_ids: Option<Vec<String>>,
+}
+
+impl serde::Serialize for SecretVersionsListEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "SecretVersionsListEntry",
+            usize::from(self.version_id.is_some())
+                + usize::from(self.version_stages.is_some())
+                + usize::from(self.last_accessed_date.is_some())
+                + usize::from(self.created_date.is_some())
+                + usize::from(self.kms_key_ids.is_some()),
+        )?;
+        if let Some(v) = &self.version_id {
+            st.serialize_field("VersionId", v)?;
+        }
+        if let Some(v) = &self.version_stages {
+            st.serialize_field("VersionStages", v)?;
+        }
+        if let Some(v) = &self.last_accessed_date {
+            st.serialize_field("LastAccessedDate", v)?;
+        }
+        if let Some(v) = &self.created_date {
+            st.serialize_field("CreatedDate", v)?;
+        }
+        if let Some(v) = &self.kms_key_ids {
+            st.serialize_field("KmsKeyIds", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SecretVersionsListEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            version_id: m.opt("VersionId")?,
+            version_stages: m.opt("VersionStages")?,
+            last_accessed_date: m.opt("LastAccessedDate")?,
+            created_date: m.opt("CreatedDate")?,
+            kms_key_ids: m.opt("KmsKeyIds")?,
+        })
+    }
 }
 
 crate::model_enum! {
@@ -4074,69 +6138,219 @@ crate::model_enum! {
 }
 
 /// The `StopReplicationToReplicaRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StopReplicationToReplicaRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
+}
+
+impl serde::Serialize for StopReplicationToReplicaRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("StopReplicationToReplicaRequest", 1)?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StopReplicationToReplicaRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+        })
+    }
 }
 
 /// The `StopReplicationToReplicaResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StopReplicationToReplicaResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
 }
 
+impl serde::Serialize for StopReplicationToReplicaResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "StopReplicationToReplicaResponse",
+            usize::from(self.arn.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StopReplicationToReplicaResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self { arn: m.opt("ARN")? })
+    }
+}
+
 /// The `Tag` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tag {
-    #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+    /// `Key`
     pub key: Option<String>,
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+    /// `Value`
     pub value: Option<String>,
 }
 
+impl serde::Serialize for Tag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "Tag",
+            usize::from(self.key.is_some()) + usize::from(self.value.is_some()),
+        )?;
+        if let Some(v) = &self.key {
+            st.serialize_field("Key", v)?;
+        }
+        if let Some(v) = &self.value {
+            st.serialize_field("Value", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Tag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key: m.opt("Key")?,
+            value: m.opt("Value")?,
+        })
+    }
+}
+
 /// The `TagResourceRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TagResourceRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "Tags")]
+    /// `Tags` (required)
     pub tags: Vec<Tag>,
 }
 
+impl serde::Serialize for TagResourceRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("TagResourceRequest", 2)?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.serialize_field("Tags", &self.tags)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TagResourceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            tags: m.req("Tags")?,
+        })
+    }
+}
+
 /// The `UntagResourceRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UntagResourceRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "TagKeys")]
+    /// `TagKeys` (required)
     pub tag_keys: Vec<String>,
 }
 
+impl serde::Serialize for UntagResourceRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("UntagResourceRequest", 2)?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.serialize_field("TagKeys", &self.tag_keys)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UntagResourceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            tag_keys: m.req("TagKeys")?,
+        })
+    }
+}
+
 /// The `UpdateSecretRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UpdateSecretRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "ClientRequestToken", skip_serializing_if = "Option::is_none")]
+    /// `ClientRequestToken`
     pub client_request_token: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    /// `Description`
     pub description: Option<String>,
-    #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+    /// `KmsKeyId`
     pub kms_key_id: Option<String>,
-    #[serde(rename = "SecretBinary", skip_serializing_if = "Option::is_none")]
+    /// `SecretBinary`
     pub secret_binary: Option<crate::Blob>,
-    #[serde(rename = "SecretString", skip_serializing_if = "Option::is_none")]
+    /// `SecretString`
     pub secret_string: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    /// `Type`
     pub r#type: Option<String>,
+}
+
+impl serde::Serialize for UpdateSecretRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateSecretRequest",
+            1 + usize::from(self.client_request_token.is_some())
+                + usize::from(self.description.is_some())
+                + usize::from(self.kms_key_id.is_some())
+                + usize::from(self.secret_binary.is_some())
+                + usize::from(self.secret_string.is_some())
+                + usize::from(self.r#type.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        if let Some(v) = &self.client_request_token {
+            st.serialize_field("ClientRequestToken", v)?;
+        }
+        if let Some(v) = &self.description {
+            st.serialize_field("Description", v)?;
+        }
+        if let Some(v) = &self.kms_key_id {
+            st.serialize_field("KmsKeyId", v)?;
+        }
+        if let Some(v) = &self.secret_binary {
+            st.serialize_field("SecretBinary", v)?;
+        }
+        if let Some(v) = &self.secret_string {
+            st.serialize_field("SecretString", v)?;
+        }
+        if let Some(v) = &self.r#type {
+            st.serialize_field("Type", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            client_request_token: m.opt("ClientRequestToken")?,
+            description: m.opt("Description")?,
+            kms_key_id: m.opt("KmsKeyId")?,
+            secret_binary: m.opt("SecretBinary")?,
+            secret_string: m.opt("SecretString")?,
+            r#type: m.opt("Type")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for UpdateSecretRequest {
@@ -4154,75 +6368,235 @@ impl std::fmt::Debug for UpdateSecretRequest {
 }
 
 /// The `UpdateSecretResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateSecretResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
-    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    /// `VersionId`
     pub version_id: Option<String>,
 }
 
+impl serde::Serialize for UpdateSecretResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateSecretResponse",
+            usize::from(self.arn.is_some())
+                + usize::from(self.name.is_some())
+                + usize::from(self.version_id.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        if let Some(v) = &self.version_id {
+            st.serialize_field("VersionId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateSecretResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+            version_id: m.opt("VersionId")?,
+        })
+    }
+}
+
 /// The `UpdateSecretVersionStageRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateSecretVersionStageRequest {
-    #[serde(rename = "SecretId")]
+    /// `SecretId` (required)
     pub secret_id: String,
-    #[serde(rename = "VersionStage")]
+    /// `VersionStage` (required)
     pub version_stage: String,
-    #[serde(
-        rename = "RemoveFromVersionId",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `RemoveFromVersionId`
     pub remove_from_version_id: Option<String>,
-    #[serde(rename = "MoveToVersionId", skip_serializing_if = "Option::is_none")]
+    /// `MoveToVersionId`
     pub move_to_version_id: Option<String>,
 }
 
+impl serde::Serialize for UpdateSecretVersionStageRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateSecretVersionStageRequest",
+            2 + usize::from(self.remove_from_version_id.is_some())
+                + usize::from(self.move_to_version_id.is_some()),
+        )?;
+        st.serialize_field("SecretId", &self.secret_id)?;
+        st.serialize_field("VersionStage", &self.version_stage)?;
+        if let Some(v) = &self.remove_from_version_id {
+            st.serialize_field("RemoveFromVersionId", v)?;
+        }
+        if let Some(v) = &self.move_to_version_id {
+            st.serialize_field("MoveToVersionId", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateSecretVersionStageRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.req("SecretId")?,
+            version_stage: m.req("VersionStage")?,
+            remove_from_version_id: m.opt("RemoveFromVersionId")?,
+            move_to_version_id: m.opt("MoveToVersionId")?,
+        })
+    }
+}
+
 /// The `UpdateSecretVersionStageResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateSecretVersionStageResponse {
-    #[serde(rename = "ARN", skip_serializing_if = "Option::is_none")]
+    /// `ARN`
     pub arn: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    /// `Name`
     pub name: Option<String>,
 }
 
+impl serde::Serialize for UpdateSecretVersionStageResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "UpdateSecretVersionStageResponse",
+            usize::from(self.arn.is_some()) + usize::from(self.name.is_some()),
+        )?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("ARN", v)?;
+        }
+        if let Some(v) = &self.name {
+            st.serialize_field("Name", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateSecretVersionStageResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            arn: m.opt("ARN")?,
+            name: m.opt("Name")?,
+        })
+    }
+}
+
 /// The `ValidateResourcePolicyRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValidateResourcePolicyRequest {
-    #[serde(rename = "SecretId", skip_serializing_if = "Option::is_none")]
+    /// `SecretId`
     pub secret_id: Option<String>,
-    #[serde(rename = "ResourcePolicy")]
+    /// `ResourcePolicy` (required)
     pub resource_policy: String,
 }
 
+impl serde::Serialize for ValidateResourcePolicyRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ValidateResourcePolicyRequest",
+            1 + usize::from(self.secret_id.is_some()),
+        )?;
+        if let Some(v) = &self.secret_id {
+            st.serialize_field("SecretId", v)?;
+        }
+        st.serialize_field("ResourcePolicy", &self.resource_policy)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ValidateResourcePolicyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            secret_id: m.opt("SecretId")?,
+            resource_policy: m.req("ResourcePolicy")?,
+        })
+    }
+}
+
 /// The `ValidateResourcePolicyResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValidateResourcePolicyResponse {
-    #[serde(
-        rename = "PolicyValidationPassed",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `PolicyValidationPassed`
     pub policy_validation_passed: Option<bool>,
-    #[serde(rename = "ValidationErrors", skip_serializing_if = "Option::is_none")]
+    /// `ValidationErrors`
     pub validation_errors: Option<Vec<ValidationErrorsEntry>>,
 }
 
+impl serde::Serialize for ValidateResourcePolicyResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ValidateResourcePolicyResponse",
+            usize::from(self.policy_validation_passed.is_some())
+                + usize::from(self.validation_errors.is_some()),
+        )?;
+        if let Some(v) = &self.policy_validation_passed {
+            st.serialize_field("PolicyValidationPassed", v)?;
+        }
+        if let Some(v) = &self.validation_errors {
+            st.serialize_field("ValidationErrors", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ValidateResourcePolicyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            policy_validation_passed: m.opt("PolicyValidationPassed")?,
+            validation_errors: m.opt("ValidationErrors")?,
+        })
+    }
+}
+
 /// The `ValidationErrorsEntry` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValidationErrorsEntry {
-    #[serde(rename = "CheckName", skip_serializing_if = "Option::is_none")]
+    /// `CheckName`
     pub check_name: Option<String>,
-    #[serde(rename = "ErrorMessage", skip_serializing_if = "Option::is_none")]
+    /// `ErrorMessage`
     pub error_message: Option<String>,
+}
+
+impl serde::Serialize for ValidationErrorsEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ValidationErrorsEntry",
+            usize::from(self.check_name.is_some()) + usize::from(self.error_message.is_some()),
+        )?;
+        if let Some(v) = &self.check_name {
+            st.serialize_field("CheckName", v)?;
+        }
+        if let Some(v) = &self.error_message {
+            st.serialize_field("ErrorMessage", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ValidationErrorsEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            check_name: m.opt("CheckName")?,
+            error_message: m.opt("ErrorMessage")?,
+        })
+    }
 }
 
 /// The operations of `secretsmanager`; each answers `NotImplementedException` until implemented.

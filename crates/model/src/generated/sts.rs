@@ -429,82 +429,239 @@ pub fn session_duration_escalation_exception(message: impl Into<String>) -> AwsE
 }
 
 /// The `AssumeRoleRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssumeRoleRequest {
-    #[serde(rename = "RoleArn")]
+    /// `RoleArn` (required)
     pub role_arn: String,
-    #[serde(rename = "RoleSessionName")]
+    /// `RoleSessionName` (required)
     pub role_session_name: String,
-    #[serde(rename = "PolicyArns", skip_serializing_if = "Option::is_none")]
+    /// `PolicyArns`
     pub policy_arns: Option<Vec<PolicyDescriptorType>>,
-    #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
+    /// `Policy`
     pub policy: Option<String>,
-    #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
+    /// `DurationSeconds`
     pub duration_seconds: Option<i32>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
-    #[serde(rename = "TransitiveTagKeys", skip_serializing_if = "Option::is_none")]
+    /// `TransitiveTagKeys`
     pub transitive_tag_keys: Option<Vec<String>>,
-    #[serde(rename = "ExternalId", skip_serializing_if = "Option::is_none")]
+    /// `ExternalId`
     pub external_id: Option<String>,
-    #[serde(rename = "SerialNumber", skip_serializing_if = "Option::is_none")]
+    /// `SerialNumber`
     pub serial_number: Option<String>,
-    #[serde(rename = "TokenCode", skip_serializing_if = "Option::is_none")]
+    /// `TokenCode`
     pub token_code: Option<String>,
-    #[serde(rename = "SourceIdentity", skip_serializing_if = "Option::is_none")]
+    /// `SourceIdentity`
     pub source_identity: Option<String>,
-    #[serde(rename = "ProvidedContexts", skip_serializing_if = "Option::is_none")]
+    /// `ProvidedContexts`
     pub provided_contexts: Option<Vec<ProvidedContext>>,
-    #[serde(
-        rename = "MinimumSessionTokenSize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `MinimumSessionTokenSize`
     pub minimum_session_token_size: Option<i32>,
+}
+
+impl serde::Serialize for AssumeRoleRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AssumeRoleRequest",
+            2 + usize::from(self.policy_arns.is_some())
+                + usize::from(self.policy.is_some())
+                + usize::from(self.duration_seconds.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.transitive_tag_keys.is_some())
+                + usize::from(self.external_id.is_some())
+                + usize::from(self.serial_number.is_some())
+                + usize::from(self.token_code.is_some())
+                + usize::from(self.source_identity.is_some())
+                + usize::from(self.provided_contexts.is_some())
+                + usize::from(self.minimum_session_token_size.is_some()),
+        )?;
+        st.serialize_field("RoleArn", &self.role_arn)?;
+        st.serialize_field("RoleSessionName", &self.role_session_name)?;
+        if let Some(v) = &self.policy_arns {
+            st.serialize_field("PolicyArns", v)?;
+        }
+        if let Some(v) = &self.policy {
+            st.serialize_field("Policy", v)?;
+        }
+        if let Some(v) = &self.duration_seconds {
+            st.serialize_field("DurationSeconds", v)?;
+        }
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        if let Some(v) = &self.transitive_tag_keys {
+            st.serialize_field("TransitiveTagKeys", v)?;
+        }
+        if let Some(v) = &self.external_id {
+            st.serialize_field("ExternalId", v)?;
+        }
+        if let Some(v) = &self.serial_number {
+            st.serialize_field("SerialNumber", v)?;
+        }
+        if let Some(v) = &self.token_code {
+            st.serialize_field("TokenCode", v)?;
+        }
+        if let Some(v) = &self.source_identity {
+            st.serialize_field("SourceIdentity", v)?;
+        }
+        if let Some(v) = &self.provided_contexts {
+            st.serialize_field("ProvidedContexts", v)?;
+        }
+        if let Some(v) = &self.minimum_session_token_size {
+            st.serialize_field("MinimumSessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssumeRoleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            role_arn: m.req("RoleArn")?,
+            role_session_name: m.req("RoleSessionName")?,
+            policy_arns: m.opt("PolicyArns")?,
+            policy: m.opt("Policy")?,
+            duration_seconds: m.opt("DurationSeconds")?,
+            tags: m.opt("Tags")?,
+            transitive_tag_keys: m.opt("TransitiveTagKeys")?,
+            external_id: m.opt("ExternalId")?,
+            serial_number: m.opt("SerialNumber")?,
+            token_code: m.opt("TokenCode")?,
+            source_identity: m.opt("SourceIdentity")?,
+            provided_contexts: m.opt("ProvidedContexts")?,
+            minimum_session_token_size: m.opt("MinimumSessionTokenSize")?,
+        })
+    }
 }
 
 /// The `AssumeRoleResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssumeRoleResponse {
-    #[serde(rename = "Credentials", skip_serializing_if = "Option::is_none")]
+    /// `Credentials`
     pub credentials: Option<Credentials>,
-    #[serde(rename = "AssumedRoleUser", skip_serializing_if = "Option::is_none")]
+    /// `AssumedRoleUser`
     pub assumed_role_user: Option<AssumedRoleUser>,
-    #[serde(rename = "PackedPolicySize", skip_serializing_if = "Option::is_none")]
+    /// `PackedPolicySize`
     pub packed_policy_size: Option<i32>,
-    #[serde(rename = "SourceIdentity", skip_serializing_if = "Option::is_none")]
+    /// `SourceIdentity`
     pub source_identity: Option<String>,
-    #[serde(
-        rename = "SessionTokenUtilization",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SessionTokenUtilization`
     pub session_token_utilization: Option<i32>,
-    #[serde(rename = "SessionTokenSize", skip_serializing_if = "Option::is_none")]
+    /// `SessionTokenSize`
     pub session_token_size: Option<i32>,
 }
 
+impl serde::Serialize for AssumeRoleResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AssumeRoleResponse",
+            usize::from(self.credentials.is_some())
+                + usize::from(self.assumed_role_user.is_some())
+                + usize::from(self.packed_policy_size.is_some())
+                + usize::from(self.source_identity.is_some())
+                + usize::from(self.session_token_utilization.is_some())
+                + usize::from(self.session_token_size.is_some()),
+        )?;
+        if let Some(v) = &self.credentials {
+            st.serialize_field("Credentials", v)?;
+        }
+        if let Some(v) = &self.assumed_role_user {
+            st.serialize_field("AssumedRoleUser", v)?;
+        }
+        if let Some(v) = &self.packed_policy_size {
+            st.serialize_field("PackedPolicySize", v)?;
+        }
+        if let Some(v) = &self.source_identity {
+            st.serialize_field("SourceIdentity", v)?;
+        }
+        if let Some(v) = &self.session_token_utilization {
+            st.serialize_field("SessionTokenUtilization", v)?;
+        }
+        if let Some(v) = &self.session_token_size {
+            st.serialize_field("SessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssumeRoleResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            credentials: m.opt("Credentials")?,
+            assumed_role_user: m.opt("AssumedRoleUser")?,
+            packed_policy_size: m.opt("PackedPolicySize")?,
+            source_identity: m.opt("SourceIdentity")?,
+            session_token_utilization: m.opt("SessionTokenUtilization")?,
+            session_token_size: m.opt("SessionTokenSize")?,
+        })
+    }
+}
+
 /// The `AssumeRoleWithSAMLRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AssumeRoleWithSAMLRequest {
-    #[serde(rename = "RoleArn")]
+    /// `RoleArn` (required)
     pub role_arn: String,
-    #[serde(rename = "PrincipalArn")]
+    /// `PrincipalArn` (required)
     pub principal_arn: String,
-    #[serde(rename = "SAMLAssertion")]
+    /// `SAMLAssertion` (required)
     pub saml_assertion: String,
-    #[serde(rename = "PolicyArns", skip_serializing_if = "Option::is_none")]
+    /// `PolicyArns`
     pub policy_arns: Option<Vec<PolicyDescriptorType>>,
-    #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
+    /// `Policy`
     pub policy: Option<String>,
-    #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
+    /// `DurationSeconds`
     pub duration_seconds: Option<i32>,
-    #[serde(
-        rename = "MinimumSessionTokenSize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `MinimumSessionTokenSize`
     pub minimum_session_token_size: Option<i32>,
+}
+
+impl serde::Serialize for AssumeRoleWithSAMLRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AssumeRoleWithSAMLRequest",
+            3 + usize::from(self.policy_arns.is_some())
+                + usize::from(self.policy.is_some())
+                + usize::from(self.duration_seconds.is_some())
+                + usize::from(self.minimum_session_token_size.is_some()),
+        )?;
+        st.serialize_field("RoleArn", &self.role_arn)?;
+        st.serialize_field("PrincipalArn", &self.principal_arn)?;
+        st.serialize_field("SAMLAssertion", &self.saml_assertion)?;
+        if let Some(v) = &self.policy_arns {
+            st.serialize_field("PolicyArns", v)?;
+        }
+        if let Some(v) = &self.policy {
+            st.serialize_field("Policy", v)?;
+        }
+        if let Some(v) = &self.duration_seconds {
+            st.serialize_field("DurationSeconds", v)?;
+        }
+        if let Some(v) = &self.minimum_session_token_size {
+            st.serialize_field("MinimumSessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssumeRoleWithSAMLRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            role_arn: m.req("RoleArn")?,
+            principal_arn: m.req("PrincipalArn")?,
+            saml_assertion: m.req("SAMLAssertion")?,
+            policy_arns: m.opt("PolicyArns")?,
+            policy: m.opt("Policy")?,
+            duration_seconds: m.opt("DurationSeconds")?,
+            minimum_session_token_size: m.opt("MinimumSessionTokenSize")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for AssumeRoleWithSAMLRequest {
@@ -525,59 +682,173 @@ impl std::fmt::Debug for AssumeRoleWithSAMLRequest {
 }
 
 /// The `AssumeRoleWithSAMLResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssumeRoleWithSAMLResponse {
-    #[serde(rename = "Credentials", skip_serializing_if = "Option::is_none")]
+    /// `Credentials`
     pub credentials: Option<Credentials>,
-    #[serde(rename = "AssumedRoleUser", skip_serializing_if = "Option::is_none")]
+    /// `AssumedRoleUser`
     pub assumed_role_user: Option<AssumedRoleUser>,
-    #[serde(rename = "PackedPolicySize", skip_serializing_if = "Option::is_none")]
+    /// `PackedPolicySize`
     pub packed_policy_size: Option<i32>,
-    #[serde(rename = "Subject", skip_serializing_if = "Option::is_none")]
+    /// `Subject`
     pub subject: Option<String>,
-    #[serde(rename = "SubjectType", skip_serializing_if = "Option::is_none")]
+    /// `SubjectType`
     pub subject_type: Option<String>,
-    #[serde(rename = "Issuer", skip_serializing_if = "Option::is_none")]
+    /// `Issuer`
     pub issuer: Option<String>,
-    #[serde(rename = "Audience", skip_serializing_if = "Option::is_none")]
+    /// `Audience`
     pub audience: Option<String>,
-    #[serde(rename = "NameQualifier", skip_serializing_if = "Option::is_none")]
+    /// `NameQualifier`
     pub name_qualifier: Option<String>,
-    #[serde(rename = "SourceIdentity", skip_serializing_if = "Option::is_none")]
+    /// `SourceIdentity`
     pub source_identity: Option<String>,
-    #[serde(
-        rename = "SessionTokenUtilization",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SessionTokenUtilization`
     pub session_token_utilization: Option<i32>,
-    #[serde(rename = "SessionTokenSize", skip_serializing_if = "Option::is_none")]
+    /// `SessionTokenSize`
     pub session_token_size: Option<i32>,
 }
 
+impl serde::Serialize for AssumeRoleWithSAMLResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AssumeRoleWithSAMLResponse",
+            usize::from(self.credentials.is_some())
+                + usize::from(self.assumed_role_user.is_some())
+                + usize::from(self.packed_policy_size.is_some())
+                + usize::from(self.subject.is_some())
+                + usize::from(self.subject_type.is_some())
+                + usize::from(self.issuer.is_some())
+                + usize::from(self.audience.is_some())
+                + usize::from(self.name_qualifier.is_some())
+                + usize::from(self.source_identity.is_some())
+                + usize::from(self.session_token_utilization.is_some())
+                + usize::from(self.session_token_size.is_some()),
+        )?;
+        if let Some(v) = &self.credentials {
+            st.serialize_field("Credentials", v)?;
+        }
+        if let Some(v) = &self.assumed_role_user {
+            st.serialize_field("AssumedRoleUser", v)?;
+        }
+        if let Some(v) = &self.packed_policy_size {
+            st.serialize_field("PackedPolicySize", v)?;
+        }
+        if let Some(v) = &self.subject {
+            st.serialize_field("Subject", v)?;
+        }
+        if let Some(v) = &self.subject_type {
+            st.serialize_field("SubjectType", v)?;
+        }
+        if let Some(v) = &self.issuer {
+            st.serialize_field("Issuer", v)?;
+        }
+        if let Some(v) = &self.audience {
+            st.serialize_field("Audience", v)?;
+        }
+        if let Some(v) = &self.name_qualifier {
+            st.serialize_field("NameQualifier", v)?;
+        }
+        if let Some(v) = &self.source_identity {
+            st.serialize_field("SourceIdentity", v)?;
+        }
+        if let Some(v) = &self.session_token_utilization {
+            st.serialize_field("SessionTokenUtilization", v)?;
+        }
+        if let Some(v) = &self.session_token_size {
+            st.serialize_field("SessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssumeRoleWithSAMLResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            credentials: m.opt("Credentials")?,
+            assumed_role_user: m.opt("AssumedRoleUser")?,
+            packed_policy_size: m.opt("PackedPolicySize")?,
+            subject: m.opt("Subject")?,
+            subject_type: m.opt("SubjectType")?,
+            issuer: m.opt("Issuer")?,
+            audience: m.opt("Audience")?,
+            name_qualifier: m.opt("NameQualifier")?,
+            source_identity: m.opt("SourceIdentity")?,
+            session_token_utilization: m.opt("SessionTokenUtilization")?,
+            session_token_size: m.opt("SessionTokenSize")?,
+        })
+    }
+}
+
 /// The `AssumeRoleWithWebIdentityRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AssumeRoleWithWebIdentityRequest {
-    #[serde(rename = "RoleArn")]
+    /// `RoleArn` (required)
     pub role_arn: String,
-    #[serde(rename = "RoleSessionName")]
+    /// `RoleSessionName` (required)
     pub role_session_name: String,
-    #[serde(rename = "WebIdentityToken")]
+    /// `WebIdentityToken` (required)
     pub web_identity_token: String,
-    #[serde(rename = "ProviderId", skip_serializing_if = "Option::is_none")]
+    /// `ProviderId`
     pub provider_id: Option<String>,
-    #[serde(rename = "PolicyArns", skip_serializing_if = "Option::is_none")]
+    /// `PolicyArns`
     pub policy_arns: Option<Vec<PolicyDescriptorType>>,
-    #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
+    /// `Policy`
     pub policy: Option<String>,
-    #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
+    /// `DurationSeconds`
     pub duration_seconds: Option<i32>,
-    #[serde(
-        rename = "MinimumSessionTokenSize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `MinimumSessionTokenSize`
     pub minimum_session_token_size: Option<i32>,
+}
+
+impl serde::Serialize for AssumeRoleWithWebIdentityRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AssumeRoleWithWebIdentityRequest",
+            3 + usize::from(self.provider_id.is_some())
+                + usize::from(self.policy_arns.is_some())
+                + usize::from(self.policy.is_some())
+                + usize::from(self.duration_seconds.is_some())
+                + usize::from(self.minimum_session_token_size.is_some()),
+        )?;
+        st.serialize_field("RoleArn", &self.role_arn)?;
+        st.serialize_field("RoleSessionName", &self.role_session_name)?;
+        st.serialize_field("WebIdentityToken", &self.web_identity_token)?;
+        if let Some(v) = &self.provider_id {
+            st.serialize_field("ProviderId", v)?;
+        }
+        if let Some(v) = &self.policy_arns {
+            st.serialize_field("PolicyArns", v)?;
+        }
+        if let Some(v) = &self.policy {
+            st.serialize_field("Policy", v)?;
+        }
+        if let Some(v) = &self.duration_seconds {
+            st.serialize_field("DurationSeconds", v)?;
+        }
+        if let Some(v) = &self.minimum_session_token_size {
+            st.serialize_field("MinimumSessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssumeRoleWithWebIdentityRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            role_arn: m.req("RoleArn")?,
+            role_session_name: m.req("RoleSessionName")?,
+            web_identity_token: m.req("WebIdentityToken")?,
+            provider_id: m.opt("ProviderId")?,
+            policy_arns: m.opt("PolicyArns")?,
+            policy: m.opt("Policy")?,
+            duration_seconds: m.opt("DurationSeconds")?,
+            minimum_session_token_size: m.opt("MinimumSessionTokenSize")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for AssumeRoleWithWebIdentityRequest {
@@ -599,91 +870,251 @@ impl std::fmt::Debug for AssumeRoleWithWebIdentityRequest {
 }
 
 /// The `AssumeRoleWithWebIdentityResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssumeRoleWithWebIdentityResponse {
-    #[serde(rename = "Credentials", skip_serializing_if = "Option::is_none")]
+    /// `Credentials`
     pub credentials: Option<Credentials>,
-    #[serde(
-        rename = "SubjectFromWebIdentityToken",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SubjectFromWebIdentityToken`
     pub subject_from_web_identity_token: Option<String>,
-    #[serde(rename = "AssumedRoleUser", skip_serializing_if = "Option::is_none")]
+    /// `AssumedRoleUser`
     pub assumed_role_user: Option<AssumedRoleUser>,
-    #[serde(rename = "PackedPolicySize", skip_serializing_if = "Option::is_none")]
+    /// `PackedPolicySize`
     pub packed_policy_size: Option<i32>,
-    #[serde(rename = "Provider", skip_serializing_if = "Option::is_none")]
+    /// `Provider`
     pub provider: Option<String>,
-    #[serde(rename = "Audience", skip_serializing_if = "Option::is_none")]
+    /// `Audience`
     pub audience: Option<String>,
-    #[serde(rename = "SourceIdentity", skip_serializing_if = "Option::is_none")]
+    /// `SourceIdentity`
     pub source_identity: Option<String>,
-    #[serde(
-        rename = "SessionTokenUtilization",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SessionTokenUtilization`
     pub session_token_utilization: Option<i32>,
-    #[serde(rename = "SessionTokenSize", skip_serializing_if = "Option::is_none")]
+    /// `SessionTokenSize`
     pub session_token_size: Option<i32>,
+}
+
+impl serde::Serialize for AssumeRoleWithWebIdentityResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AssumeRoleWithWebIdentityResponse",
+            usize::from(self.credentials.is_some())
+                + usize::from(self.subject_from_web_identity_token.is_some())
+                + usize::from(self.assumed_role_user.is_some())
+                + usize::from(self.packed_policy_size.is_some())
+                + usize::from(self.provider.is_some())
+                + usize::from(self.audience.is_some())
+                + usize::from(self.source_identity.is_some())
+                + usize::from(self.session_token_utilization.is_some())
+                + usize::from(self.session_token_size.is_some()),
+        )?;
+        if let Some(v) = &self.credentials {
+            st.serialize_field("Credentials", v)?;
+        }
+        if let Some(v) = &self.subject_from_web_identity_token {
+            st.serialize_field("SubjectFromWebIdentityToken", v)?;
+        }
+        if let Some(v) = &self.assumed_role_user {
+            st.serialize_field("AssumedRoleUser", v)?;
+        }
+        if let Some(v) = &self.packed_policy_size {
+            st.serialize_field("PackedPolicySize", v)?;
+        }
+        if let Some(v) = &self.provider {
+            st.serialize_field("Provider", v)?;
+        }
+        if let Some(v) = &self.audience {
+            st.serialize_field("Audience", v)?;
+        }
+        if let Some(v) = &self.source_identity {
+            st.serialize_field("SourceIdentity", v)?;
+        }
+        if let Some(v) = &self.session_token_utilization {
+            st.serialize_field("SessionTokenUtilization", v)?;
+        }
+        if let Some(v) = &self.session_token_size {
+            st.serialize_field("SessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssumeRoleWithWebIdentityResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            credentials: m.opt("Credentials")?,
+            subject_from_web_identity_token: m.opt("SubjectFromWebIdentityToken")?,
+            assumed_role_user: m.opt("AssumedRoleUser")?,
+            packed_policy_size: m.opt("PackedPolicySize")?,
+            provider: m.opt("Provider")?,
+            audience: m.opt("Audience")?,
+            source_identity: m.opt("SourceIdentity")?,
+            session_token_utilization: m.opt("SessionTokenUtilization")?,
+            session_token_size: m.opt("SessionTokenSize")?,
+        })
+    }
 }
 
 /// The `AssumeRootRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssumeRootRequest {
-    #[serde(rename = "TargetPrincipal")]
+    /// `TargetPrincipal` (required)
     pub target_principal: String,
-    #[serde(rename = "TaskPolicyArn")]
+    /// `TaskPolicyArn` (required)
     pub task_policy_arn: PolicyDescriptorType,
-    #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
+    /// `DurationSeconds`
     pub duration_seconds: Option<i32>,
-    #[serde(
-        rename = "MinimumSessionTokenSize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `MinimumSessionTokenSize`
     pub minimum_session_token_size: Option<i32>,
 }
 
+impl serde::Serialize for AssumeRootRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AssumeRootRequest",
+            2 + usize::from(self.duration_seconds.is_some())
+                + usize::from(self.minimum_session_token_size.is_some()),
+        )?;
+        st.serialize_field("TargetPrincipal", &self.target_principal)?;
+        st.serialize_field("TaskPolicyArn", &self.task_policy_arn)?;
+        if let Some(v) = &self.duration_seconds {
+            st.serialize_field("DurationSeconds", v)?;
+        }
+        if let Some(v) = &self.minimum_session_token_size {
+            st.serialize_field("MinimumSessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssumeRootRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            target_principal: m.req("TargetPrincipal")?,
+            task_policy_arn: m.req("TaskPolicyArn")?,
+            duration_seconds: m.opt("DurationSeconds")?,
+            minimum_session_token_size: m.opt("MinimumSessionTokenSize")?,
+        })
+    }
+}
+
 /// The `AssumeRootResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssumeRootResponse {
-    #[serde(rename = "Credentials", skip_serializing_if = "Option::is_none")]
+    /// `Credentials`
     pub credentials: Option<Credentials>,
-    #[serde(rename = "SourceIdentity", skip_serializing_if = "Option::is_none")]
+    /// `SourceIdentity`
     pub source_identity: Option<String>,
-    #[serde(
-        rename = "SessionTokenUtilization",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SessionTokenUtilization`
     pub session_token_utilization: Option<i32>,
-    #[serde(rename = "SessionTokenSize", skip_serializing_if = "Option::is_none")]
+    /// `SessionTokenSize`
     pub session_token_size: Option<i32>,
 }
 
+impl serde::Serialize for AssumeRootResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "AssumeRootResponse",
+            usize::from(self.credentials.is_some())
+                + usize::from(self.source_identity.is_some())
+                + usize::from(self.session_token_utilization.is_some())
+                + usize::from(self.session_token_size.is_some()),
+        )?;
+        if let Some(v) = &self.credentials {
+            st.serialize_field("Credentials", v)?;
+        }
+        if let Some(v) = &self.source_identity {
+            st.serialize_field("SourceIdentity", v)?;
+        }
+        if let Some(v) = &self.session_token_utilization {
+            st.serialize_field("SessionTokenUtilization", v)?;
+        }
+        if let Some(v) = &self.session_token_size {
+            st.serialize_field("SessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssumeRootResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            credentials: m.opt("Credentials")?,
+            source_identity: m.opt("SourceIdentity")?,
+            session_token_utilization: m.opt("SessionTokenUtilization")?,
+            session_token_size: m.opt("SessionTokenSize")?,
+        })
+    }
+}
+
 /// The `AssumedRoleUser` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssumedRoleUser {
-    #[serde(rename = "AssumedRoleId")]
+    /// `AssumedRoleId` (required)
     pub assumed_role_id: String,
-    #[serde(rename = "Arn")]
+    /// `Arn` (required)
     pub arn: String,
 }
 
+impl serde::Serialize for AssumedRoleUser {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("AssumedRoleUser", 2)?;
+        st.serialize_field("AssumedRoleId", &self.assumed_role_id)?;
+        st.serialize_field("Arn", &self.arn)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AssumedRoleUser {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            assumed_role_id: m.req("AssumedRoleId")?,
+            arn: m.req("Arn")?,
+        })
+    }
+}
+
 /// The `Credentials` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Credentials {
-    #[serde(rename = "AccessKeyId")]
+    /// `AccessKeyId` (required)
     pub access_key_id: String,
-    #[serde(rename = "SecretAccessKey")]
+    /// `SecretAccessKey` (required)
     pub secret_access_key: String,
-    #[serde(rename = "SessionToken")]
+    /// `SessionToken` (required)
     pub session_token: String,
-    #[serde(rename = "Expiration")]
+    /// `Expiration` (required)
     pub expiration: crate::Timestamp,
+}
+
+impl serde::Serialize for Credentials {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("Credentials", 4)?;
+        st.serialize_field("AccessKeyId", &self.access_key_id)?;
+        st.serialize_field("SecretAccessKey", &self.secret_access_key)?;
+        st.serialize_field("SessionToken", &self.session_token)?;
+        st.serialize_field("Expiration", &self.expiration)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Credentials {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            access_key_id: m.req("AccessKeyId")?,
+            secret_access_key: m.req("SecretAccessKey")?,
+            session_token: m.req("SessionToken")?,
+            expiration: m.req("Expiration")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -698,85 +1129,288 @@ impl std::fmt::Debug for Credentials {
 }
 
 /// The `DecodeAuthorizationMessageRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DecodeAuthorizationMessageRequest {
-    #[serde(rename = "EncodedMessage")]
+    /// `EncodedMessage` (required)
     pub encoded_message: String,
 }
 
+impl serde::Serialize for DecodeAuthorizationMessageRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("DecodeAuthorizationMessageRequest", 1)?;
+        st.serialize_field("EncodedMessage", &self.encoded_message)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DecodeAuthorizationMessageRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            encoded_message: m.req("EncodedMessage")?,
+        })
+    }
+}
+
 /// The `DecodeAuthorizationMessageResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DecodeAuthorizationMessageResponse {
-    #[serde(rename = "DecodedMessage", skip_serializing_if = "Option::is_none")]
+    /// `DecodedMessage`
     pub decoded_message: Option<String>,
 }
 
+impl serde::Serialize for DecodeAuthorizationMessageResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "DecodeAuthorizationMessageResponse",
+            usize::from(self.decoded_message.is_some()),
+        )?;
+        if let Some(v) = &self.decoded_message {
+            st.serialize_field("DecodedMessage", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DecodeAuthorizationMessageResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            decoded_message: m.opt("DecodedMessage")?,
+        })
+    }
+}
+
 /// The `ExpiredTokenException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExpiredTokenException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for ExpiredTokenException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st =
+            s.serialize_struct("ExpiredTokenException", usize::from(self.message.is_some()))?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ExpiredTokenException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `ExpiredTradeInTokenException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExpiredTradeInTokenException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for ExpiredTradeInTokenException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ExpiredTradeInTokenException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ExpiredTradeInTokenException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `FederatedUser` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FederatedUser {
-    #[serde(rename = "FederatedUserId")]
+    /// `FederatedUserId` (required)
     pub federated_user_id: String,
-    #[serde(rename = "Arn")]
+    /// `Arn` (required)
     pub arn: String,
 }
 
+impl serde::Serialize for FederatedUser {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("FederatedUser", 2)?;
+        st.serialize_field("FederatedUserId", &self.federated_user_id)?;
+        st.serialize_field("Arn", &self.arn)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FederatedUser {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            federated_user_id: m.req("FederatedUserId")?,
+            arn: m.req("Arn")?,
+        })
+    }
+}
+
 /// The `GetAccessKeyInfoRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetAccessKeyInfoRequest {
-    #[serde(rename = "AccessKeyId")]
+    /// `AccessKeyId` (required)
     pub access_key_id: String,
 }
 
+impl serde::Serialize for GetAccessKeyInfoRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetAccessKeyInfoRequest", 1)?;
+        st.serialize_field("AccessKeyId", &self.access_key_id)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetAccessKeyInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            access_key_id: m.req("AccessKeyId")?,
+        })
+    }
+}
+
 /// The `GetAccessKeyInfoResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetAccessKeyInfoResponse {
-    #[serde(rename = "Account", skip_serializing_if = "Option::is_none")]
+    /// `Account`
     pub account: Option<String>,
+}
+
+impl serde::Serialize for GetAccessKeyInfoResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetAccessKeyInfoResponse",
+            usize::from(self.account.is_some()),
+        )?;
+        if let Some(v) = &self.account {
+            st.serialize_field("Account", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetAccessKeyInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            account: m.opt("Account")?,
+        })
+    }
 }
 
 /// The `GetCallerIdentityRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetCallerIdentityRequest {}
 
+impl serde::Serialize for GetCallerIdentityRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let st = s.serialize_struct("GetCallerIdentityRequest", 0)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetCallerIdentityRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {})
+    }
+}
+
 /// The `GetCallerIdentityResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetCallerIdentityResponse {
-    #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
+    /// `UserId`
     pub user_id: Option<String>,
-    #[serde(rename = "Account", skip_serializing_if = "Option::is_none")]
+    /// `Account`
     pub account: Option<String>,
-    #[serde(rename = "Arn", skip_serializing_if = "Option::is_none")]
+    /// `Arn`
     pub arn: Option<String>,
 }
 
+impl serde::Serialize for GetCallerIdentityResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetCallerIdentityResponse",
+            usize::from(self.user_id.is_some())
+                + usize::from(self.account.is_some())
+                + usize::from(self.arn.is_some()),
+        )?;
+        if let Some(v) = &self.user_id {
+            st.serialize_field("UserId", v)?;
+        }
+        if let Some(v) = &self.account {
+            st.serialize_field("Account", v)?;
+        }
+        if let Some(v) = &self.arn {
+            st.serialize_field("Arn", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetCallerIdentityResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            user_id: m.opt("UserId")?,
+            account: m.opt("Account")?,
+            arn: m.opt("Arn")?,
+        })
+    }
+}
+
 /// The `GetDelegatedAccessTokenRequest` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GetDelegatedAccessTokenRequest {
-    #[serde(rename = "TradeInToken")]
+    /// `TradeInToken` (required)
     pub trade_in_token: String,
+}
+
+impl serde::Serialize for GetDelegatedAccessTokenRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GetDelegatedAccessTokenRequest", 1)?;
+        st.serialize_field("TradeInToken", &self.trade_in_token)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetDelegatedAccessTokenRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            trade_in_token: m.req("TradeInToken")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for GetDelegatedAccessTokenRequest {
@@ -788,111 +1422,342 @@ impl std::fmt::Debug for GetDelegatedAccessTokenRequest {
 }
 
 /// The `GetDelegatedAccessTokenResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetDelegatedAccessTokenResponse {
-    #[serde(rename = "Credentials", skip_serializing_if = "Option::is_none")]
+    /// `Credentials`
     pub credentials: Option<Credentials>,
-    #[serde(rename = "PackedPolicySize", skip_serializing_if = "Option::is_none")]
+    /// `PackedPolicySize`
     pub packed_policy_size: Option<i32>,
-    #[serde(rename = "AssumedPrincipal", skip_serializing_if = "Option::is_none")]
+    /// `AssumedPrincipal`
     pub assumed_principal: Option<String>,
 }
 
+impl serde::Serialize for GetDelegatedAccessTokenResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetDelegatedAccessTokenResponse",
+            usize::from(self.credentials.is_some())
+                + usize::from(self.packed_policy_size.is_some())
+                + usize::from(self.assumed_principal.is_some()),
+        )?;
+        if let Some(v) = &self.credentials {
+            st.serialize_field("Credentials", v)?;
+        }
+        if let Some(v) = &self.packed_policy_size {
+            st.serialize_field("PackedPolicySize", v)?;
+        }
+        if let Some(v) = &self.assumed_principal {
+            st.serialize_field("AssumedPrincipal", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetDelegatedAccessTokenResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            credentials: m.opt("Credentials")?,
+            packed_policy_size: m.opt("PackedPolicySize")?,
+            assumed_principal: m.opt("AssumedPrincipal")?,
+        })
+    }
+}
+
 /// The `GetFederationTokenRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetFederationTokenRequest {
-    #[serde(rename = "Name")]
+    /// `Name` (required)
     pub name: String,
-    #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
+    /// `Policy`
     pub policy: Option<String>,
-    #[serde(rename = "PolicyArns", skip_serializing_if = "Option::is_none")]
+    /// `PolicyArns`
     pub policy_arns: Option<Vec<PolicyDescriptorType>>,
-    #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
+    /// `DurationSeconds`
     pub duration_seconds: Option<i32>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
-    #[serde(
-        rename = "MinimumSessionTokenSize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `MinimumSessionTokenSize`
     pub minimum_session_token_size: Option<i32>,
+}
+
+impl serde::Serialize for GetFederationTokenRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetFederationTokenRequest",
+            1 + usize::from(self.policy.is_some())
+                + usize::from(self.policy_arns.is_some())
+                + usize::from(self.duration_seconds.is_some())
+                + usize::from(self.tags.is_some())
+                + usize::from(self.minimum_session_token_size.is_some()),
+        )?;
+        st.serialize_field("Name", &self.name)?;
+        if let Some(v) = &self.policy {
+            st.serialize_field("Policy", v)?;
+        }
+        if let Some(v) = &self.policy_arns {
+            st.serialize_field("PolicyArns", v)?;
+        }
+        if let Some(v) = &self.duration_seconds {
+            st.serialize_field("DurationSeconds", v)?;
+        }
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        if let Some(v) = &self.minimum_session_token_size {
+            st.serialize_field("MinimumSessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetFederationTokenRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            name: m.req("Name")?,
+            policy: m.opt("Policy")?,
+            policy_arns: m.opt("PolicyArns")?,
+            duration_seconds: m.opt("DurationSeconds")?,
+            tags: m.opt("Tags")?,
+            minimum_session_token_size: m.opt("MinimumSessionTokenSize")?,
+        })
+    }
 }
 
 /// The `GetFederationTokenResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetFederationTokenResponse {
-    #[serde(rename = "Credentials", skip_serializing_if = "Option::is_none")]
+    /// `Credentials`
     pub credentials: Option<Credentials>,
-    #[serde(rename = "FederatedUser", skip_serializing_if = "Option::is_none")]
+    /// `FederatedUser`
     pub federated_user: Option<FederatedUser>,
-    #[serde(rename = "PackedPolicySize", skip_serializing_if = "Option::is_none")]
+    /// `PackedPolicySize`
     pub packed_policy_size: Option<i32>,
-    #[serde(
-        rename = "SessionTokenUtilization",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SessionTokenUtilization`
     pub session_token_utilization: Option<i32>,
-    #[serde(rename = "SessionTokenSize", skip_serializing_if = "Option::is_none")]
+    /// `SessionTokenSize`
     pub session_token_size: Option<i32>,
+}
+
+impl serde::Serialize for GetFederationTokenResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetFederationTokenResponse",
+            usize::from(self.credentials.is_some())
+                + usize::from(self.federated_user.is_some())
+                + usize::from(self.packed_policy_size.is_some())
+                + usize::from(self.session_token_utilization.is_some())
+                + usize::from(self.session_token_size.is_some()),
+        )?;
+        if let Some(v) = &self.credentials {
+            st.serialize_field("Credentials", v)?;
+        }
+        if let Some(v) = &self.federated_user {
+            st.serialize_field("FederatedUser", v)?;
+        }
+        if let Some(v) = &self.packed_policy_size {
+            st.serialize_field("PackedPolicySize", v)?;
+        }
+        if let Some(v) = &self.session_token_utilization {
+            st.serialize_field("SessionTokenUtilization", v)?;
+        }
+        if let Some(v) = &self.session_token_size {
+            st.serialize_field("SessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetFederationTokenResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            credentials: m.opt("Credentials")?,
+            federated_user: m.opt("FederatedUser")?,
+            packed_policy_size: m.opt("PackedPolicySize")?,
+            session_token_utilization: m.opt("SessionTokenUtilization")?,
+            session_token_size: m.opt("SessionTokenSize")?,
+        })
+    }
 }
 
 /// The `GetSessionTokenRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetSessionTokenRequest {
-    #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
+    /// `DurationSeconds`
     pub duration_seconds: Option<i32>,
-    #[serde(rename = "SerialNumber", skip_serializing_if = "Option::is_none")]
+    /// `SerialNumber`
     pub serial_number: Option<String>,
-    #[serde(rename = "TokenCode", skip_serializing_if = "Option::is_none")]
+    /// `TokenCode`
     pub token_code: Option<String>,
-    #[serde(
-        rename = "MinimumSessionTokenSize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `MinimumSessionTokenSize`
     pub minimum_session_token_size: Option<i32>,
 }
 
+impl serde::Serialize for GetSessionTokenRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetSessionTokenRequest",
+            usize::from(self.duration_seconds.is_some())
+                + usize::from(self.serial_number.is_some())
+                + usize::from(self.token_code.is_some())
+                + usize::from(self.minimum_session_token_size.is_some()),
+        )?;
+        if let Some(v) = &self.duration_seconds {
+            st.serialize_field("DurationSeconds", v)?;
+        }
+        if let Some(v) = &self.serial_number {
+            st.serialize_field("SerialNumber", v)?;
+        }
+        if let Some(v) = &self.token_code {
+            st.serialize_field("TokenCode", v)?;
+        }
+        if let Some(v) = &self.minimum_session_token_size {
+            st.serialize_field("MinimumSessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetSessionTokenRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            duration_seconds: m.opt("DurationSeconds")?,
+            serial_number: m.opt("SerialNumber")?,
+            token_code: m.opt("TokenCode")?,
+            minimum_session_token_size: m.opt("MinimumSessionTokenSize")?,
+        })
+    }
+}
+
 /// The `GetSessionTokenResponse` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetSessionTokenResponse {
-    #[serde(rename = "Credentials", skip_serializing_if = "Option::is_none")]
+    /// `Credentials`
     pub credentials: Option<Credentials>,
-    #[serde(
-        rename = "SessionTokenUtilization",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// `SessionTokenUtilization`
     pub session_token_utilization: Option<i32>,
-    #[serde(rename = "SessionTokenSize", skip_serializing_if = "Option::is_none")]
+    /// `SessionTokenSize`
     pub session_token_size: Option<i32>,
 }
 
+impl serde::Serialize for GetSessionTokenResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetSessionTokenResponse",
+            usize::from(self.credentials.is_some())
+                + usize::from(self.session_token_utilization.is_some())
+                + usize::from(self.session_token_size.is_some()),
+        )?;
+        if let Some(v) = &self.credentials {
+            st.serialize_field("Credentials", v)?;
+        }
+        if let Some(v) = &self.session_token_utilization {
+            st.serialize_field("SessionTokenUtilization", v)?;
+        }
+        if let Some(v) = &self.session_token_size {
+            st.serialize_field("SessionTokenSize", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetSessionTokenResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            credentials: m.opt("Credentials")?,
+            session_token_utilization: m.opt("SessionTokenUtilization")?,
+            session_token_size: m.opt("SessionTokenSize")?,
+        })
+    }
+}
+
 /// The `GetWebIdentityTokenRequest` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetWebIdentityTokenRequest {
-    #[serde(rename = "Audience")]
+    /// `Audience` (required)
     pub audience: Vec<String>,
-    #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
+    /// `DurationSeconds`
     pub duration_seconds: Option<i32>,
-    #[serde(rename = "SigningAlgorithm")]
+    /// `SigningAlgorithm` (required)
     pub signing_algorithm: String,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    /// `Tags`
     pub tags: Option<Vec<Tag>>,
 }
 
+impl serde::Serialize for GetWebIdentityTokenRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetWebIdentityTokenRequest",
+            2 + usize::from(self.duration_seconds.is_some()) + usize::from(self.tags.is_some()),
+        )?;
+        st.serialize_field("Audience", &self.audience)?;
+        if let Some(v) = &self.duration_seconds {
+            st.serialize_field("DurationSeconds", v)?;
+        }
+        st.serialize_field("SigningAlgorithm", &self.signing_algorithm)?;
+        if let Some(v) = &self.tags {
+            st.serialize_field("Tags", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetWebIdentityTokenRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            audience: m.req("Audience")?,
+            duration_seconds: m.opt("DurationSeconds")?,
+            signing_algorithm: m.req("SigningAlgorithm")?,
+            tags: m.opt("Tags")?,
+        })
+    }
+}
+
 /// The `GetWebIdentityTokenResponse` structure.
-#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GetWebIdentityTokenResponse {
-    #[serde(rename = "WebIdentityToken", skip_serializing_if = "Option::is_none")]
+    /// `WebIdentityToken`
     pub web_identity_token: Option<String>,
-    #[serde(rename = "Expiration", skip_serializing_if = "Option::is_none")]
+    /// `Expiration`
     pub expiration: Option<crate::Timestamp>,
+}
+
+impl serde::Serialize for GetWebIdentityTokenResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "GetWebIdentityTokenResponse",
+            usize::from(self.web_identity_token.is_some()) + usize::from(self.expiration.is_some()),
+        )?;
+        if let Some(v) = &self.web_identity_token {
+            st.serialize_field("WebIdentityToken", v)?;
+        }
+        if let Some(v) = &self.expiration {
+            st.serialize_field("Expiration", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetWebIdentityTokenResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            web_identity_token: m.opt("WebIdentityToken")?,
+            expiration: m.opt("Expiration")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for GetWebIdentityTokenResponse {
@@ -905,111 +1770,394 @@ impl std::fmt::Debug for GetWebIdentityTokenResponse {
 }
 
 /// The `IDPCommunicationErrorException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IDPCommunicationErrorException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for IDPCommunicationErrorException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "IDPCommunicationErrorException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IDPCommunicationErrorException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `IDPRejectedClaimException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IDPRejectedClaimException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for IDPRejectedClaimException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "IDPRejectedClaimException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IDPRejectedClaimException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `InvalidAuthorizationMessageException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidAuthorizationMessageException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidAuthorizationMessageException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidAuthorizationMessageException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidAuthorizationMessageException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `InvalidIdentityTokenException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvalidIdentityTokenException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for InvalidIdentityTokenException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "InvalidIdentityTokenException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InvalidIdentityTokenException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `JWTPayloadSizeExceededException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct JWTPayloadSizeExceededException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for JWTPayloadSizeExceededException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "JWTPayloadSizeExceededException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JWTPayloadSizeExceededException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `MalformedPolicyDocumentException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MalformedPolicyDocumentException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for MalformedPolicyDocumentException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "MalformedPolicyDocumentException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MalformedPolicyDocumentException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `OutboundWebIdentityFederationDisabledException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct OutboundWebIdentityFederationDisabledException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for OutboundWebIdentityFederationDisabledException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "OutboundWebIdentityFederationDisabledException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OutboundWebIdentityFederationDisabledException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `PackedPolicyTooLargeException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PackedPolicyTooLargeException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for PackedPolicyTooLargeException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "PackedPolicyTooLargeException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PackedPolicyTooLargeException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `PolicyDescriptorType` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PolicyDescriptorType {
-    #[serde(rename = "arn", skip_serializing_if = "Option::is_none")]
+    /// `arn`
     pub arn: Option<String>,
 }
 
+impl serde::Serialize for PolicyDescriptorType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("PolicyDescriptorType", usize::from(self.arn.is_some()))?;
+        if let Some(v) = &self.arn {
+            st.serialize_field("arn", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PolicyDescriptorType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self { arn: m.opt("arn")? })
+    }
+}
+
 /// The `ProvidedContext` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProvidedContext {
-    #[serde(rename = "ProviderArn", skip_serializing_if = "Option::is_none")]
+    /// `ProviderArn`
     pub provider_arn: Option<String>,
-    #[serde(rename = "ContextAssertion", skip_serializing_if = "Option::is_none")]
+    /// `ContextAssertion`
     pub context_assertion: Option<String>,
 }
 
+impl serde::Serialize for ProvidedContext {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "ProvidedContext",
+            usize::from(self.provider_arn.is_some())
+                + usize::from(self.context_assertion.is_some()),
+        )?;
+        if let Some(v) = &self.provider_arn {
+            st.serialize_field("ProviderArn", v)?;
+        }
+        if let Some(v) = &self.context_assertion {
+            st.serialize_field("ContextAssertion", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProvidedContext {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            provider_arn: m.opt("ProviderArn")?,
+            context_assertion: m.opt("ContextAssertion")?,
+        })
+    }
+}
+
 /// The `RegionDisabledException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RegionDisabledException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
+}
+
+impl serde::Serialize for RegionDisabledException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "RegionDisabledException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RegionDisabledException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
 }
 
 /// The `SessionDurationEscalationException` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionDurationEscalationException {
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    /// `message`
     pub message: Option<String>,
 }
 
+impl serde::Serialize for SessionDurationEscalationException {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct(
+            "SessionDurationEscalationException",
+            usize::from(self.message.is_some()),
+        )?;
+        if let Some(v) = &self.message {
+            st.serialize_field("message", v)?;
+        }
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SessionDurationEscalationException {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            message: m.opt("message")?,
+        })
+    }
+}
+
 /// The `Tag` structure.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tag {
-    #[serde(rename = "Key")]
+    /// `Key` (required)
     pub key: String,
-    #[serde(rename = "Value")]
+    /// `Value` (required)
     pub value: String,
+}
+
+impl serde::Serialize for Tag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("Tag", 2)?;
+        st.serialize_field("Key", &self.key)?;
+        st.serialize_field("Value", &self.value)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Tag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = crate::serde_impl::StructReader::new(d)?;
+        Ok(Self {
+            key: m.req("Key")?,
+            value: m.req("Value")?,
+        })
+    }
 }
 
 /// The operations of `sts`; each answers `NotImplementedException` until implemented.

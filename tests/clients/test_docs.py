@@ -1,0 +1,43 @@
+"""Every `aws ...` command in the ```sh blocks of docs/sts.md and docs/trail.md runs against a
+real server with its credentials file and exits 0."""
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from conftest import AWS_CLI, cli_env, run_cli
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOC_ENDPOINT = "http://127.0.0.1:4566"
+PREFIX = f"aws --endpoint-url {DOC_ENDPOINT} --profile rampart "
+BLOCK = re.compile(r"^```sh\n(.*?)^```", re.M | re.S)
+
+
+def commands(doc):
+    text = (DOCS / doc).read_text()
+    out = []
+    for block in BLOCK.findall(text):
+        for line in block.replace("\\\n", " ").splitlines():
+            if line.startswith("aws "):
+                out.append(line.strip())
+    return out
+
+
+CASES = [(doc, cmd) for doc in ("sts.md", "trail.md") for cmd in commands(doc)]
+
+
+@pytest.mark.parametrize("doc, minimum", [("sts.md", 2), ("trail.md", 6)])
+def test_docs_have_examples(doc, minimum):
+    assert len(commands(doc)) >= minimum
+
+
+@pytest.mark.parametrize("doc, command", CASES, ids=[f"{d}:{i}" for i, (d, _) in enumerate(CASES)])
+def test_documented_command_runs(server, doc, command):
+    assert command.startswith(PREFIX), f"{doc}: commands start with `{PREFIX}...`"
+    argv = shlex.split(command.replace(DOC_ENDPOINT, server.endpoint, 1))
+    argv[0] = AWS_CLI
+    # Exactly what a reader has: the credentials file, no config file, no region from the environment.
+    res = run_cli(argv, cli_env(server.credentials_file, region=None))
+    assert res.returncode == 0, f"{doc}: `{command}` exited {res.returncode}:\n{res.stderr}"
+    assert res.stdout.strip()
