@@ -1,6 +1,7 @@
 """Authentication: AWS's error codes for bad, unknown, missing and stale signatures; presigned
 URLs; session tokens."""
 import datetime as dt
+import json
 import time
 import xml.etree.ElementTree as ET
 
@@ -201,3 +202,38 @@ def test_presigned_url_with_unknown_key(server):
     r = server.request("GET", c.generate_presigned_url("get_caller_identity", HttpMethod="GET"))
     assert r.status == 403
     assert query_error(r)[0] == "InvalidClientTokenId"
+
+
+# ---- regions -------------------------------------------------------------------------------
+
+
+def test_region_not_served_query(server):
+    status, code, msg = sts_error(server, region_name="xx-nowhere-9")
+    assert (status, code) == (403, "SignatureDoesNotMatch")
+    assert msg == "Credential should be scoped to a valid region, not 'xx-nowhere-9'."
+
+
+def test_region_not_served_json(server):
+    status, code, msg = ct_error(server, region_name="xx-nowhere-9")
+    assert (status, code) == (400, "InvalidSignatureException")
+    assert "xx-nowhere-9" in msg
+
+
+def test_event_history_is_regional(server):
+    """LookupEvents answers from the region it is called in, as CloudTrail's event history does."""
+    marker = client(server, "sts", region_name="eu-west-1").get_caller_identity()["ResponseMetadata"]["RequestId"]
+    west = client(server, "cloudtrail", region_name="eu-west-1")
+    east = client(server, "cloudtrail")
+    attrs = [{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
+
+    def ids(c):
+        seen = set()
+        for page in c.get_paginator("lookup_events").paginate(LookupAttributes=attrs):
+            seen.update(json.loads(e["CloudTrailEvent"])["requestID"] for e in page["Events"])
+        return seen
+
+    deadline = time.time() + 5
+    while marker not in ids(west) and time.time() < deadline:
+        time.sleep(0.1)
+    assert marker in ids(west)
+    assert marker not in ids(east)

@@ -192,7 +192,7 @@ def test_service_not_served(server):
     r = raw_request(server, body=b"Action=ListUsers&Version=2010-05-08", headers={"Content-Type": FORM},
                     service="iam")
     assert r.status == 400
-    assert query_error(r)[0] == "UnknownOperationException"
+    assert query_error(r)[0] == "InvalidAction"
 
 
 # ---- body limits ---------------------------------------------------------------------------

@@ -224,10 +224,13 @@ def test_unknown_key_is_recorded_with_error_code(server):
         client(server, "sts", aws_access_key_id=key, aws_secret_access_key=CANARY).get_caller_identity()
     rid = request_id_of(e.value)
     events = lookup_until(client(server, "cloudtrail"), lambda evs: len(evs) == 1, **attr("AccessKeyId", key))
+    assert events[0]["AccessKeyId"] == key
     rec = json.loads(events[0]["CloudTrailEvent"])
     assert rec["requestID"] == rid
     assert rec["errorCode"] == "InvalidClientTokenId"
-    assert rec["eventSource"] == "rampart.amazonaws.com"
+    assert rec["errorMessage"]
+    # Attributed to the service the request was signed for.
+    assert rec["eventSource"] == "sts.amazonaws.com"
     assert rec["eventName"] == "GetCallerIdentity"
     assert rec["userIdentity"]["accessKeyId"] == key
     assert rec["recipientAccountId"] == server.account_id
@@ -238,11 +241,24 @@ def test_bad_signature_is_recorded_with_error_code(server):
         client(server, "cloudtrail", aws_secret_access_key=CANARY).lookup_events()
     rid = request_id_of(e.value)
     events = lookup_until(client(server, "cloudtrail"), lambda evs: rid in by_request_id(evs),
-                          MaxResults=50, **attr("EventSource", "rampart.amazonaws.com"))
+                          MaxResults=50, **attr("AccessKeyId", server.access_key))
     rec = json.loads(by_request_id(events)[rid]["CloudTrailEvent"])
     assert rec["errorCode"] == "InvalidSignatureException"
+    assert rec["eventSource"] == "cloudtrail.amazonaws.com"
     assert rec["eventName"] == "LookupEvents"
-    assert "errorMessage" in rec
+    assert rec["readOnly"] is False
+
+
+def test_unsigned_request_is_recorded_under_rampart(server):
+    r = raw_request(server, body=b"Action=GetCallerIdentity&Version=2011-06-15",
+                    headers={"Content-Type": FORM}, sign=False)
+    assert r.status == 403
+    rid = r.headers["x-amzn-RequestId"]
+    events = lookup_until(client(server, "cloudtrail"), lambda evs: rid in by_request_id(evs),
+                          MaxResults=50, **attr("EventSource", "rampart.amazonaws.com"))
+    rec = json.loads(by_request_id(events)[rid]["CloudTrailEvent"])
+    assert rec["errorCode"] == "MissingAuthenticationToken"
+    assert rec["eventName"] == "GetCallerIdentity"
 
 
 def test_failed_validation_is_recorded(server):
@@ -273,13 +289,9 @@ def refusal(server, kind):
     raise AssertionError(kind)
 
 
-NOT_AUDITED = "server bug: this refusal is answered before any audit event is written"
-
-
 @pytest.mark.parametrize("kind", [
     "malformed-json", "unknown-operation", "missing-action", "no-signature", "session-token",
-    pytest.param("unserved-service", marks=pytest.mark.xfail(strict=True, reason=NOT_AUDITED)),
-    pytest.param("body-too-large", marks=pytest.mark.xfail(strict=True, reason=NOT_AUDITED)),
+    "unserved-service", "body-too-large",
 ])
 def test_every_refused_request_leaves_one_event(server, kind):
     r = refusal(server, kind)
@@ -370,8 +382,6 @@ def test_verify_catches_a_truncated_tail(stopped, servers, tmp_path):
     assert f"event #{last}" in p.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: the chain hashes only `record`; the columns "
-                   "LookupEvents answers from (event_name, username, account_id, ...) can be edited unseen")
 def test_verify_catches_an_edited_lookup_column(stopped, servers, tmp_path):
     d = copy_of(stopped, tmp_path)
     edit(d, "UPDATE trail SET event_name = 'ConsoleLogin', username = 'mallory' WHERE seq = 2")

@@ -30,7 +30,7 @@ mod values;
 
 pub use generated::*;
 pub use query::{decode_query, encode_query_error, encode_query_response};
-pub use redact::{redact, REDACTED};
+pub use redact::{redact, trail_view, REDACTED};
 pub use rest::{decode_rest, encode_rest_response, match_rest};
 pub use validate::validate;
 pub use values::{Blob, Timestamp, Unit};

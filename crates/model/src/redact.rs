@@ -40,3 +40,58 @@ pub fn redact(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Value {
         _ => v.clone(),
     }
 }
+
+/// `v` as CloudTrail records it in `requestParameters` / `responseElements`: sensitive values
+/// hidden, structure members in lowerCamelCase (`keyId`, `encryptionContext`; map keys are
+/// data and stay as they are), timestamps in CloudTrail's `Nov 25, 2026, 3:04:05 PM` form, and
+/// members the model does not define left out (they are not part of the API, and could carry
+/// anything).
+pub fn trail_view(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Value {
+    let s = svc.shape(shape);
+    if v.is_null() {
+        return Value::Null;
+    }
+    if s.sensitive {
+        return Value::String(REDACTED.to_string());
+    }
+    match (&s.kind, v) {
+        (Kind::Structure { members }, Value::Object(o)) if !s.document => {
+            let mut out = serde_json::Map::with_capacity(o.len());
+            for (k, x) in o {
+                let Some(m) = members.iter().find(|m| m.name == k) else {
+                    continue;
+                };
+                let shown = if m.sensitive && !x.is_null() {
+                    Value::String(REDACTED.to_string())
+                } else {
+                    trail_view(svc, m.shape, x)
+                };
+                out.insert(lower_camel(k), shown);
+            }
+            Value::Object(out)
+        }
+        (Kind::List { member, .. }, Value::Array(items)) => {
+            Value::Array(items.iter().map(|x| trail_view(svc, *member, x)).collect())
+        }
+        (Kind::Map { value, .. }, Value::Object(o)) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), trail_view(svc, *value, x)))
+                .collect(),
+        ),
+        (Kind::Timestamp, Value::Number(n)) => {
+            match n.as_f64().and_then(|f| crate::Timestamp(f).to_datetime()) {
+                Some(t) => Value::String(t.format("%b %-d, %Y, %-I:%M:%S %p").to_string()),
+                None => v.clone(),
+            }
+        }
+        _ => v.clone(),
+    }
+}
+
+fn lower_camel(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

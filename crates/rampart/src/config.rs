@@ -13,8 +13,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Development mode: throwaway data, fixed account and `test`/`test` credentials.
     pub dev: bool,
-    /// The region requests default to when a caller does not sign for one.
+    /// The region events are recorded in when a request cannot be attributed to one.
     pub region: String,
+    /// The regions this node serves (default: AWS's commercial regions).
+    pub regions: Vec<String>,
     /// A PEM certificate chain and key to serve instead of the generated ones.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -68,6 +70,10 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 4566)),
             dev: false,
             region: "us-east-1".into(),
+            regions: rampart_server::AWS_REGIONS
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
             tls_cert: None,
             tls_key: None,
             log: "info".into(),
@@ -109,8 +115,12 @@ impl Config {
         {
             anyhow::bail!("limits must be positive");
         }
-        if self.region.is_empty() {
-            anyhow::bail!("region must not be empty");
+        if !self.regions.contains(&self.region) {
+            anyhow::bail!(
+                "region {} is not among the regions served ({})",
+                self.region,
+                self.regions.join(", ")
+            );
         }
         Ok(())
     }

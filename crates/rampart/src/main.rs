@@ -168,7 +168,9 @@ fn run(cli: Cli) -> Result<()> {
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
@@ -274,6 +276,11 @@ async fn serve(mut cfg: Config) -> Result<()> {
         _tmp = None;
     }
     let o = open_data(&cfg.data_dir)?;
+    // Bind first: the credentials file names the address actually bound (port 0 picks one).
+    let tcp = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    let bound = tcp.local_addr()?;
     let store: Arc<dyn Store> = o.store.clone();
     let identity = Identity::new(store.clone(), o.root.clone());
     if cfg.dev {
@@ -286,7 +293,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
             "# Rampart administrator credentials (account {}, user {}).\n# Use: aws --profile rampart --endpoint-url http://{} ...\n[rampart]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
             creds.account_id,
             creds.user_name,
-            cfg.listen,
+            bound,
             creds.access_key_id,
             creds.secret_access_key.as_str()
         );
@@ -325,13 +332,10 @@ async fn serve(mut cfg: Config) -> Result<()> {
                 .map_err(|e| e.to_string())
         })),
         default_region: cfg.region.clone(),
+        regions: cfg.regions.clone(),
         strict_trail: cfg.trail.sync == config::TrailSync::Strict,
     });
 
-    let tcp = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("binding {}", cfg.listen))?;
-    let bound = tcp.local_addr()?;
     let allow_plain = bound.ip().is_loopback();
     if allow_plain {
         println!("Rampart listening on {bound} (http and https)");

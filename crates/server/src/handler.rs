@@ -103,6 +103,14 @@ fn auth_error(proto: Proto, e: AuthFailure) -> AwsError {
                 AwsError::new("InvalidSignatureException", 400, SIG_MISMATCH)
             }
         }
+        AuthFailure::Region(region) => {
+            let m = format!("Credential should be scoped to a valid region, not '{region}'.");
+            if query {
+                AwsError::new("SignatureDoesNotMatch", 403, m)
+            } else {
+                AwsError::new("InvalidSignatureException", 400, m)
+            }
+        }
         AuthFailure::UnknownKey => {
             if query {
                 AwsError::new("InvalidClientTokenId", 403, BAD_TOKEN)
@@ -116,6 +124,8 @@ fn auth_error(proto: Proto, e: AuthFailure) -> AwsError {
 
 enum AuthFailure {
     Sig(SigError),
+    /// Signed for a region this node does not serve.
+    Region(String),
     UnknownKey,
     Internal,
 }
@@ -161,6 +171,9 @@ fn authenticate(state: &State, parts: &Parts, body: &[u8]) -> Result<Authenticat
     }
     let akid = auth.access_key_id.clone();
     let svc = Some(auth.service.clone());
+    if !state.regions.iter().any(|r| r == &auth.region) {
+        return Err((AuthFailure::Region(auth.region.clone()), Some(akid), svc));
+    }
     let lookup = state.identity.lookup_key(&akid).map_err(|e| {
         tracing::error!(error = %e, "access key lookup failed");
         (AuthFailure::Internal, Some(akid.clone()), svc.clone())
@@ -212,6 +225,30 @@ fn error_response(
     .into_response()
 }
 
+/// Refuses a request before it could be authenticated (limits, time-outs), leaving its audit
+/// event like every other refusal.
+async fn refuse(
+    state: &Arc<State>,
+    parts: &Parts,
+    peer: SocketAddr,
+    secure: bool,
+    request_id: &str,
+    proto: Proto,
+    err: AwsError,
+) -> Response<Body> {
+    let st = state.clone();
+    let op = protocol::operation_hint(parts, &[]).unwrap_or_default();
+    let ua = header(parts, "user-agent").unwrap_or("").to_string();
+    let rid = request_id.to_string();
+    let e = err.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        let source = "rampart.amazonaws.com";
+        record_unauthenticated(&st, &op, source, None, peer, &ua, &rid, &e, secure);
+    })
+    .await;
+    protocol::encode_err(proto, None, &err, request_id).into_response()
+}
+
 /// Handles one HTTP request.
 pub async fn handle(
     state: Arc<State>,
@@ -230,7 +267,8 @@ pub async fn handle(
             "The request body exceeds the limit of {} bytes.",
             state.limits.max_body_bytes
         );
-        return error_response(413, "RequestEntityTooLarge", &msg, &request_id, proto_guess);
+        let err = AwsError::new("RequestEntityTooLarge", 413, msg);
+        return refuse(&state, &parts, peer, secure, &request_id, proto_guess, err).await;
     }
     let collected = tokio::time::timeout(
         state.limits.body_timeout,
@@ -259,16 +297,13 @@ pub async fn handle(
                     "The request body ended before its declared length.".to_string(),
                 )
             };
-            return error_response(status, code, &msg, &request_id, proto_guess);
+            let err = AwsError::new(code, status, msg);
+            return refuse(&state, &parts, peer, secure, &request_id, proto_guess, err).await;
         }
         Err(_) => {
-            return error_response(
-                408,
-                "RequestTimeout",
-                "The request body was not received in time.",
-                &request_id,
-                proto_guess,
-            );
+            let msg = "The request body was not received in time.";
+            let err = AwsError::new("RequestTimeout", 408, msg);
+            return refuse(&state, &parts, peer, secure, &request_id, proto_guess, err).await;
         }
     };
 
@@ -367,10 +402,25 @@ fn process(
     };
 
     let Some(entry) = state.registry.by_signing_name(&auth.service).cloned() else {
-        let err = AwsError::unknown_operation(format!(
-            "Rampart does not serve the service '{}'.",
-            auth.service
-        ));
+        let msg = format!("Rampart does not serve the service '{}'.", auth.service);
+        let err = match proto_guess {
+            Proto::Query => AwsError::new("InvalidAction", 400, msg),
+            _ => AwsError::unknown_operation(msg),
+        };
+        let op = protocol::operation_hint(parts, body).unwrap_or_default();
+        let source = format!("{}.amazonaws.com", auth.service);
+        let akid = auth.principal.access_key_id.clone();
+        record_unauthenticated(
+            state,
+            &op,
+            &source,
+            akid.as_deref(),
+            peer,
+            &user_agent,
+            request_id,
+            &err,
+            secure,
+        );
         return protocol::encode_err(proto_guess, None, &err, request_id);
     };
     let model = entry.model;
@@ -405,7 +455,7 @@ fn process(
     let mut ev = AuditEvent::from_context(&ctx, model.event_source, op.read_only);
     ev.request_parameters = match op.input {
         Some(shape) if input.as_object().is_some_and(|o| !o.is_empty()) => {
-            rampart_model::redact(model, shape, &input)
+            rampart_model::trail_view(model, shape, &input)
         }
         _ => Value::Null,
     };
@@ -423,7 +473,7 @@ fn process(
         Ok(out) => {
             if !op.read_only {
                 if let Some(shape) = op.output {
-                    ev.response_elements = rampart_model::redact(model, shape, &out);
+                    ev.response_elements = rampart_model::trail_view(model, shape, &out);
                 }
             }
             // A change is acknowledged only once its event is durable too.
@@ -478,7 +528,11 @@ fn record_unauthenticated(
         event_id: uuid::Uuid::new_v4().to_string(),
         event_time: Utc::now(),
         event_source: event_source.to_string(),
-        event_name: op.to_string(),
+        event_name: if op.is_empty() {
+            "UnknownOperation".to_string()
+        } else {
+            op.to_string()
+        },
         aws_region: state.default_region.clone(),
         source_ip: peer.ip().to_string(),
         user_agent: user_agent.to_string(),

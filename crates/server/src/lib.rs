@@ -97,6 +97,8 @@ pub struct State {
     /// Called by the `--dev` reset after the store is wiped (re-creates the dev account).
     pub on_reset: Option<Arc<dyn Fn() -> Result<(), String> + Send + Sync>>,
     pub default_region: String,
+    /// The regions this node serves; a request signed for another is refused.
+    pub regions: Vec<String>,
     /// `trail.sync = "strict"`: every audit event, read-only calls' included, is durable
     /// before the response is sent (otherwise read-only events commit with the next group).
     pub strict_trail: bool,
@@ -104,6 +106,44 @@ pub struct State {
 
 pub mod serve;
 pub use serve::{serve, Listener};
+
+/// AWS's commercial regions: what a node serves unless configured otherwise.
+pub const AWS_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+];
 
 /// Whether plain HTTP may be offered on `addr`.
 pub fn is_loopback(addr: &SocketAddr) -> bool {

@@ -250,9 +250,7 @@ pub fn encode_err(
         Proto::Query => {
             let xml = match model {
                 Some(m) => rampart_model::encode_query_error(m, err, request_id),
-                None => {
-                    rampart_model::encode_query_error(&rampart_model::sts::SERVICE, err, request_id)
-                }
+                None => generic_query_error(err, request_id),
             };
             Reply::new(err.status, "text/xml", xml.into_bytes())
                 .header("x-amzn-RequestId", request_id)
@@ -268,4 +266,22 @@ pub fn encode_err(
             .header("x-amzn-ErrorType", &err.code)
         }
     }
+}
+
+/// An awsQuery error for a request whose service is unknown (no XML namespace to give).
+fn generic_query_error(err: &AwsError, request_id: &str) -> String {
+    fn esc(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&apos;")
+    }
+    format!(
+        "<ErrorResponse><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        if err.sender_fault { "Sender" } else { "Receiver" },
+        esc(&err.code),
+        esc(&err.message),
+        esc(request_id)
+    )
 }

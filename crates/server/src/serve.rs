@@ -8,6 +8,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
@@ -21,8 +22,8 @@ pub struct Listener {
     pub allow_plain: bool,
 }
 
-/// Serves until `shutdown` turns true, then stops accepting and lets open requests finish
-/// (up to 10 seconds).
+/// Serves until `shutdown` turns true, then stops accepting, closes idle keep-alive
+/// connections and lets requests in flight finish (up to 10 seconds).
 pub async fn serve(listener: Listener, state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
     let acceptor = listener.tls.clone().map(TlsAcceptor::from);
     let mut builder = Builder::new(TokioExecutor::new());
@@ -37,7 +38,7 @@ pub async fn serve(listener: Listener, state: Arc<State>, mut shutdown: watch::R
         .max_header_list_size(64 * 1024)
         .timer(TokioTimer::new());
     let builder = Arc::new(builder);
-    let (conn_done_tx, mut conn_done_rx) = watch::channel(());
+    let graceful = GracefulShutdown::new();
     loop {
         let accepted = tokio::select! {
             r = listener.tcp.accept() => r,
@@ -56,14 +57,17 @@ pub async fn serve(listener: Listener, state: Arc<State>, mut shutdown: watch::R
         let acceptor = acceptor.clone();
         let builder = builder.clone();
         let allow_plain = listener.allow_plain;
-        let done = conn_done_tx.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            serve_conn(stream, peer, state, acceptor, allow_plain, builder).await;
-            drop(done);
+            serve_conn(stream, peer, state, acceptor, allow_plain, builder, watcher).await;
         });
     }
-    drop(conn_done_tx);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), conn_done_rx.changed()).await;
+    if tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still running 10 s after shutdown began; stopping anyway");
+    }
 }
 
 async fn serve_conn(
@@ -73,6 +77,7 @@ async fn serve_conn(
     acceptor: Option<TlsAcceptor>,
     allow_plain: bool,
     builder: Arc<Builder<TokioExecutor>>,
+    watcher: Watcher,
 ) {
     let mut first = [0u8; 1];
     let is_tls =
@@ -98,7 +103,10 @@ async fn serve_conn(
                 Ok::<_, std::convert::Infallible>(handler::handle(state, req, peer, true).await)
             }
         });
-        if let Err(e) = builder.serve_connection(TokioIo::new(tls), svc).await {
+        let conn = builder
+            .serve_connection(TokioIo::new(tls), svc)
+            .into_owned();
+        if let Err(e) = watcher.watch(conn).await {
             tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
     } else {
@@ -112,7 +120,10 @@ async fn serve_conn(
                 Ok::<_, std::convert::Infallible>(handler::handle(state, req, peer, false).await)
             }
         });
-        if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), svc)
+            .into_owned();
+        if let Err(e) = watcher.watch(conn).await {
             tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
     }

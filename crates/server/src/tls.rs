@@ -1,6 +1,7 @@
 //! TLS: a certificate for the server, generated into the data directory on first start (a
 //! local CA in `ca.pem` that clients trust with `--ca-bundle`, and a server certificate it
 //! signs for localhost and the loopback addresses), or the user's own `--tls-cert/--tls-key`.
+use chrono::Datelike;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
@@ -41,14 +42,27 @@ pub fn ensure_generated(dir: &Path) -> Result<(std::path::PathBuf, std::path::Pa
     let ca_path = dir.join("ca.pem");
     let crt_path = dir.join("tls.crt");
     let key_path = dir.join("tls.key");
-    if ca_path.exists() && crt_path.exists() && key_path.exists() {
+    // The generated certificate is valid for 397 days (the most TLS clients accept); it is
+    // renewed, with a new CA, once it is a year old.
+    let fresh = std::fs::metadata(&crt_path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < std::time::Duration::from_secs(365 * 86_400));
+    if ca_path.exists() && crt_path.exists() && key_path.exists() && fresh {
         return Ok((crt_path, key_path));
     }
+    if crt_path.exists() {
+        tracing::warn!("the generated TLS certificate is a year old: generating a new CA and certificate; clients must trust the new ca.pem");
+    }
+    let (y, m, d) = today();
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
         .push(DnType::CommonName, "Rampart local CA");
+    ca_params.not_before = rcgen::date_time_ymd(y, m, d);
+    ca_params.not_after = rcgen::date_time_ymd(y + 10, m, d.min(28));
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
@@ -66,6 +80,9 @@ pub fn ensure_generated(dir: &Path) -> Result<(std::path::PathBuf, std::path::Pa
         .distinguished_name
         .push(DnType::CommonName, "localhost");
     params.use_authority_key_identifier_extension = true;
+    params.not_before = rcgen::date_time_ymd(y, m, d);
+    let later = chrono::Utc::now() + chrono::Duration::days(397);
+    params.not_after = rcgen::date_time_ymd(later.year(), later.month() as u8, later.day() as u8);
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
@@ -102,4 +119,10 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
         .with_single_cert(certs, key)?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
+}
+
+/// Yesterday's date (so a client whose clock is a little behind still accepts the certificate).
+fn today() -> (i32, u8, u8) {
+    let t = chrono::Utc::now() - chrono::Duration::days(1);
+    (t.year(), t.month() as u8, t.day() as u8)
 }

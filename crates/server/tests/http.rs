@@ -45,6 +45,7 @@ fn start(allow_plain: bool, limits: Limits) -> Running {
         dev: false,
         on_reset: None,
         default_region: "us-east-1".into(),
+        regions: vec!["us-east-1".into()],
         strict_trail: false,
     });
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -45,6 +45,8 @@ pub struct TrailRow {
     pub seq: i64,
     /// The account the event belongs to (`recipientAccountId`).
     pub account_id: String,
+    /// `awsRegion`: event history is regional, as in AWS.
+    pub region: String,
     pub event_id: String,
     /// Milliseconds since the Unix epoch.
     pub event_time_ms: i64,
@@ -72,8 +74,9 @@ pub struct TrailDigest {
 /// A `LookupEvents` query. `attribute` is one of the attribute columns and its value.
 #[derive(Debug, Clone, Default)]
 pub struct TrailQuery {
-    /// Only events of this account.
+    /// Only events of this account and region.
     pub account_id: String,
+    pub region: String,
     pub attribute: Option<(TrailAttribute, String)>,
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE trail (
         seq INTEGER PRIMARY KEY,
         account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
         event_id TEXT NOT NULL,
         event_time INTEGER NOT NULL,
         event_name TEXT NOT NULL,
@@ -27,7 +28,7 @@ const MIGRATIONS: &[&str] = &[
         resource_name TEXT NOT NULL,
         record TEXT NOT NULL,
         hash BLOB NOT NULL);
-     CREATE INDEX trail_account ON trail (account_id, seq);
+     CREATE INDEX trail_account ON trail (account_id, region, seq);
      CREATE INDEX trail_event_id ON trail (account_id, event_id);
      CREATE INDEX trail_event_name ON trail (account_id, event_name, seq);
      CREATE INDEX trail_username ON trail (account_id, username, seq);
@@ -213,22 +214,23 @@ fn row_to_trail(r: &rusqlite::Row<'_>) -> rusqlite::Result<TrailRow> {
     Ok(TrailRow {
         seq: r.get(0)?,
         account_id: r.get(1)?,
-        event_id: r.get(2)?,
-        event_time_ms: r.get(3)?,
-        event_name: r.get(4)?,
-        event_source: r.get(5)?,
-        username: r.get(6)?,
-        access_key_id: r.get(7)?,
-        read_only: r.get::<_, i64>(8)? != 0,
-        resource_type: r.get(9)?,
-        resource_name: r.get(10)?,
-        record: r.get(11)?,
-        hash: r.get(12)?,
+        region: r.get(2)?,
+        event_id: r.get(3)?,
+        event_time_ms: r.get(4)?,
+        event_name: r.get(5)?,
+        event_source: r.get(6)?,
+        username: r.get(7)?,
+        access_key_id: r.get(8)?,
+        read_only: r.get::<_, i64>(9)? != 0,
+        resource_type: r.get(10)?,
+        resource_name: r.get(11)?,
+        record: r.get(12)?,
+        hash: r.get(13)?,
     })
 }
 
 const TRAIL_COLS: &str =
-    "seq, account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash";
+    "seq, account_id, region, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash";
 
 impl Tx for SqliteTx<'_> {
     fn get(&mut self, coll: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -278,8 +280,8 @@ impl Tx for SqliteTx<'_> {
 
     fn trail_append(&mut self, row: &TrailRow) -> Result<(), StoreError> {
         let mut st = self.conn.prepare_cached(
-            "INSERT INTO trail (seq, account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash)
-             VALUES (?1, ?13, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO trail (seq, account_id, region, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash)
+             VALUES (?1, ?13, ?14, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
         st.execute(params![
             row.seq,
@@ -294,7 +296,8 @@ impl Tx for SqliteTx<'_> {
             row.resource_name,
             row.record,
             row.hash,
-            row.account_id
+            row.account_id,
+            row.region
         ])?;
         Ok(())
     }
@@ -317,7 +320,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn trail_query(&mut self, q: &TrailQuery) -> Result<Vec<TrailRow>, StoreError> {
-        let mut sql = format!("SELECT {TRAIL_COLS} FROM trail WHERE seq < ?1 AND event_time >= ?2 AND event_time <= ?3 AND account_id = ?6");
+        let mut sql = format!("SELECT {TRAIL_COLS} FROM trail WHERE seq < ?1 AND event_time >= ?2 AND event_time <= ?3 AND account_id = ?6 AND region = ?7");
         let mut value = String::new();
         if let Some((attr, v)) = &q.attribute {
             let col = match attr {
@@ -353,7 +356,8 @@ impl Tx for SqliteTx<'_> {
                 q.end_ms.unwrap_or(i64::MAX),
                 value,
                 limit,
-                q.account_id
+                q.account_id,
+                q.region
             ],
             row_to_trail,
         )?;

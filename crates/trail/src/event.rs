@@ -138,6 +138,7 @@ impl AuditEvent {
         TrailRow {
             seq: 0,
             account_id: self.recipient_account_id.clone(),
+            region: self.aws_region.clone(),
             event_id: self.event_id.clone(),
             event_time_ms: self.event_time.timestamp_millis(),
             event_name: self.event_name.clone(),

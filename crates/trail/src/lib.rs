@@ -23,13 +23,34 @@ use std::sync::Arc;
 /// A digest is written after this many events.
 pub const DIGEST_EVERY: i64 = 1000;
 
-/// The hash of row `seq` given the previous row's hash.
-pub fn chain_hash(seq: i64, prev: &[u8], record: &str) -> Vec<u8> {
+/// The hash of `row` given the previous row's hash. Every column is covered (length-prefixed,
+/// so no two different rows hash alike), not just the record: the columns LookupEvents filters
+/// on cannot be edited apart from it.
+pub fn chain_hash(row: &TrailRow, prev: &[u8]) -> Vec<u8> {
+    fn field(ctx: &mut digest::Context, bytes: &[u8]) {
+        ctx.update(&(bytes.len() as u64).to_be_bytes());
+        ctx.update(bytes);
+    }
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(b"rampart-trail-v1");
-    ctx.update(&seq.to_be_bytes());
+    ctx.update(&row.seq.to_be_bytes());
     ctx.update(prev);
-    ctx.update(record.as_bytes());
+    for f in [
+        row.account_id.as_str(),
+        row.region.as_str(),
+        row.event_id.as_str(),
+        row.event_name.as_str(),
+        row.event_source.as_str(),
+        row.username.as_str(),
+        row.access_key_id.as_str(),
+        row.resource_type.as_str(),
+        row.resource_name.as_str(),
+        row.record.as_str(),
+    ] {
+        field(&mut ctx, f.as_bytes());
+    }
+    ctx.update(&row.event_time_ms.to_be_bytes());
+    ctx.update(&[u8::from(row.read_only)]);
     ctx.finish().as_ref().to_vec()
 }
 
@@ -119,7 +140,7 @@ fn append_row(tx: &mut dyn Tx, mut row: TrailRow, key: &hmac::Key) -> Result<(),
         None => (1, vec![0u8; 32]),
     };
     row.seq = seq;
-    row.hash = chain_hash(seq, &prev, &row.record);
+    row.hash = chain_hash(&row, &prev);
     tx.trail_append(&row)?;
     if seq % DIGEST_EVERY == 0 {
         put_digest(tx, key, seq, &row.hash)?;

@@ -120,6 +120,7 @@ impl CloudTrail for CloudTrailService {
         let limit = max as usize;
         let q = TrailQuery {
             account_id: ctx.account_id.clone(),
+            region: ctx.region.clone(),
             attribute,
             start_ms: Some(start_ms),
             end_ms: Some(end_ms),

@@ -63,7 +63,7 @@ pub fn verify(store: &dyn Store, mac_key: &hmac::Key) -> Result<VerifyReport, St
                 });
                 return Ok(report);
             }
-            let h = chain_hash(row.seq, &prev_hash, &row.record);
+            let h = chain_hash(&row, &prev_hash);
             if h != row.hash {
                 report.problem = Some(Problem::Edited {
                     seq: row.seq,

@@ -77,7 +77,7 @@ fn delete_and_insert_are_found() {
     assert_eq!(r.problem, Some(Problem::Gap { after: 2, next: 4 }));
 
     let (d, trail) = setup(10);
-    sql(&d, "INSERT INTO trail SELECT 11, account_id, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash FROM trail WHERE seq = 10");
+    sql(&d, "INSERT INTO trail SELECT 11, account_id, region, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash FROM trail WHERE seq = 10");
     let r = verify(trail.store().as_ref(), trail.mac_key()).unwrap();
     assert!(
         matches!(r.problem, Some(Problem::Edited { seq: 11, .. })),
@@ -109,4 +109,30 @@ fn periodic_digest() {
     let r = verify(trail.store().as_ref(), trail.mac_key()).unwrap();
     assert_eq!(r.digests, 1);
     assert_eq!(r.problem, None);
+}
+
+#[test]
+fn edited_lookup_columns_are_found() {
+    let (d, trail) = setup(6);
+    sql(
+        &d,
+        "UPDATE trail SET username = 'mallory', read_only = 0 WHERE seq = 2",
+    );
+    let r = verify(trail.store().as_ref(), trail.mac_key()).unwrap();
+    assert!(
+        matches!(r.problem, Some(Problem::Edited { seq: 2, .. })),
+        "{:?}",
+        r.problem
+    );
+    let (d, trail) = setup(6);
+    sql(
+        &d,
+        "UPDATE trail SET account_id = '999999999999' WHERE seq = 3",
+    );
+    let r = verify(trail.store().as_ref(), trail.mac_key()).unwrap();
+    assert!(
+        matches!(r.problem, Some(Problem::Edited { seq: 3, .. })),
+        "{:?}",
+        r.problem
+    );
 }
