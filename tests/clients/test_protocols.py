@@ -184,13 +184,13 @@ def test_invalid_action(server):
 
 def test_unimplemented_query_action(server):
     with pytest.raises(ClientError) as e:
-        client(server, "sts").get_session_token()
+        client(server, "sts").get_federation_token(Name="bob")
     assert error_of(e.value)[:2] == (501, "NotImplementedException")
 
 
 def test_service_not_served(server):
-    r = raw_request(server, body=b"Action=ListUsers&Version=2010-05-08", headers={"Content-Type": FORM},
-                    service="iam")
+    r = raw_request(server, body=b"Action=DescribeInstances&Version=2016-11-15", headers={"Content-Type": FORM},
+                    service="ec2")
     assert r.status == 400
     assert query_error(r)[0] == "InvalidAction"
 

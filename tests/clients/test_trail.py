@@ -282,8 +282,8 @@ def refusal(server, kind):
     if kind == "session-token":
         return sts_request(server, "Action=GetCallerIdentity&Version=2011-06-15", session_token=CANARY)
     if kind == "unserved-service":
-        return raw_request(server, body=b"Action=ListUsers&Version=2010-05-08", headers={"Content-Type": FORM},
-                           service="iam")
+        return raw_request(server, body=b"Action=DescribeInstances&Version=2016-11-15", headers={"Content-Type": FORM},
+                           service="ec2")
     if kind == "body-too-large":
         return cloudtrail_request(server, "LookupEvents", b" " * (8 * 1024 * 1024 + 1))
     raise AssertionError(kind)

@@ -26,6 +26,7 @@ pub const BOTOCORE_VERSION: &str = "1.44.5";
 /// Adding a service is one line here.
 const SERVICES: &[(&str, &str, &str)] = &[
     ("cloudtrail", "cloudtrail", "2013-11-01"),
+    ("iam", "iam", "2010-05-08"),
     ("kms", "kms", "2014-11-01"),
     ("secretsmanager", "secretsmanager", "2017-10-17"),
     ("sts", "sts", "2011-06-15"),

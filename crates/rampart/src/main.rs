@@ -315,6 +315,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
     let tls = rampart_server::tls::server_config(&cert, &key_path)?;
 
     let registry = services::registry(&identity, &trail);
+    let authorizer = services::authorizer(&identity);
     let reset_identity = identity.clone();
     let dev = cfg.dev;
     let state = Arc::new(rampart_server::State {
@@ -334,6 +335,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
         default_region: cfg.region.clone(),
         regions: cfg.regions.clone(),
         strict_trail: cfg.trail.sync == config::TrailSync::Strict,
+        authorizer,
     });
 
     let allow_plain = bound.ip().is_loopback();

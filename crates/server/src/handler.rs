@@ -15,6 +15,7 @@ use rampart_trail::AuditEvent;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 
 /// A response before it becomes an HTTP response.
 #[derive(Debug)]
@@ -111,6 +112,14 @@ fn auth_error(proto: Proto, e: AuthFailure) -> AwsError {
                 AwsError::new("InvalidSignatureException", 400, m)
             }
         }
+        AuthFailure::Expired => {
+            let m = "The security token included in the request is expired";
+            if query {
+                AwsError::new("ExpiredToken", 403, m)
+            } else {
+                AwsError::new("ExpiredTokenException", 400, m)
+            }
+        }
         AuthFailure::UnknownKey => {
             if query {
                 AwsError::new("InvalidClientTokenId", 403, BAD_TOKEN)
@@ -124,6 +133,8 @@ fn auth_error(proto: Proto, e: AuthFailure) -> AwsError {
 
 enum AuthFailure {
     Sig(SigError),
+    /// Temporary credentials past their expiry.
+    Expired,
     /// Signed for a region this node does not serve.
     Region(String),
     UnknownKey,
@@ -179,11 +190,18 @@ fn authenticate(state: &State, parts: &Parts, body: &[u8]) -> Result<Authenticat
         (AuthFailure::Internal, Some(akid.clone()), svc.clone())
     })?;
     match lookup {
-        Some(k) if k.active => {
-            if auth.security_token.is_some() {
-                // A long-term key never carries a session token; temporary credentials come
-                // with the identity issue's STS.
-                return Err((AuthFailure::UnknownKey, Some(akid), svc));
+        Some(k) => {
+            // Temporary credentials are valid only with their session token; a long-term key
+            // never carries one.
+            match (&k.session_token, &auth.security_token) {
+                (Some(expected), Some(given)) => {
+                    let same: bool = expected.as_bytes().ct_eq(given.as_bytes()).into();
+                    if !same {
+                        return Err((AuthFailure::UnknownKey, Some(akid), svc));
+                    }
+                }
+                (None, None) if k.active => {}
+                _ => return Err((AuthFailure::UnknownKey, Some(akid), svc)),
             }
             rampart_sigv4::verify(
                 &req,
@@ -193,13 +211,15 @@ fn authenticate(state: &State, parts: &Parts, body: &[u8]) -> Result<Authenticat
                 Some(&state.sig_cache),
             )
             .map_err(|e| (AuthFailure::Sig(e), Some(akid.clone()), svc.clone()))?;
+            if k.expires.is_some_and(|t| t <= Utc::now()) {
+                return Err((AuthFailure::Expired, Some(akid), svc));
+            }
             Ok(Authenticated {
                 principal: k.principal,
                 region: auth.region,
                 service: auth.service,
             })
         }
-        Some(_) => Err((AuthFailure::UnknownKey, Some(akid), svc)),
         None if state.dev => Ok(Authenticated {
             principal: Identity::dev_principal(&akid),
             region: auth.region,
@@ -467,7 +487,9 @@ fn process(
     // Authorization plugs in here: the identity issue's policy evaluator decides on
     // (principal, action, resource, context) before the service runs. Until it lands every
     // authenticated principal is an administrator of its account.
-    let result = validated.and_then(|()| (entry.dispatch)(&ctx, op.name, input));
+    let result = validated
+        .and_then(|()| authorize(state, &ctx, model, op.name, &input, proto, &mut ev))
+        .and_then(|()| (entry.dispatch)(&ctx, op.name, input));
 
     match result {
         Ok(out) => {
@@ -492,6 +514,45 @@ fn process(
             record(state, &ev, false);
             protocol::encode_err(proto, Some(model), &err, request_id)
         }
+    }
+}
+
+/// The identity-based permission check of the request path. The decision (and the statement
+/// that decided it) goes into the audit event's `additionalEventData`.
+fn authorize(
+    state: &State,
+    ctx: &RequestContext,
+    model: &rampart_model::ServiceModel,
+    op: &str,
+    input: &Value,
+    proto: Proto,
+    ev: &mut AuditEvent,
+) -> Result<(), AwsError> {
+    let Some(authorizer) = &state.authorizer else {
+        return Ok(());
+    };
+    if crate::authz::exempt(model.signing_name, op)
+        || ctx.principal.kind == rampart_core::PrincipalKind::Root
+    {
+        return Ok(());
+    }
+    let action = format!("{}:{}", model.signing_name, op);
+    let resource = crate::authz::resource_for(ctx, model.signing_name, op, input);
+    let outcome = authorizer.check(ctx, &action, &resource, &[])?;
+    let d = &outcome.decision;
+    ev.additional = json!({
+        "authorization": {
+            "action": action,
+            "resource": resource,
+            "decision": format!("{:?}", d.effect),
+            "policy": d.deciding.as_ref().and_then(|s| s.policy_name.as_deref().map(str::to_string)),
+            "sid": d.deciding.as_ref().and_then(|s| s.sid.as_deref().map(str::to_string)),
+        }
+    });
+    if d.is_allowed() {
+        Ok(())
+    } else {
+        Err(crate::authz::denied(&outcome, proto == Proto::Query))
     }
 }
 

@@ -8,6 +8,7 @@
 //! function. They never see HTTP.
 #![forbid(unsafe_code)]
 
+pub mod authz;
 mod handler;
 mod protocol;
 pub mod tls;
@@ -102,6 +103,9 @@ pub struct State {
     /// `trail.sync = "strict"`: every audit event, read-only calls' included, is durable
     /// before the response is sent (otherwise read-only events commit with the next group).
     pub strict_trail: bool,
+    /// Identity-based authorization of every request; `None` allows every authenticated
+    /// caller (embedded uses and tests).
+    pub authorizer: Option<Arc<authz::Authorizer>>,
 }
 
 pub mod serve;

@@ -47,6 +47,7 @@ fn start(allow_plain: bool, limits: Limits) -> Running {
         default_region: "us-east-1".into(),
         regions: vec!["us-east-1".into()],
         strict_trail: false,
+        authorizer: None,
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

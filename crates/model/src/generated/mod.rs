@@ -2,6 +2,7 @@
 //! The generated service modules (`cargo run -p codegen`).
 
 pub mod cloudtrail;
+pub mod iam;
 pub mod kms;
 pub mod secretsmanager;
 pub mod sts;
@@ -9,6 +10,7 @@ pub mod sts;
 /// Every generated service model.
 pub static SERVICES: &[&crate::ServiceModel] = &[
     &cloudtrail::SERVICE,
+    &iam::SERVICE,
     &kms::SERVICE,
     &secretsmanager::SERVICE,
     &sts::SERVICE,

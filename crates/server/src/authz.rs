@@ -1,0 +1,261 @@
+//! Authorization on the request path: the principal's identity policies (and permissions
+//! boundary and session policies) evaluated by `rampart-policy` for the action and resource
+//! of every request. Services with resource policies (KMS key policies, secret policies, role
+//! trust policies) evaluate those themselves with the same evaluator; see [`Authorizer`].
+use aws_lc_rs::digest;
+use rampart_core::{AwsError, Principal, PrincipalKind, RequestContext};
+use rampart_policy::{
+    self as pol, CompiledPolicy, ContextKeys, Decision, EvalInput, PolicyKind, RequestEnvironment,
+};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A principal's policy documents, as the identity store holds them.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyDocs {
+    /// `(name or ARN, JSON)` of every identity policy: inline and attached, the user's and its
+    /// groups' (or the role's, for a role session).
+    pub identity: Vec<(String, String)>,
+    pub boundary: Option<(String, String)>,
+    /// Session policies passed when temporary credentials were created (`None`: none).
+    pub session: Option<Vec<String>>,
+    pub tags: Vec<(String, String)>,
+    /// For a role session, the role's ARN.
+    pub session_issuer: Option<String>,
+}
+
+/// Where the request path reads a principal's policies from (the identity service).
+pub trait PolicySource: Send + Sync {
+    fn policies_for(&self, principal: &Principal) -> Result<PolicyDocs, AwsError>;
+}
+
+struct Compiled {
+    identity: Vec<CompiledPolicy>,
+    boundary: Option<CompiledPolicy>,
+    session: Option<Vec<CompiledPolicy>>,
+}
+
+/// Evaluates identity-based permissions, caching compiled policies by the SHA-256 of their
+/// documents (so any policy change takes effect on the next request).
+pub struct Authorizer {
+    source: Arc<dyn PolicySource>,
+    cache: Mutex<HashMap<Vec<u8>, Arc<Compiled>>>,
+}
+
+/// The outcome the audit event records.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub decision: Decision,
+    pub request: pol::Request,
+}
+
+impl Authorizer {
+    pub fn new(source: Arc<dyn PolicySource>) -> Self {
+        Authorizer {
+            source,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn compiled(&self, docs: &PolicyDocs) -> Result<Arc<Compiled>, AwsError> {
+        let mut h = digest::Context::new(&digest::SHA256);
+        let mut feed = |tag: &str, s: &str| {
+            h.update(tag.as_bytes());
+            h.update(&(s.len() as u64).to_be_bytes());
+            h.update(s.as_bytes());
+        };
+        for (n, d) in &docs.identity {
+            feed("i", n);
+            feed("d", d);
+        }
+        if let Some((n, d)) = &docs.boundary {
+            feed("b", n);
+            feed("d", d);
+        }
+        if let Some(s) = &docs.session {
+            for d in s {
+                feed("s", d);
+            }
+        }
+        let key = h.finish().as_ref().to_vec();
+        if let Some(c) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(c);
+        }
+        let compile = |name: &str, doc: &str| -> Result<CompiledPolicy, AwsError> {
+            pol::Policy::parse_as(doc, PolicyKind::Identity)
+                .map(|p| CompiledPolicy::named(p, name))
+                .map_err(|e| {
+                    // Stored policies were validated when written; a failure here is a bug or
+                    // a policy written by an older version. Deny, loudly.
+                    tracing::error!(policy = name, error = %e, "a stored policy does not parse; denying");
+                    AwsError::internal()
+                })
+        };
+        let identity = docs
+            .identity
+            .iter()
+            .map(|(n, d)| compile(n, d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let boundary = docs
+            .boundary
+            .as_ref()
+            .map(|(n, d)| compile(n, d))
+            .transpose()?;
+        let session = docs
+            .session
+            .as_ref()
+            .map(|s| {
+                s.iter()
+                    .enumerate()
+                    .map(|(i, d)| compile(&format!("session-policy-{i}"), d))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let c = Arc::new(Compiled {
+            identity,
+            boundary,
+            session,
+        });
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(key, c.clone());
+        }
+        Ok(c)
+    }
+
+    /// The policy-language principal for a request's caller.
+    pub fn principal(ctx: &RequestContext, docs: &PolicyDocs) -> pol::Principal {
+        let p = &ctx.principal;
+        let kind = match p.kind {
+            PrincipalKind::Root => pol::PrincipalKind::Root,
+            PrincipalKind::IamUser => pol::PrincipalKind::User,
+            PrincipalKind::AssumedRole => pol::PrincipalKind::AssumedRole,
+        };
+        let mut out = pol::Principal::new(kind, &p.arn, &p.account_id, &p.principal_id);
+        out.tags = docs.tags.clone();
+        out.session_issuer = docs.session_issuer.clone();
+        out
+    }
+
+    /// Evaluates `action` on `resource` for the caller with its identity policies (no resource
+    /// policy). The account root is allowed everything in its account, as on AWS.
+    pub fn check(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        resource: &str,
+        extra: &[(String, Vec<String>)],
+    ) -> Result<Outcome, AwsError> {
+        let docs = if ctx.principal.kind == PrincipalKind::Root {
+            PolicyDocs::default()
+        } else {
+            self.source.policies_for(&ctx.principal)?
+        };
+        let principal = Self::principal(ctx, &docs);
+        let env = RequestEnvironment {
+            now: ctx.time,
+            source_ip: Some(ctx.source_ip),
+            secure_transport: ctx.secure_transport,
+            requested_region: Some(ctx.region.clone()),
+            mfa_present: (ctx.principal.kind == PrincipalKind::AssumedRole).then_some(false),
+            token_issue_time: None,
+        };
+        let mut context = ContextKeys::for_request(&principal, &env);
+        for (k, vs) in extra {
+            context.set(k, vs.iter().map(String::as_str));
+        }
+        let request = pol::Request {
+            principal,
+            action: action.to_string(),
+            resource: resource.to_string(),
+            context,
+        };
+        let compiled = self.compiled(&docs)?;
+        let identity: Vec<&CompiledPolicy> = compiled.identity.iter().collect();
+        let session: Option<Vec<&CompiledPolicy>> =
+            compiled.session.as_ref().map(|s| s.iter().collect());
+        let mut input = EvalInput::new(&request);
+        input.identity_policies = &identity;
+        input.permissions_boundary = compiled.boundary.as_ref();
+        // No resource policy takes part here, so the resource counts as the caller's own
+        // (AWS-managed policy ARNs name the account `aws`).
+        input.resource_account = Some(&ctx.account_id);
+        input.session_policies = session.as_deref();
+        let decision = pol::evaluate(&input);
+        Ok(Outcome { decision, request })
+    }
+}
+
+/// AWS's refusal for a denied decision, in the protocol's dialect.
+pub fn denied(outcome: &Outcome, query_protocol: bool) -> AwsError {
+    let msg =
+        pol::access_denied_message(&outcome.decision, &outcome.request).unwrap_or_else(|| {
+            format!(
+                "User: {} is not authorized to perform: {}",
+                outcome.request.principal.arn, outcome.request.action
+            )
+        });
+    if query_protocol {
+        AwsError::new("AccessDenied", 403, msg)
+    } else {
+        AwsError::new("AccessDeniedException", 400, msg)
+    }
+}
+
+/// The resource an operation acts on, for the services whose resources the request itself
+/// names (IAM, STS); `*` otherwise. Services with resource policies check those themselves.
+pub fn resource_for(ctx: &RequestContext, service: &str, op: &str, input: &Value) -> String {
+    let acct = &ctx.account_id;
+    let s = |k: &str| input.get(k).and_then(Value::as_str);
+    match service {
+        "iam" => {
+            if let Some(arn) = s("PolicyArn") {
+                return arn.to_string();
+            }
+            if let Some(r) = s("RoleName") {
+                return format!("arn:aws:iam::{acct}:role/{r}");
+            }
+            if let Some(g) = s("GroupName") {
+                if !op.contains("User") || s("UserName").is_none() {
+                    return format!("arn:aws:iam::{acct}:group/{g}");
+                }
+            }
+            if let Some(u) = s("UserName") {
+                return format!("arn:aws:iam::{acct}:user/{u}");
+            }
+            // Operations on "the caller" when no user is named (GetUser, ListAccessKeys, ...).
+            let self_ops = [
+                "GetUser",
+                "ListAccessKeys",
+                "CreateAccessKey",
+                "UpdateAccessKey",
+                "DeleteAccessKey",
+                "ListUserPolicies",
+                "ListAttachedUserPolicies",
+                "ListGroupsForUser",
+                "ListUserTags",
+            ];
+            if self_ops.contains(&op) && ctx.principal.kind == PrincipalKind::IamUser {
+                return ctx.principal.arn.clone();
+            }
+            "*".to_string()
+        }
+        "sts" => s("RoleArn")
+            .map(str::to_string)
+            .unwrap_or_else(|| "*".to_string()),
+        _ => "*".to_string(),
+    }
+}
+
+/// Operations that need no permission (AWS documents GetCallerIdentity and GetSessionToken so)
+/// or whose permission the service decides with a resource policy (AssumeRole: the trust
+/// policy).
+pub fn exempt(service: &str, op: &str) -> bool {
+    matches!(
+        (service, op),
+        ("sts", "GetCallerIdentity") | ("sts", "GetSessionToken") | ("sts", "AssumeRole")
+    )
+}
