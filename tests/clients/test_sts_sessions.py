@@ -12,8 +12,6 @@ from botocore.exceptions import ClientError
 
 from conftest import CANARY, aws, client, error_of, trail_rows, wait_for_event
 
-NEEDS_HANDLER = pytest.mark.xfail(strict=False, reason="needs handler session-token check")
-
 ALLOW_S3 = {"Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 
@@ -45,7 +43,12 @@ def role(server, iam):
     r = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust(f"arn:aws:iam::{server.account_id}:root"),
                         MaxSessionDuration=7200)["Role"]
     iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=json.dumps(ALLOW_S3))
+    # Sessions of the role may ask STS for more (to show STS's own refusals).
+    iam.put_role_policy(RoleName=name, PolicyName="sts", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:GetSessionToken"], "Resource": "*"}]}))
     yield r
+    iam.delete_role_policy(RoleName=name, PolicyName="sts")
     iam.delete_role_policy(RoleName=name, PolicyName="read")
     iam.delete_role(RoleName=name)
 
@@ -186,7 +189,6 @@ def test_wrong_session_token_is_refused(server, sts, role):
     assert (status, code) == (400, "UnrecognizedClientException")
 
 
-@NEEDS_HANDLER
 def test_assumed_role_credentials_work(server, sts, role):
     out = assume(sts, role, RoleSessionName="worker")
     me = session_client(server, "sts", out["Credentials"]).get_caller_identity()
@@ -195,7 +197,6 @@ def test_assumed_role_credentials_work(server, sts, role):
     assert me["Account"] == server.account_id
 
 
-@NEEDS_HANDLER
 def test_assumed_role_credentials_work_cli(server, role, tmp_path):
     from conftest import AWS_CLI, cli_env, run_cli
     c = aws(server, "sts", "assume-role", "--role-arn", role["Arn"], "--role-session-name", "cli-worker")["Credentials"]
@@ -208,21 +209,18 @@ def test_assumed_role_credentials_work_cli(server, role, tmp_path):
     assert res.stdout.strip() == f"arn:aws:sts::{server.account_id}:assumed-role/{role['RoleName']}/cli-worker"
 
 
-@NEEDS_HANDLER
 def test_session_token_credentials_work(server, sts):
     c = sts.get_session_token(DurationSeconds=900)["Credentials"]
     me = session_client(server, "sts", c).get_caller_identity()
     assert me["Arn"] == f"arn:aws:iam::{server.account_id}:user/admin"
 
 
-@NEEDS_HANDLER
 def test_session_credentials_cannot_get_session_tokens(server, sts, role):
     c = assume(sts, role)["Credentials"]
     assert fails(session_client(server, "sts", c).get_session_token) == (
         403, "AccessDenied", "Cannot call GetSessionToken with session credentials")
 
 
-@NEEDS_HANDLER
 def test_role_chaining_is_limited_to_an_hour(server, sts, role):
     c = assume(sts, role)["Credentials"]
     chained = session_client(server, "sts", c)
