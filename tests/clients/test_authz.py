@@ -91,3 +91,53 @@ def test_conditions_see_the_request(server):
     name, kw = narrow_user(server, allow("iam:GetUser", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}))
     with pytest.raises(ClientError):
         client(server, "iam", **kw).get_user()
+
+
+def test_simulate_principal_policy_answers_from_the_same_evaluator(server):
+    name, kw = narrow_user(server, allow(["iam:GetUser"], "arn:aws:iam::*:user/${aws:username}"))
+    iam = client(server, "iam")
+    arn = iam.get_user(UserName=name)["User"]["Arn"]
+    r = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=["iam:GetUser", "iam:ListUsers"],
+                                      ResourceArns=[arn])["EvaluationResults"]
+    by_action = {x["EvalActionName"]: x for x in r}
+    assert by_action["iam:GetUser"]["EvalDecision"] == "allowed"
+    assert by_action["iam:GetUser"]["MatchedStatements"][0]["SourcePolicyId"] == "narrow"
+    assert by_action["iam:GetUser"]["MatchedStatements"][0]["SourcePolicyType"] == "user"
+    assert by_action["iam:ListUsers"]["EvalDecision"] == "implicitDeny"
+    # The simulator agrees with what the request path does.
+    with pytest.raises(ClientError):
+        client(server, "iam", **kw).list_users()
+    with pytest.raises(ClientError) as e:
+        iam.simulate_principal_policy(PolicySourceArn=arn.replace(name, "nobody-here"), ActionNames=["iam:GetUser"])
+    assert error_of(e.value)[1] == "NoSuchEntity"
+
+
+def test_simulate_custom_policy_with_context(server):
+    iam = client(server, "iam")
+    policy = json.dumps(allow("s3:GetObject", "arn:aws:s3:::bucket/*",
+                              Condition={"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}))
+    deny = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "NoSecret", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/secret"}]})
+
+    def decide(resource, ip):
+        r = iam.simulate_custom_policy(
+            PolicyInputList=[policy, deny], ActionNames=["s3:GetObject"], ResourceArns=[resource],
+            ContextEntries=[{"ContextKeyName": "aws:SourceIp", "ContextKeyValues": [ip], "ContextKeyType": "ip"}])
+        return r["EvaluationResults"][0]["EvalDecision"]
+
+    assert decide("arn:aws:s3:::bucket/a", "192.0.2.7") == "allowed"
+    assert decide("arn:aws:s3:::bucket/a", "198.51.100.7") == "implicitDeny"
+    assert decide("arn:aws:s3:::bucket/secret", "192.0.2.7") == "explicitDeny"
+    with pytest.raises(ClientError) as e:
+        iam.simulate_custom_policy(PolicyInputList=['{"Version": "2012-10-17", "Statement": 5}'],
+                                   ActionNames=["s3:GetObject"])
+    assert error_of(e.value)[1] == "MalformedPolicyDocument"
+
+
+def test_simulate_with_the_cli(server):
+    from conftest import aws
+    policy = json.dumps(allow("iam:ListUsers"))
+    out = aws(server, "iam", "simulate-custom-policy", "--policy-input-list", policy,
+              "--action-names", "iam:ListUsers", "iam:DeleteUser")
+    decisions = {r["EvalActionName"]: r["EvalDecision"] for r in out["EvaluationResults"]}
+    assert decisions == {"iam:ListUsers": "allowed", "iam:DeleteUser": "implicitDeny"}

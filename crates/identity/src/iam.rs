@@ -582,6 +582,24 @@ impl IamService {
 }
 
 impl Iam for IamService {
+    // ---- the policy simulator -----------------------------------------------------------
+
+    fn simulate_principal_policy(
+        &self,
+        ctx: &RequestContext,
+        input: m::SimulatePrincipalPolicyRequest,
+    ) -> R<m::SimulatePolicyResponse> {
+        crate::simulate::principal_policy(&self.id, ctx, input)
+    }
+
+    fn simulate_custom_policy(
+        &self,
+        ctx: &RequestContext,
+        input: m::SimulateCustomPolicyRequest,
+    ) -> R<m::SimulatePolicyResponse> {
+        crate::simulate::custom_policy(ctx, input)
+    }
+
     // ---- users ----------------------------------------------------------------------------
 
     fn create_user(

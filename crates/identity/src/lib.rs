@@ -14,6 +14,7 @@
 pub mod iam;
 mod policydoc;
 mod records;
+mod simulate;
 pub mod sts;
 
 pub use records::{
