@@ -242,3 +242,19 @@ def test_temporary_secrets_never_logged(server, sts, role):
         for f in server.data_dir.iterdir():
             if f.is_file() and f.name != "credentials":
                 assert secret.encode() not in f.read_bytes(), f
+
+
+def test_session_calls_carry_session_context_in_the_trail(server, sts, role):
+    from conftest import request_id_of, wait_for_event
+    c = assume(sts, role, RoleSessionName="trail-ctx")["Credentials"]
+    r = session_client(server, "sts", c).get_caller_identity()
+    ev = wait_for_event(server, request_id_of(r))
+    ui = ev["userIdentity"]
+    assert ui["type"] == "AssumedRole"
+    assert ui["arn"].endswith(f":assumed-role/{role['RoleName']}/trail-ctx")
+    assert ui["accessKeyId"] == c["AccessKeyId"]
+    issuer = ui["sessionContext"]["sessionIssuer"]
+    assert issuer["type"] == "Role" and issuer["userName"] == role["RoleName"]
+    assert issuer["arn"] == f"arn:aws:iam::{server.account_id}:role/{role['RoleName']}"
+    assert issuer["principalId"] == role["RoleId"]
+    assert c["SessionToken"] not in json.dumps(ev)

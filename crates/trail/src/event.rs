@@ -54,6 +54,30 @@ impl AuditEvent {
         if let Some(u) = &p.user_name {
             ui.insert("userName".into(), json!(u));
         }
+        if p.kind == rampart_core::PrincipalKind::AssumedRole {
+            // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION -> the issuing role.
+            let role = p
+                .arn
+                .split_once(":assumed-role/")
+                .and_then(|(_, rest)| rest.split_once('/'))
+                .map(|(r, _)| r);
+            if let Some(role) = role {
+                let role_id = p.principal_id.split(':').next().unwrap_or_default();
+                ui.insert(
+                    "sessionContext".into(),
+                    json!({
+                        "sessionIssuer": {
+                            "type": "Role",
+                            "principalId": role_id,
+                            "arn": format!("arn:aws:iam::{}:role/{role}", p.account_id),
+                            "accountId": p.account_id,
+                            "userName": role,
+                        },
+                        "attributes": {"mfaAuthenticated": "false"},
+                    }),
+                );
+            }
+        }
         AuditEvent {
             event_id: uuid::Uuid::new_v4().to_string(),
             event_time: ctx.time,
