@@ -9,36 +9,7 @@ pub const REDACTED: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 /// and every value of a sensitive shape, at any depth (inside lists and maps too), is
 /// replaced by [`REDACTED`].
 pub fn redact(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Value {
-    let s = svc.shape(shape);
-    if v.is_null() {
-        return Value::Null;
-    }
-    if s.sensitive {
-        return Value::String(REDACTED.to_string());
-    }
-    match (&s.kind, v) {
-        (Kind::Structure { members }, Value::Object(o)) if !s.document => {
-            let mut out = serde_json::Map::with_capacity(o.len());
-            for (k, x) in o {
-                let redacted = match members.iter().find(|m| m.name == k) {
-                    Some(m) if m.sensitive && !x.is_null() => Value::String(REDACTED.to_string()),
-                    Some(m) => redact(svc, m.shape, x),
-                    None => x.clone(),
-                };
-                out.insert(k.clone(), redacted);
-            }
-            Value::Object(out)
-        }
-        (Kind::List { member, .. }, Value::Array(items)) => {
-            Value::Array(items.iter().map(|x| redact(svc, *member, x)).collect())
-        }
-        (Kind::Map { value, .. }, Value::Object(o)) => Value::Object(
-            o.iter()
-                .map(|(k, x)| (k.clone(), redact(svc, *value, x)))
-                .collect(),
-        ),
-        _ => v.clone(),
-    }
+    view(svc, shape, v, false)
 }
 
 /// `v` as CloudTrail records it in `requestParameters` / `responseElements`: sensitive values
@@ -47,6 +18,12 @@ pub fn redact(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Value {
 /// members the model does not define left out (they are not part of the API, and could carry
 /// anything).
 pub fn trail_view(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Value {
+    view(svc, shape, v, true)
+}
+
+/// The walk both share: `trail` adds CloudTrail's naming, time format and dropping of
+/// undefined members to the redaction.
+fn view(svc: &ServiceModel, shape: ShapeId, v: &Value, trail: bool) -> Value {
     let s = svc.shape(shape);
     if v.is_null() {
         return Value::Null;
@@ -58,27 +35,27 @@ pub fn trail_view(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Value {
         (Kind::Structure { members }, Value::Object(o)) if !s.document => {
             let mut out = serde_json::Map::with_capacity(o.len());
             for (k, x) in o {
-                let Some(m) = members.iter().find(|m| m.name == k) else {
-                    continue;
+                let (key, shown) = match members.iter().find(|m| m.name == k) {
+                    Some(m) if m.sensitive && !x.is_null() => {
+                        (k.clone(), Value::String(REDACTED.to_string()))
+                    }
+                    Some(m) => (k.clone(), view(svc, m.shape, x, trail)),
+                    None if trail => continue,
+                    None => (k.clone(), x.clone()),
                 };
-                let shown = if m.sensitive && !x.is_null() {
-                    Value::String(REDACTED.to_string())
-                } else {
-                    trail_view(svc, m.shape, x)
-                };
-                out.insert(lower_camel(k), shown);
+                out.insert(if trail { lower_camel(&key) } else { key }, shown);
             }
             Value::Object(out)
         }
         (Kind::List { member, .. }, Value::Array(items)) => {
-            Value::Array(items.iter().map(|x| trail_view(svc, *member, x)).collect())
+            Value::Array(items.iter().map(|x| view(svc, *member, x, trail)).collect())
         }
         (Kind::Map { value, .. }, Value::Object(o)) => Value::Object(
             o.iter()
-                .map(|(k, x)| (k.clone(), trail_view(svc, *value, x)))
+                .map(|(k, x)| (k.clone(), view(svc, *value, x, trail)))
                 .collect(),
         ),
-        (Kind::Timestamp, Value::Number(n)) => {
+        (Kind::Timestamp, Value::Number(n)) if trail => {
             match n.as_f64().and_then(|f| crate::Timestamp(f).to_datetime()) {
                 Some(t) => Value::String(t.format("%b %-d, %Y, %-I:%M:%S %p").to_string()),
                 None => v.clone(),
