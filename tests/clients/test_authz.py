@@ -141,3 +141,21 @@ def test_simulate_with_the_cli(server):
               "--action-names", "iam:ListUsers", "iam:DeleteUser")
     decisions = {r["EvalActionName"]: r["EvalDecision"] for r in out["EvaluationResults"]}
     assert decisions == {"iam:ListUsers": "allowed", "iam:DeleteUser": "implicitDeny"}
+
+
+def test_request_tag_conditions(server):
+    """aws:RequestTag/* and aws:TagKeys come from the request's Tags/TagKeys."""
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "TeamTagsOnly", "Effect": "Allow", "Action": ["iam:TagUser", "iam:UntagUser"], "Resource": "*",
+        "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]},
+                      "StringEqualsIfExists": {"aws:RequestTag/team": "blue"}}}]}
+    name, kw = narrow_user(server, policy)
+    iam = client(server, "iam", **kw)
+    iam.tag_user(UserName=name, Tags=[{"Key": "team", "Value": "blue"}])
+    with pytest.raises(ClientError):
+        iam.tag_user(UserName=name, Tags=[{"Key": "team", "Value": "red"}])
+    with pytest.raises(ClientError):
+        iam.tag_user(UserName=name, Tags=[{"Key": "owner", "Value": "blue"}])
+    iam.untag_user(UserName=name, TagKeys=["team"])
+    with pytest.raises(ClientError):
+        iam.untag_user(UserName=name, TagKeys=["owner"])

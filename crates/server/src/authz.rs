@@ -250,6 +250,37 @@ pub fn resource_for(ctx: &RequestContext, service: &str, op: &str, input: &Value
     }
 }
 
+/// The tag condition keys a request carries: `aws:RequestTag/<key>` for each tag it sets and
+/// `aws:TagKeys` for the keys it sets or removes (`Tags: [{Key, Value}]` or `TagKeys: [..]`, the
+/// shapes IAM, KMS, Secrets Manager and most services use).
+pub fn request_tag_keys(input: &Value) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut keys = Vec::new();
+    if let Some(tags) = input.get("Tags").and_then(Value::as_array) {
+        for t in tags {
+            let k = t
+                .get("Key")
+                .or_else(|| t.get("TagKey"))
+                .and_then(Value::as_str);
+            let v = t
+                .get("Value")
+                .or_else(|| t.get("TagValue"))
+                .and_then(Value::as_str);
+            if let (Some(k), Some(v)) = (k, v) {
+                out.push((format!("aws:RequestTag/{k}"), vec![v.to_string()]));
+                keys.push(k.to_string());
+            }
+        }
+    }
+    if let Some(tk) = input.get("TagKeys").and_then(Value::as_array) {
+        keys.extend(tk.iter().filter_map(Value::as_str).map(str::to_string));
+    }
+    if !keys.is_empty() {
+        out.push(("aws:TagKeys".to_string(), keys));
+    }
+    out
+}
+
 /// Operations that need no permission (AWS documents GetCallerIdentity and GetSessionToken so)
 /// or whose permission the service decides with a resource policy (AssumeRole: the trust
 /// policy).

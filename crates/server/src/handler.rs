@@ -538,7 +538,8 @@ fn authorize(
     }
     let action = format!("{}:{}", model.signing_name, op);
     let resource = crate::authz::resource_for(ctx, model.signing_name, op, input);
-    let outcome = authorizer.check(ctx, &action, &resource, &[])?;
+    let tags = crate::authz::request_tag_keys(input);
+    let outcome = authorizer.check(ctx, &action, &resource, &tags)?;
     let d = &outcome.decision;
     ev.additional = json!({
         "authorization": {
