@@ -25,6 +25,13 @@ fn encrypt_request_as_cloudtrail_records_it() {
 fn timestamps_in_cloudtrail_form() {
     let svc = &rampart_model::cloudtrail::SERVICE;
     let shape = svc.shape_id("LookupEventsRequest").unwrap();
-    let out = trail_view(svc, shape, &json!({"StartTime": 1_795_618_800, "MaxResults": 3}));
-    assert_eq!(out, json!({"startTime": "Nov 25, 2026, 3:00:00 PM", "maxResults": 3}));
+    let out = trail_view(
+        svc,
+        shape,
+        &json!({"StartTime": 1_795_618_800, "MaxResults": 3}),
+    );
+    assert_eq!(
+        out,
+        json!({"startTime": "Nov 25, 2026, 3:00:00 PM", "maxResults": 3})
+    );
 }
