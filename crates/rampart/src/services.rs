@@ -21,7 +21,11 @@ fn noting_key_use(
     })
 }
 
-pub fn registry(identity: &Identity, trail: &Trail) -> Registry {
+pub fn registry(
+    identity: &Identity,
+    trail: &Trail,
+    root: Arc<rampart_crypto::RootKey>,
+) -> Registry {
     let mut r = Registry::default();
     let sts = Arc::new(rampart_identity::sts::TokenService::new(identity.clone()));
     r.add(
@@ -37,6 +41,13 @@ pub fn registry(identity: &Identity, trail: &Trail) -> Registry {
         &rampart_model::iam::SERVICE,
         noting_key_use(identity, move |ctx, op, input| {
             rampart_model::iam::dispatch(iam.as_ref(), ctx, op, input)
+        }),
+    );
+    let kms = Arc::new(rampart_kms::KmsService::new(trail.store().clone(), root));
+    r.add(
+        &rampart_model::kms::SERVICE,
+        noting_key_use(identity, move |ctx, op, input| {
+            rampart_model::kms::dispatch(kms.as_ref(), ctx, op, input)
         }),
     );
     let ct = Arc::new(CloudTrailService::new(trail.store().clone()));

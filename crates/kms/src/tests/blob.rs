@@ -1,0 +1,78 @@
+//! Unit tests of `blob`.
+use super::*;
+
+fn ctx(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn setup() -> (Uuid, Uuid, [u8; 32]) {
+    let mut m = [0u8; 32];
+    rampart_core::ids::random_bytes(&mut m);
+    (Uuid::new_v4(), Uuid::new_v4(), m)
+}
+
+#[test]
+fn round_trip() {
+    let (k, v, m) = setup();
+    let c = ctx(&[("purpose", "test")]);
+    for len in [1usize, 17, 4096] {
+        let pt = vec![7u8; len];
+        let b = seal(k, v, &m, &c, &pt).unwrap();
+        assert_eq!(b.len(), pt.len() + OVERHEAD);
+        const { assert!(OVERHEAD < 150) };
+        assert_eq!(
+            header(&b).unwrap(),
+            Header {
+                key_id: k,
+                material_id: v
+            }
+        );
+        assert_eq!(&open(&b, &m, &c).unwrap()[..], &pt[..]);
+    }
+}
+
+#[test]
+fn context_is_bound_injectively() {
+    let (k, v, m) = setup();
+    let ab_c = ctx(&[("ab", "c")]);
+    let a_bc = ctx(&[("a", "bc")]);
+    assert_ne!(encode_context(&ab_c), encode_context(&a_bc));
+    let b = seal(k, v, &m, &ab_c, b"secret").unwrap();
+    assert_eq!(open(&b, &m, &a_bc), Err(BlobError::Unauthentic));
+    assert_eq!(open(&b, &m, &BTreeMap::new()), Err(BlobError::Unauthentic));
+    assert_eq!(&open(&b, &m, &ab_c).unwrap()[..], b"secret");
+    let none = seal(k, v, &m, &BTreeMap::new(), b"x").unwrap();
+    assert_eq!(
+        open(&none, &m, &ctx(&[("", "")])),
+        Err(BlobError::Unauthentic)
+    );
+}
+
+#[test]
+fn any_tampered_byte_fails() {
+    let (k, v, m) = setup();
+    let c = BTreeMap::new();
+    let b = seal(k, v, &m, &c, b"hello world").unwrap();
+    for i in 0..b.len() {
+        let mut t = b.clone();
+        t[i] ^= 0x01;
+        assert!(open(&t, &m, &c).is_err(), "byte {i}");
+    }
+}
+
+#[test]
+fn garbage_and_truncation_fail() {
+    let (k, v, m) = setup();
+    let c = BTreeMap::new();
+    let b = seal(k, v, &m, &c, b"hello").unwrap();
+    for n in 0..b.len() {
+        assert!(open(&b[..n], &m, &c).is_err());
+    }
+    assert_eq!(header(b"garbage"), Err(BlobError::Malformed));
+    let mut other = [0u8; 32];
+    rampart_core::ids::random_bytes(&mut other);
+    assert_eq!(open(&b, &other, &c), Err(BlobError::Unauthentic));
+}
