@@ -336,65 +336,34 @@ pub(crate) trait Entity: Serialize + DeserializeOwned + Clone + Send + 'static {
     fn inline_mut(&mut self) -> &mut Vec<InlinePolicy>;
 }
 
-impl Entity for User {
-    const COLL: &'static str = USERS;
-    const KIND: Kind = Kind::User;
-    fn name(&self) -> &str {
-        &self.user_name
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
+/// `Entity` for a record type with `attached_policies` and `inline_policies` fields.
+macro_rules! entity {
+    ($t:ty, $coll:expr, $kind:expr, $name:ident) => {
+        impl Entity for $t {
+            const COLL: &'static str = $coll;
+            const KIND: Kind = $kind;
+            fn name(&self) -> &str {
+                &self.$name
+            }
+            fn attached(&self) -> &Vec<String> {
+                &self.attached_policies
+            }
+            fn attached_mut(&mut self) -> &mut Vec<String> {
+                &mut self.attached_policies
+            }
+            fn inline(&self) -> &Vec<InlinePolicy> {
+                &self.inline_policies
+            }
+            fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
+                &mut self.inline_policies
+            }
+        }
+    };
 }
 
-impl Entity for Group {
-    const COLL: &'static str = GROUPS;
-    const KIND: Kind = Kind::Group;
-    fn name(&self) -> &str {
-        &self.group_name
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
-}
-
-impl Entity for Role {
-    const COLL: &'static str = ROLES;
-    const KIND: Kind = Kind::Role;
-    fn name(&self) -> &str {
-        &self.role_name
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
-}
+entity!(User, USERS, Kind::User, user_name);
+entity!(Group, GROUPS, Kind::Group, group_name);
+entity!(Role, ROLES, Kind::Role, role_name);
 
 /// Loads an entity, or `NoSuchEntity`.
 pub(crate) fn load<E: Entity>(

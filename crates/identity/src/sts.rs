@@ -20,9 +20,6 @@ use rampart_policy as pol;
 use rampart_store::{StoreExt, Tx};
 use zeroize::Zeroizing;
 
-/// `GetCallerIdentity` alone, needing no state (what a server without IAM registers).
-pub struct StsService;
-
 fn caller_identity(ctx: &RequestContext) -> GetCallerIdentityResponse {
     let p = &ctx.principal;
     let user_id = match p.kind {
@@ -33,16 +30,6 @@ fn caller_identity(ctx: &RequestContext) -> GetCallerIdentityResponse {
         user_id: Some(user_id),
         account: Some(p.account_id.clone()),
         arn: Some(p.arn.clone()),
-    }
-}
-
-impl Sts for StsService {
-    fn get_caller_identity(
-        &self,
-        ctx: &RequestContext,
-        _input: GetCallerIdentityRequest,
-    ) -> Result<GetCallerIdentityResponse, AwsError> {
-        Ok(caller_identity(ctx))
     }
 }
 

@@ -263,7 +263,13 @@ async fn refuse(
     let e = err.clone();
     let _ = tokio::task::spawn_blocking(move || {
         let source = "rampart.amazonaws.com";
-        record_unauthenticated(&st, &op, source, None, peer, &ua, &rid, &e, secure);
+        let origin = Origin {
+            peer,
+            secure,
+            user_agent: &ua,
+            request_id: &rid,
+        };
+        record_unauthenticated(&st, &origin, &op, source, None, &e);
     })
     .await;
     protocol::encode_err(proto, None, &err, request_id).into_response()
@@ -390,6 +396,12 @@ fn process(
 ) -> Reply {
     let now = Utc::now();
     let user_agent = header(parts, "user-agent").unwrap_or("").to_string();
+    let origin = Origin {
+        peer,
+        secure,
+        user_agent: &user_agent,
+        request_id,
+    };
 
     let authn = authenticate(state, parts, body);
     let auth = match authn {
@@ -406,17 +418,7 @@ fn process(
             let source = entry
                 .map(|e| e.model.event_source)
                 .unwrap_or("rampart.amazonaws.com");
-            record_unauthenticated(
-                state,
-                &op,
-                source,
-                akid.as_deref(),
-                peer,
-                &user_agent,
-                request_id,
-                &err,
-                secure,
-            );
+            record_unauthenticated(state, &origin, &op, source, akid.as_deref(), &err);
             return protocol::encode_err(proto, entry.map(|e| e.model), &err, request_id);
         }
     };
@@ -430,17 +432,7 @@ fn process(
         let op = protocol::operation_hint(parts, body).unwrap_or_default();
         let source = format!("{}.amazonaws.com", auth.service);
         let akid = auth.principal.access_key_id.clone();
-        record_unauthenticated(
-            state,
-            &op,
-            &source,
-            akid.as_deref(),
-            peer,
-            &user_agent,
-            request_id,
-            &err,
-            secure,
-        );
+        record_unauthenticated(state, &origin, &op, &source, akid.as_deref(), &err);
         return protocol::encode_err(proto_guess, None, &err, request_id);
     };
     let model = entry.model;
@@ -563,17 +555,21 @@ fn record(state: &State, ev: &AuditEvent, wait: bool) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the connection tells about a request before anyone is authenticated.
+struct Origin<'a> {
+    peer: SocketAddr,
+    secure: bool,
+    user_agent: &'a str,
+    request_id: &'a str,
+}
+
 fn record_unauthenticated(
     state: &State,
+    origin: &Origin<'_>,
     op: &str,
     event_source: &str,
     akid: Option<&str>,
-    peer: SocketAddr,
-    user_agent: &str,
-    request_id: &str,
     err: &AwsError,
-    secure: bool,
 ) {
     let account = state
         .identity
@@ -596,9 +592,9 @@ fn record_unauthenticated(
             op.to_string()
         },
         aws_region: state.default_region.clone(),
-        source_ip: peer.ip().to_string(),
-        user_agent: user_agent.to_string(),
-        request_id: request_id.to_string(),
+        source_ip: origin.peer.ip().to_string(),
+        user_agent: origin.user_agent.to_string(),
+        request_id: origin.request_id.to_string(),
         user_identity: Value::Object(ui),
         username: String::new(),
         access_key_id: akid.unwrap_or("").to_string(),
@@ -608,7 +604,7 @@ fn record_unauthenticated(
         error_code: Some(err.code.to_string()),
         error_message: Some(err.message.clone()),
         read_only: false,
-        secure_transport: secure,
+        secure_transport: origin.secure,
         resources: Vec::new(),
         additional: Value::Null,
     };

@@ -29,11 +29,10 @@ fn start(allow_plain: bool, limits: Limits) -> Running {
     let creds = identity.bootstrap(None, None).unwrap().unwrap();
     let trail = Trail::new(store.clone(), &[6u8; 32]);
     let mut registry = Registry::default();
+    let sts = Arc::new(rampart_identity::sts::TokenService::new(identity.clone()));
     registry.add(
         &rampart_model::sts::SERVICE,
-        Arc::new(|ctx, op, input| {
-            rampart_model::sts::dispatch(&rampart_identity::sts::StsService, ctx, op, input)
-        }),
+        Arc::new(move |ctx, op, input| rampart_model::sts::dispatch(sts.as_ref(), ctx, op, input)),
     );
     let state = Arc::new(State {
         registry,
