@@ -81,6 +81,9 @@ struct KeyRecord {
     material_id: String,
     /// The backing material, sealed under the root key (base64).
     wrapped_material: String,
+    /// An AWS managed key (`alias/aws/<service>`), created by another Rampart service.
+    #[serde(default)]
+    aws_managed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,7 +225,11 @@ fn metadata(k: &KeyRecord) -> m::KeyMetadata {
             m::KeyState::Disabled
         }),
         origin: Some(m::OriginType::AwsKms),
-        key_manager: Some(m::KeyManagerType::Customer),
+        key_manager: Some(if k.aws_managed {
+            m::KeyManagerType::Aws
+        } else {
+            m::KeyManagerType::Customer
+        }),
         customer_master_key_spec: Some(m::CustomerMasterKeySpec::SymmetricDefault),
         key_spec: Some(m::KeySpec::SymmetricDefault),
         encryption_algorithms: Some(vec![m::EncryptionAlgorithmSpec::SymmetricDefault]),
@@ -467,6 +474,108 @@ impl KmsService {
     }
 }
 
+/// The API other Rampart services use for envelope encryption (as AWS services call KMS on
+/// a caller's behalf). The caller's service records its own trail event for these calls.
+impl KmsService {
+    /// Encrypts `plaintext` under the key `key` names (id, ARN, alias name or alias ARN);
+    /// returns the ciphertext blob and the key's ARN.
+    pub fn encrypt_for(
+        &self,
+        ctx: &RequestContext,
+        key: &str,
+        context: &BTreeMap<String, String>,
+        plaintext: &[u8],
+    ) -> R<(Vec<u8>, String)> {
+        let (b, k) = self.encrypt_under(ctx, key, context, plaintext)?;
+        Ok((b, k.arn))
+    }
+
+    /// Decrypts a blob made by [`KmsService::encrypt_for`] (or `Encrypt`); returns the
+    /// plaintext and the key's ARN.
+    pub fn decrypt_for(
+        &self,
+        ctx: &RequestContext,
+        blob_bytes: &[u8],
+        context: &BTreeMap<String, String>,
+    ) -> R<(Zeroizing<Vec<u8>>, String)> {
+        let (pt, k) = self.decrypt_blob(ctx, blob_bytes, None, context)?;
+        Ok((pt, k.arn))
+    }
+
+    /// The AWS managed key `alias/aws/<service>` of the caller's account and region, created
+    /// on first use as AWS does; returns its ARN.
+    pub fn aws_managed_key(&self, ctx: &RequestContext, service: &str) -> R<String> {
+        let alias = format!("alias/aws/{service}");
+        let existing = self.read(|tx| {
+            let a: Option<AliasRecord> = tx.get_json(ALIASES, &format!("{}{alias}", scope(ctx)))?;
+            Ok(a)
+        })?;
+        if let Some(a) = existing {
+            return Ok(key_arn(ctx, &a.target_key_id));
+        }
+        let mut rec = self.new_key_record(
+            ctx,
+            format!("Default key that protects my {service} data when no other key is defined"),
+            Vec::new(),
+            default_policy(&ctx.account_id),
+        )?;
+        rec.aws_managed = true;
+        let ctx2 = ctx.clone();
+        self.write(move |tx| {
+            let akey = format!("{}{alias}", scope(&ctx2));
+            // Two first uses at once: the first to commit wins, the other's key is not stored.
+            if let Some(a) = tx.get_json::<AliasRecord>(ALIASES, &akey)? {
+                return Ok(key_arn(&ctx2, &a.target_key_id));
+            }
+            let t = now();
+            tx.put_json(KEYS, &format!("{}{}", scope(&ctx2), rec.key_id), &rec)?;
+            tx.put_json(
+                ALIASES,
+                &akey,
+                &AliasRecord {
+                    alias_name: alias,
+                    target_key_id: rec.key_id.clone(),
+                    created: t,
+                    updated: t,
+                },
+            )?;
+            Ok(rec.arn)
+        })
+    }
+
+    fn new_key_record(
+        &self,
+        ctx: &RequestContext,
+        description: String,
+        tags: Vec<TagRec>,
+        policy: String,
+    ) -> R<KeyRecord> {
+        let key_id = Uuid::new_v4().to_string();
+        let material_id = Uuid::new_v4().to_string();
+        let arn = key_arn(ctx, &key_id);
+        let mut material = Zeroizing::new([0u8; 32]);
+        rampart_core::ids::random_bytes(&mut material[..]);
+        let wrapped = self
+            .root
+            .seal(&material_aad(&arn, &material_id), &material[..])
+            .map_err(|_| AwsError::internal())?;
+        Ok(KeyRecord {
+            key_id,
+            arn,
+            account_id: ctx.account_id.clone(),
+            region: ctx.region.clone(),
+            created: now(),
+            enabled: true,
+            description,
+            tags,
+            policy,
+            material_id,
+            wrapped_material: base64::engine::general_purpose::STANDARD.encode(wrapped),
+            aws_managed: false,
+        })
+    }
+}
+
 impl Kms for KmsService {
     fn create_key(
         &self,
@@ -523,24 +632,10 @@ impl Kms for KmsService {
             }
             None => default_policy(&ctx.account_id),
         };
-        let key_id = Uuid::new_v4().to_string();
-        let material_id = Uuid::new_v4().to_string();
-        let arn = key_arn(ctx, &key_id);
-        let mut material = Zeroizing::new([0u8; 32]);
-        rampart_core::ids::random_bytes(&mut material[..]);
-        let wrapped = self
-            .root
-            .seal(&material_aad(&arn, &material_id), &material[..])
-            .map_err(|_| AwsError::internal())?;
-        let rec = KeyRecord {
-            key_id: key_id.clone(),
-            arn,
-            account_id: ctx.account_id.clone(),
-            region: ctx.region.clone(),
-            created: now(),
-            enabled: true,
-            description: input.description.unwrap_or_default(),
-            tags: input
+        let rec = self.new_key_record(
+            ctx,
+            input.description.unwrap_or_default(),
+            input
                 .tags
                 .unwrap_or_default()
                 .into_iter()
@@ -550,9 +645,8 @@ impl Kms for KmsService {
                 })
                 .collect(),
             policy,
-            material_id,
-            wrapped_material: base64::engine::general_purpose::STANDARD.encode(wrapped),
-        };
+        )?;
+        let key_id = rec.key_id.clone();
         let key = format!("{}{key_id}", scope(ctx));
         let saved = rec.clone();
         self.write(move |tx| {
