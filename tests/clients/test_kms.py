@@ -54,11 +54,14 @@ def test_create_key_metadata(kms, server):
     assert "CreationDate" in md
 
 
-def test_create_key_unsupported_spec(kms):
-    status, code, _ = fails(kms.create_key, KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")
-    assert (status, code) == (400, "UnsupportedOperationException")
+def test_create_key_spec_usage_rules(kms):
+    # SIGN_VERIFY is not a usage of a symmetric key; an asymmetric key needs a usage.
     status, code, _ = fails(kms.create_key, KeyUsage="SIGN_VERIFY")
-    assert status == 400
+    assert (status, code) == (400, "ValidationException")
+    status, code, _ = fails(kms.create_key, KeySpec="RSA_2048")
+    assert (status, code) == (400, "ValidationException")
+    status, code, _ = fails(kms.create_key, KeySpec="SM2", KeyUsage="SIGN_VERIFY")
+    assert (status, code) == (400, "UnsupportedOperationException")
 
 
 def test_describe_key_all_forms(kms, key):

@@ -54,4 +54,50 @@ impl RequestContext {
     pub fn principal_arn(&self) -> &str {
         &self.principal.arn
     }
+
+    /// A context for work Rampart does itself in an account and region (schedulers: key
+    /// deletion, rotation), acting as the account.
+    pub fn internal(account_id: &str, region: &str) -> RequestContext {
+        RequestContext {
+            request_id: String::new(),
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            principal: Principal {
+                kind: PrincipalKind::Root,
+                account_id: account_id.to_string(),
+                arn: format!("arn:aws:iam::{account_id}:root"),
+                principal_id: account_id.to_string(),
+                user_name: None,
+                access_key_id: None,
+            },
+            source_ip: IpAddr::from([127, 0, 0, 1]),
+            secure_transport: true,
+            time: Utc::now(),
+            user_agent: "rampart".to_string(),
+            service: String::new(),
+            operation: String::new(),
+        }
+    }
+}
+
+/// What an operation acts on, as a service with resource policies describes it to the request
+/// path's authorizer (which evaluates the caller's identity policies together with `policy`).
+/// An operation may need several (KMS `ReEncrypt`: `kms:ReEncryptFrom` on the source key and
+/// `kms:ReEncryptTo` on the destination).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceAccess {
+    /// The IAM action (`kms:Decrypt`).
+    pub action: String,
+    /// The resource's ARN.
+    pub resource: String,
+    /// The resource's policy document (a key policy, a secret policy).
+    pub policy: Option<String>,
+    /// The resource policy must allow (KMS key policies): identity policies count only where
+    /// it delegates to the account.
+    pub policy_required: bool,
+    /// The service's condition keys for this request (`kms:EncryptionContext:...`) and
+    /// `aws:ResourceTag/...`.
+    pub context: Vec<(String, Vec<String>)>,
+    /// A grant that allows this call when the policies do not (its id, for the audit event).
+    pub grant: Option<String>,
 }

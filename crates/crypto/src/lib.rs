@@ -7,6 +7,7 @@
 //! with Argon2id from a passphrase, or (development) in a 0600 `root.key` file.
 #![forbid(unsafe_code)]
 
+pub mod keys;
 mod root;
 mod wrap;
 

@@ -1,10 +1,21 @@
-//! AWS KMS (`TrentService`): customer managed symmetric keys (`SYMMETRIC_DEFAULT`), aliases,
-//! and the symmetric cryptographic operations. Each key's 256-bit backing material is stored
-//! only wrapped under the root of trust (AAD binds the key ARN and the material id); the
-//! ciphertexts handed out are Rampart's own versioned blobs ([`blob`]).
+//! AWS KMS (`TrentService`). Each key's backing material (every rotation version of it) is
+//! stored only sealed under the root of trust (AAD binds the key ARN and the material id);
+//! unwrapped copies live in a bounded cache of zeroizing buffers. Symmetric ciphertexts are
+//! Rampart's own versioned blobs ([`blob`]).
+//!
+//! Modules: [`record`] (what is stored, key-state gates), `lifecycle` (create, states,
+//! deletion and its scheduler, rotation, tags), `symmetric` (the blob operations),
+//! `algorithms` (spec/usage/algorithm tables).
 #![forbid(unsafe_code)]
 
+mod algorithms;
+mod asymmetric;
+mod authz;
 pub mod blob;
+mod grants;
+mod lifecycle;
+mod record;
+mod symmetric;
 
 use base64::Engine as _;
 use rampart_core::{AwsError, RequestContext};
@@ -12,21 +23,20 @@ use rampart_crypto::RootKey;
 use rampart_model::kms::{self as m, Kms};
 use rampart_model::{Blob, Timestamp, Unit};
 use rampart_store::{Store, StoreError, StoreExt, Tx};
-use serde::{Deserialize, Serialize};
+use record::{
+    alias_arn, alias_not_found, key_arn, now, resolve, scope, AliasRecord, KeyRecord, ALIASES,
+    ALIAS_PREFIX, KEYS,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use uuid::Uuid;
 use zeroize::Zeroizing;
 
-const KEYS: &str = "kms_key";
-const ALIASES: &str = "kms_alias";
-const ALIAS_PREFIX: &str = "alias/";
-const MAX_SCAN: usize = 100_000;
+pub(crate) const MAX_SCAN: usize = 100_000;
 
-type R<T> = Result<T, AwsError>;
+pub(crate) type R<T> = Result<T, AwsError>;
 
 /// Errors inside a store transaction.
-enum KmsError {
+pub(crate) enum KmsError {
     Aws(AwsError),
     Store(StoreError),
 }
@@ -49,203 +59,22 @@ impl From<KmsError> for AwsError {
             KmsError::Aws(a) => a,
             KmsError::Store(s) => {
                 tracing::error!(error = %s, "kms store failure");
-                m::kms_internal_exception("The request failed because of an internal error.")
-                    .with_status(500)
+                internal("store")
             }
         }
     }
 }
 
-type TxR<T> = Result<T, KmsError>;
+pub(crate) type TxR<T> = Result<T, KmsError>;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct TagRec {
-    key: String,
-    value: String,
-}
-
-/// A KMS key as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct KeyRecord {
-    key_id: String,
-    arn: String,
-    account_id: String,
-    region: String,
-    /// Seconds since the Unix epoch.
-    created: f64,
-    enabled: bool,
-    description: String,
-    tags: Vec<TagRec>,
-    policy: String,
-    /// The current backing material version.
-    material_id: String,
-    /// The backing material, sealed under the root key (base64).
-    wrapped_material: String,
-    /// An AWS managed key (`alias/aws/<service>`), created by another Rampart service.
-    #[serde(default)]
-    aws_managed: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct AliasRecord {
-    alias_name: String,
-    target_key_id: String,
-    created: f64,
-    updated: f64,
-}
-
-/// The KMS service.
-pub struct KmsService {
-    store: Arc<dyn Store>,
-    root: Arc<RootKey>,
-}
-
-fn scope(ctx: &RequestContext) -> String {
-    format!("{}/{}/", ctx.account_id, ctx.region)
-}
-
-fn key_arn(ctx: &RequestContext, id: &str) -> String {
-    format!("arn:aws:kms:{}:{}:key/{id}", ctx.region, ctx.account_id)
-}
-
-fn alias_arn(ctx: &RequestContext, name: &str) -> String {
-    format!("arn:aws:kms:{}:{}:{name}", ctx.region, ctx.account_id)
-}
-
-fn material_aad(arn: &str, material_id: &str) -> Vec<u8> {
-    format!("rampart-kms-material-v1\0{arn}\0{material_id}").into_bytes()
-}
-
-/// AWS's default key policy: the account (and so IAM policies) may use the key.
-fn default_policy(account: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Id": "key-default-1",
-        "Statement": [{
-            "Sid": "Enable IAM User Permissions",
-            "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
-            "Action": "kms:*",
-            "Resource": "*"
-        }]
-    })
-    .to_string()
+/// KMS's internal error (logged with `what`; the caller sees only AWS's message).
+pub(crate) fn internal(what: &str) -> AwsError {
+    tracing::error!(what, "kms internal error");
+    m::kms_internal_exception("The request failed because of an internal error.").with_status(500)
 }
 
 fn invalid_ciphertext() -> AwsError {
     m::invalid_ciphertext_exception("")
-}
-
-fn disabled(arn: &str) -> AwsError {
-    m::disabled_exception(format!("{arn} is disabled."))
-}
-
-fn key_not_found(what: &str) -> AwsError {
-    m::not_found_exception(format!("Key '{what}' does not exist"))
-}
-
-fn alias_not_found(arn: &str) -> AwsError {
-    m::not_found_exception(format!("Alias {arn} is not found."))
-}
-
-fn now() -> f64 {
-    Timestamp::now().secs()
-}
-
-/// What a `KeyId` parameter names, after checking region and account.
-enum KeyRef {
-    Id(String),
-    Alias(String),
-}
-
-fn parse_key_ref(ctx: &RequestContext, raw: &str) -> R<KeyRef> {
-    if let Some(rest) = raw.strip_prefix("arn:") {
-        // arn:aws:kms:REGION:ACCOUNT:key/ID or ...:alias/NAME
-        let parts: Vec<&str> = rest.splitn(5, ':').collect();
-        let [partition, service, region, account, resource] = parts.as_slice() else {
-            return Err(m::invalid_arn_exception(format!("Invalid arn {raw}")));
-        };
-        if *service != "kms" || partition.is_empty() {
-            return Err(m::invalid_arn_exception(format!("Invalid arn {raw}")));
-        }
-        if *region != ctx.region || *account != ctx.account_id {
-            return Err(if resource.starts_with(ALIAS_PREFIX) {
-                alias_not_found(raw)
-            } else {
-                key_not_found(raw)
-            });
-        }
-        if let Some(id) = resource.strip_prefix("key/") {
-            return Ok(KeyRef::Id(id.to_string()));
-        }
-        if resource.starts_with(ALIAS_PREFIX) {
-            return Ok(KeyRef::Alias(resource.to_string()));
-        }
-        return Err(m::invalid_arn_exception(format!("Invalid arn {raw}")));
-    }
-    if raw.starts_with(ALIAS_PREFIX) {
-        return Ok(KeyRef::Alias(raw.to_string()));
-    }
-    Ok(KeyRef::Id(raw.to_string()))
-}
-
-/// Finds the key a `KeyId` parameter names (key id, key ARN, alias name or alias ARN).
-fn resolve(tx: &mut dyn Tx, ctx: &RequestContext, raw: &str) -> TxR<KeyRecord> {
-    let id = match parse_key_ref(ctx, raw)? {
-        KeyRef::Id(id) => {
-            if Uuid::parse_str(&id).is_err() {
-                return Err(m::not_found_exception(format!("Invalid keyId '{raw}'")).into());
-            }
-            id
-        }
-        KeyRef::Alias(name) => {
-            let a: Option<AliasRecord> = tx.get_json(ALIASES, &format!("{}{name}", scope(ctx)))?;
-            match a {
-                Some(a) => a.target_key_id,
-                None => return Err(alias_not_found(&alias_arn(ctx, &name)).into()),
-            }
-        }
-    };
-    let rec: Option<KeyRecord> = tx.get_json(KEYS, &format!("{}{id}", scope(ctx)))?;
-    rec.ok_or_else(|| key_not_found(&key_arn(ctx, &id)).into())
-}
-
-fn metadata(k: &KeyRecord) -> m::KeyMetadata {
-    m::KeyMetadata {
-        aws_account_id: Some(k.account_id.clone()),
-        key_id: k.key_id.clone(),
-        arn: Some(k.arn.clone()),
-        creation_date: Some(Timestamp(k.created)),
-        enabled: Some(k.enabled),
-        description: Some(k.description.clone()),
-        key_usage: Some(m::KeyUsageType::EncryptDecrypt),
-        key_state: Some(if k.enabled {
-            m::KeyState::Enabled
-        } else {
-            m::KeyState::Disabled
-        }),
-        origin: Some(m::OriginType::AwsKms),
-        key_manager: Some(if k.aws_managed {
-            m::KeyManagerType::Aws
-        } else {
-            m::KeyManagerType::Customer
-        }),
-        customer_master_key_spec: Some(m::CustomerMasterKeySpec::SymmetricDefault),
-        key_spec: Some(m::KeySpec::SymmetricDefault),
-        encryption_algorithms: Some(vec![m::EncryptionAlgorithmSpec::SymmetricDefault]),
-        multi_region: Some(false),
-        current_key_material_id: Some(k.material_id.clone()),
-        ..Default::default()
-    }
-}
-
-fn check_algorithm(alg: Option<m::EncryptionAlgorithmSpec>) -> R<()> {
-    match alg {
-        None | Some(m::EncryptionAlgorithmSpec::SymmetricDefault) => Ok(()),
-        Some(other) => Err(m::invalid_key_usage_exception(format!(
-            "The encryption algorithm {other} is not compatible with the key spec SYMMETRIC_DEFAULT."
-        ))),
-    }
 }
 
 fn check_alias_name(name: &str) -> R<()> {
@@ -285,16 +114,46 @@ fn limit_of(limit: Option<i32>) -> usize {
     usize::try_from(limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(100)
 }
 
-/// The material of an enabled key, unwrapped.
-struct Unwrapped {
-    key_id: Uuid,
-    material_id: Uuid,
-    material: Zeroizing<Vec<u8>>,
+/// One page of `items` after `after` (by `name`), and the marker for the next.
+fn page<T>(
+    items: Vec<T>,
+    after: Option<&str>,
+    limit: usize,
+    name: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let mut rows: Vec<T> = items
+        .into_iter()
+        .filter(|x| after.is_none_or(|a| name(x).as_str() > a))
+        .take(limit + 1)
+        .collect();
+    let truncated = rows.len() > limit;
+    rows.truncate(limit);
+    let next = if truncated {
+        rows.last().map(|x| encode_marker(&name(x)))
+    } else {
+        None
+    };
+    (rows, next)
+}
+
+/// The KMS service.
+pub struct KmsService {
+    store: Arc<dyn Store>,
+    root: Arc<RootKey>,
+    cache: symmetric::MaterialCache,
+    keygen: asymmetric::KeygenGate,
 }
 
 impl KmsService {
     pub fn new(store: Arc<dyn Store>, root: Arc<RootKey>) -> Self {
-        KmsService { store, root }
+        KmsService {
+            store,
+            root,
+            cache: symmetric::MaterialCache::new(4096),
+            keygen: asymmetric::KeygenGate::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
+        }
     }
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> TxR<T>) -> R<T> {
@@ -312,124 +171,20 @@ impl KmsService {
         self.read(|tx| resolve(tx, ctx, raw))
     }
 
-    fn unwrap_material(&self, k: &KeyRecord) -> R<Unwrapped> {
-        let fail = |what: &str| {
-            tracing::error!(key = %k.arn, what, "kms key material cannot be unwrapped");
-            m::kms_internal_exception("The request failed because of an internal error.")
-                .with_status(500)
-        };
-        let wrapped = base64::engine::general_purpose::STANDARD
-            .decode(&k.wrapped_material)
-            .map_err(|_| fail("base64"))?;
-        let material = self
-            .root
-            .open(&material_aad(&k.arn, &k.material_id), &wrapped)
-            .map_err(|_| fail("open"))?;
-        Ok(Unwrapped {
-            key_id: Uuid::parse_str(&k.key_id).map_err(|_| fail("key id"))?,
-            material_id: Uuid::parse_str(&k.material_id).map_err(|_| fail("material id"))?,
-            material,
-        })
-    }
-
-    /// Encrypts under the key `raw` names (enabled), returning the blob and the key.
-    fn encrypt_under(
+    /// Reads the key `raw` names, applies `f` to it and stores it, in one transaction.
+    fn update_key<T: Send + 'static>(
         &self,
         ctx: &RequestContext,
         raw: &str,
-        context: &BTreeMap<String, String>,
-        plaintext: &[u8],
-    ) -> R<(Vec<u8>, KeyRecord)> {
-        let k = self.lookup(ctx, raw)?;
-        if !k.enabled {
-            return Err(disabled(&k.arn));
-        }
-        let u = self.unwrap_material(&k)?;
-        let b = blob::seal(u.key_id, u.material_id, &u.material, context, plaintext)
-            .map_err(|_| AwsError::internal())?;
-        Ok((b, k))
-    }
-
-    /// Decrypts a blob: the key comes from the blob; `key_id`, when given, must name it.
-    fn decrypt_blob(
-        &self,
-        ctx: &RequestContext,
-        blob_bytes: &[u8],
-        key_id: Option<&str>,
-        context: &BTreeMap<String, String>,
-    ) -> R<(Zeroizing<Vec<u8>>, KeyRecord)> {
-        let header = blob::header(blob_bytes).map_err(|_| invalid_ciphertext())?;
-        let id = header.key_id.to_string();
-        let named = match key_id {
-            Some(raw) => Some(self.lookup(ctx, raw)?),
-            None => None,
-        };
-        if let Some(n) = &named {
-            if n.key_id != id {
-                return Err(m::incorrect_key_exception(
-                    "The key ID in the request does not identify a CMK that can perform this operation.",
-                ));
-            }
-        }
-        let k = match named {
-            Some(n) => n,
-            None => {
-                let key = format!("{}{id}", scope(ctx));
-                let rec: Option<KeyRecord> = self.read(|tx| Ok(tx.get_json(KEYS, &key)?))?;
-                rec.ok_or_else(invalid_ciphertext)?
-            }
-        };
-        if !k.enabled {
-            return Err(disabled(&k.arn));
-        }
-        if header.material_id.to_string() != k.material_id {
-            return Err(invalid_ciphertext());
-        }
-        let u = self.unwrap_material(&k)?;
-        let pt = blob::open(blob_bytes, &u.material, context).map_err(|_| invalid_ciphertext())?;
-        Ok((pt, k))
-    }
-
-    fn data_key(
-        &self,
-        ctx: &RequestContext,
-        key_id: &str,
-        context: Option<&BTreeMap<String, String>>,
-        spec: Option<m::DataKeySpec>,
-        number_of_bytes: Option<i32>,
-    ) -> R<(Zeroizing<Vec<u8>>, Vec<u8>, KeyRecord)> {
-        let len = match (spec, number_of_bytes) {
-            (Some(m::DataKeySpec::Aes256), None) => 32,
-            (Some(m::DataKeySpec::Aes128), None) => 16,
-            (None, Some(n)) => usize::try_from(n)
-                .ok()
-                .filter(|n| (1..=1024).contains(n))
-                .ok_or_else(|| {
-                    AwsError::validation(format!(
-                        "1 validation error detected: Value '{n}' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024"
-                    ))
-                })?,
-            _ => {
-                return Err(AwsError::validation(
-                    "Please specify either number of bytes or key spec.",
-                ))
-            }
-        };
-        let mut pt = Zeroizing::new(vec![0u8; len]);
-        rampart_core::ids::random_bytes(&mut pt);
-        let empty = BTreeMap::new();
-        let (b, k) = self.encrypt_under(ctx, key_id, context.unwrap_or(&empty), &pt)?;
-        Ok((pt, b, k))
-    }
-
-    fn set_enabled(&self, ctx: &RequestContext, raw: &str, enabled: bool) -> R<Unit> {
+        f: impl FnOnce(&mut KeyRecord) -> R<T> + Send + 'static,
+    ) -> R<T> {
         let ctx = ctx.clone();
         let raw = raw.to_string();
         self.write(move |tx| {
             let mut k = resolve(tx, &ctx, &raw)?;
-            k.enabled = enabled;
-            tx.put_json(KEYS, &format!("{}{}", scope(&ctx), k.key_id), &k)?;
-            Ok(Unit::default())
+            let out = f(&mut k)?;
+            record::put_key(tx, &k)?;
+            Ok(out)
         })
     }
 
@@ -441,9 +196,18 @@ impl KmsService {
         create: bool,
     ) -> R<Unit> {
         check_alias_name(&name)?;
+        if matches!(
+            record::parse_key_ref(ctx, &target)?,
+            record::KeyRef::Alias(_)
+        ) {
+            return Err(AwsError::validation(format!(
+                "Aliases must refer to keys. Not aliases: {target}"
+            )));
+        }
         let ctx = ctx.clone();
         self.write(move |tx| {
             let k = resolve(tx, &ctx, &target)?;
+            k.require_changeable()?;
             let key = format!("{}{name}", scope(&ctx));
             let existing: Option<AliasRecord> = tx.get_json(ALIASES, &key)?;
             let t = now();
@@ -456,17 +220,38 @@ impl KmsService {
                     .into())
                 }
                 (None, false) => return Err(alias_not_found(&alias_arn(&ctx, &name)).into()),
-                (Some(a), false) => AliasRecord {
-                    target_key_id: k.key_id,
-                    updated: t,
-                    ..a
-                },
-                (None, true) => AliasRecord {
-                    alias_name: name,
-                    target_key_id: k.key_id,
-                    created: t,
-                    updated: t,
-                },
+                (Some(a), false) => {
+                    if let Some(old) = record::by_id(tx, &ctx, &a.target_key_id)? {
+                        if old.spec != k.spec || old.usage != k.usage {
+                            return Err(AwsError::validation(format!(
+                                "{} key usage or key spec does not match the key currently associated with {}",
+                                k.arn,
+                                alias_arn(&ctx, &name)
+                            ))
+                            .into());
+                        }
+                    }
+                    AliasRecord {
+                        target_key_id: k.key_id,
+                        updated: t,
+                        ..a
+                    }
+                }
+                (None, true) => {
+                    if record::aliases_of(tx, &ctx, &k.key_id)?.len() >= 50 {
+                        return Err(m::limit_exceeded_exception(format!(
+                            "Too many aliases for key {}: the limit is 50.",
+                            k.arn
+                        ))
+                        .into());
+                    }
+                    AliasRecord {
+                        alias_name: name,
+                        target_key_id: k.key_id,
+                        created: t,
+                        updated: t,
+                    }
+                }
             };
             tx.put_json(ALIASES, &key, &rec)?;
             Ok(Unit::default())
@@ -515,9 +300,11 @@ impl KmsService {
         }
         let mut rec = self.new_key_record(
             ctx,
+            m::KeySpec::SymmetricDefault,
+            m::KeyUsageType::EncryptDecrypt,
             format!("Default key that protects my {service} data when no other key is defined"),
             Vec::new(),
-            default_policy(&ctx.account_id),
+            lifecycle::default_policy(&ctx.account_id),
         )?;
         rec.aws_managed = true;
         let ctx2 = ctx.clone();
@@ -528,7 +315,7 @@ impl KmsService {
                 return Ok(key_arn(&ctx2, &a.target_key_id));
             }
             let t = now();
-            tx.put_json(KEYS, &format!("{}{}", scope(&ctx2), rec.key_id), &rec)?;
+            record::put_key(tx, &rec)?;
             tx.put_json(
                 ALIASES,
                 &akey,
@@ -542,38 +329,6 @@ impl KmsService {
             Ok(rec.arn)
         })
     }
-
-    fn new_key_record(
-        &self,
-        ctx: &RequestContext,
-        description: String,
-        tags: Vec<TagRec>,
-        policy: String,
-    ) -> R<KeyRecord> {
-        let key_id = Uuid::new_v4().to_string();
-        let material_id = Uuid::new_v4().to_string();
-        let arn = key_arn(ctx, &key_id);
-        let mut material = Zeroizing::new([0u8; 32]);
-        rampart_core::ids::random_bytes(&mut material[..]);
-        let wrapped = self
-            .root
-            .seal(&material_aad(&arn, &material_id), &material[..])
-            .map_err(|_| AwsError::internal())?;
-        Ok(KeyRecord {
-            key_id,
-            arn,
-            account_id: ctx.account_id.clone(),
-            region: ctx.region.clone(),
-            created: now(),
-            enabled: true,
-            description,
-            tags,
-            policy,
-            material_id,
-            wrapped_material: base64::engine::general_purpose::STANDARD.encode(wrapped),
-            aws_managed: false,
-        })
-    }
 }
 
 impl Kms for KmsService {
@@ -582,80 +337,7 @@ impl Kms for KmsService {
         ctx: &RequestContext,
         input: m::CreateKeyRequest,
     ) -> R<m::CreateKeyResponse> {
-        if let Some(spec) = input.key_spec {
-            if spec != m::KeySpec::SymmetricDefault {
-                return Err(m::unsupported_operation_exception(format!(
-                    "KeySpec {spec} is not supported by Rampart yet; only SYMMETRIC_DEFAULT keys can be created."
-                )));
-            }
-        }
-        if let Some(spec) = input.customer_master_key_spec {
-            if spec != m::CustomerMasterKeySpec::SymmetricDefault {
-                return Err(m::unsupported_operation_exception(format!(
-                    "CustomerMasterKeySpec {spec} is not supported by Rampart yet; only SYMMETRIC_DEFAULT keys can be created."
-                )));
-            }
-        }
-        if let Some(usage) = input.key_usage {
-            if usage != m::KeyUsageType::EncryptDecrypt {
-                return Err(AwsError::validation(format!(
-                    "KeyUsage {usage} is not compatible with KeySpec SYMMETRIC_DEFAULT"
-                )));
-            }
-        }
-        if let Some(o) = input.origin {
-            if o != m::OriginType::AwsKms {
-                return Err(m::unsupported_operation_exception(format!(
-                    "Origin {o} is not supported by Rampart yet."
-                )));
-            }
-        }
-        if input.custom_key_store_id.is_some() {
-            return Err(m::custom_key_store_not_found_exception(""));
-        }
-        if input.multi_region == Some(true) {
-            return Err(m::unsupported_operation_exception(
-                "Multi-Region keys are not supported by Rampart yet.",
-            ));
-        }
-        let policy = match input.policy {
-            Some(p) => {
-                if serde_json::from_str::<serde_json::Value>(&p)
-                    .ok()
-                    .is_none_or(|v| !v.is_object())
-                {
-                    return Err(m::malformed_policy_document_exception(
-                        "The new key policy will not allow you to update the key policy in the future.",
-                    ));
-                }
-                p
-            }
-            None => default_policy(&ctx.account_id),
-        };
-        let rec = self.new_key_record(
-            ctx,
-            input.description.unwrap_or_default(),
-            input
-                .tags
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| TagRec {
-                    key: t.tag_key,
-                    value: t.tag_value,
-                })
-                .collect(),
-            policy,
-        )?;
-        let key_id = rec.key_id.clone();
-        let key = format!("{}{key_id}", scope(ctx));
-        let saved = rec.clone();
-        self.write(move |tx| {
-            tx.put_json(KEYS, &key, &saved)?;
-            Ok(())
-        })?;
-        Ok(m::CreateKeyResponse {
-            key_metadata: Some(metadata(&rec)),
-        })
+        self.create(ctx, input)
     }
 
     fn describe_key(
@@ -665,7 +347,7 @@ impl Kms for KmsService {
     ) -> R<m::DescribeKeyResponse> {
         let k = self.lookup(ctx, &input.key_id)?;
         Ok(m::DescribeKeyResponse {
-            key_metadata: Some(metadata(&k)),
+            key_metadata: Some(record::metadata(&k)),
         })
     }
 
@@ -710,12 +392,94 @@ impl Kms for KmsService {
         ctx: &RequestContext,
         input: m::UpdateKeyDescriptionRequest,
     ) -> R<Unit> {
-        let ctx = ctx.clone();
-        self.write(move |tx| {
-            let mut k = resolve(tx, &ctx, &input.key_id)?;
+        self.update_key(ctx, &input.key_id, move |k| {
+            k.require_changeable()?;
             k.description = input.description;
-            tx.put_json(KEYS, &format!("{}{}", scope(&ctx), k.key_id), &k)?;
             Ok(Unit::default())
+        })
+    }
+
+    fn schedule_key_deletion(
+        &self,
+        ctx: &RequestContext,
+        input: m::ScheduleKeyDeletionRequest,
+    ) -> R<m::ScheduleKeyDeletionResponse> {
+        self.schedule_deletion(ctx, input)
+    }
+
+    fn cancel_key_deletion(
+        &self,
+        ctx: &RequestContext,
+        input: m::CancelKeyDeletionRequest,
+    ) -> R<m::CancelKeyDeletionResponse> {
+        self.cancel_deletion(ctx, input)
+    }
+
+    fn enable_key_rotation(
+        &self,
+        ctx: &RequestContext,
+        input: m::EnableKeyRotationRequest,
+    ) -> R<Unit> {
+        self.set_rotation(ctx, &input.key_id, Some(input.rotation_period_in_days))
+    }
+
+    fn disable_key_rotation(
+        &self,
+        ctx: &RequestContext,
+        input: m::DisableKeyRotationRequest,
+    ) -> R<Unit> {
+        self.set_rotation(ctx, &input.key_id, None)
+    }
+
+    fn get_key_rotation_status(
+        &self,
+        ctx: &RequestContext,
+        input: m::GetKeyRotationStatusRequest,
+    ) -> R<m::GetKeyRotationStatusResponse> {
+        self.rotation_status(ctx, input)
+    }
+
+    fn rotate_key_on_demand(
+        &self,
+        ctx: &RequestContext,
+        input: m::RotateKeyOnDemandRequest,
+    ) -> R<m::RotateKeyOnDemandResponse> {
+        self.rotate_on_demand(ctx, input)
+    }
+
+    fn list_key_rotations(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListKeyRotationsRequest,
+    ) -> R<m::ListKeyRotationsResponse> {
+        self.rotations(ctx, input)
+    }
+
+    fn tag_resource(&self, ctx: &RequestContext, input: m::TagResourceRequest) -> R<Unit> {
+        self.tag(ctx, input)
+    }
+
+    fn untag_resource(&self, ctx: &RequestContext, input: m::UntagResourceRequest) -> R<Unit> {
+        self.untag(ctx, input)
+    }
+
+    fn list_resource_tags(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListResourceTagsRequest,
+    ) -> R<m::ListResourceTagsResponse> {
+        let k = self.lookup(ctx, &input.key_id)?;
+        let after = decode_marker(input.marker.as_deref())?;
+        let (tags, next) = page(
+            k.tags_model(),
+            after.as_deref(),
+            limit_of(input.limit.map(|l| l.min(50))),
+            |t| t.tag_key.clone(),
+        );
+        Ok(m::ListResourceTagsResponse {
+            tags: Some(tags),
+            truncated: Some(next.is_some()),
+            next_marker: next,
         })
     }
 
@@ -733,6 +497,10 @@ impl Kms for KmsService {
             policy: Some(k.policy),
             policy_name: Some(name),
         })
+    }
+
+    fn put_key_policy(&self, ctx: &RequestContext, input: m::PutKeyPolicyRequest) -> R<Unit> {
+        self.put_policy(ctx, input)
     }
 
     fn list_key_policies(
@@ -773,7 +541,6 @@ impl Kms for KmsService {
         ctx: &RequestContext,
         input: m::ListAliasesRequest,
     ) -> R<m::ListAliasesResponse> {
-        let limit = limit_of(input.limit);
         let after = decode_marker(input.marker.as_deref())?;
         let prefix = scope(ctx);
         let filter = match &input.key_id {
@@ -782,20 +549,14 @@ impl Kms for KmsService {
         };
         let all: Vec<(String, AliasRecord)> =
             self.read(|tx| Ok(tx.scan_json(ALIASES, &prefix, None, MAX_SCAN)?))?;
-        let mut rows: Vec<AliasRecord> = all
+        let items: Vec<AliasRecord> = all
             .into_iter()
             .map(|(_, a)| a)
             .filter(|a| filter.as_ref().is_none_or(|f| *f == a.target_key_id))
-            .filter(|a| after.as_ref().is_none_or(|m| a.alias_name > *m))
-            .take(limit + 1)
             .collect();
-        let truncated = rows.len() > limit;
-        rows.truncate(limit);
-        let next = if truncated {
-            rows.last().map(|a| encode_marker(&a.alias_name))
-        } else {
-            None
-        };
+        let (rows, next) = page(items, after.as_deref(), limit_of(input.limit), |a| {
+            a.alias_name.clone()
+        });
         Ok(m::ListAliasesResponse {
             aliases: Some(
                 rows.into_iter()
@@ -808,40 +569,69 @@ impl Kms for KmsService {
                     })
                     .collect(),
             ),
+            truncated: Some(next.is_some()),
             next_marker: next,
-            truncated: Some(truncated),
         })
     }
 
     fn encrypt(&self, ctx: &RequestContext, input: m::EncryptRequest) -> R<m::EncryptResponse> {
-        check_algorithm(input.encryption_algorithm)?;
-        let context = input.encryption_context.unwrap_or_default();
-        let (b, k) =
-            self.encrypt_under(ctx, &input.key_id, &context, input.plaintext.as_bytes())?;
+        grants::check_tokens(input.grant_tokens.as_deref())?;
+        let k = self.lookup(ctx, &input.key_id)?;
+        let (b, alg) = if k.is_symmetric() {
+            symmetric::check_algorithm(input.encryption_algorithm)?;
+            let context = input.encryption_context.unwrap_or_default();
+            let b = self.encrypt_with(&k, &context, input.plaintext.as_bytes())?;
+            (b, m::EncryptionAlgorithmSpec::SymmetricDefault)
+        } else {
+            k.require_usable()?;
+            let b = self.rsa_encrypt(&k, input.encryption_algorithm, input.plaintext.as_bytes())?;
+            (b, input.encryption_algorithm.unwrap_or_default())
+        };
+        dry_run(input.dry_run)?;
         Ok(m::EncryptResponse {
             ciphertext_blob: Some(Blob::new(b)),
             key_id: Some(k.arn),
-            encryption_algorithm: Some(m::EncryptionAlgorithmSpec::SymmetricDefault),
+            encryption_algorithm: Some(alg),
         })
     }
 
     fn decrypt(&self, ctx: &RequestContext, input: m::DecryptRequest) -> R<m::DecryptResponse> {
-        check_algorithm(input.encryption_algorithm)?;
+        grants::check_tokens(input.grant_tokens.as_deref())?;
         if input.recipient.is_some() {
             return Err(m::unsupported_operation_exception(
                 "Recipient is not supported by Rampart yet.",
             ));
         }
         let blob_in = input.ciphertext_blob.ok_or_else(invalid_ciphertext)?;
+        let named = match &input.key_id {
+            Some(raw) => Some(self.lookup(ctx, raw)?),
+            None => None,
+        };
+        if let Some(k) = named.as_ref().filter(|k| !k.is_symmetric()) {
+            k.require_usable()?;
+            let pt = self.rsa_decrypt(k, input.encryption_algorithm, blob_in.as_bytes())?;
+            dry_run(input.dry_run)?;
+            return Ok(m::DecryptResponse {
+                key_id: Some(k.arn.clone()),
+                plaintext: Some(Blob::new(pt.to_vec())),
+                encryption_algorithm: input.encryption_algorithm,
+                ciphertext_for_recipient: None,
+                key_material_id: Some(k.current_material_id()),
+            });
+        }
+        symmetric::check_algorithm(input.encryption_algorithm)?;
         let context = input.encryption_context.unwrap_or_default();
-        let (pt, k) =
-            self.decrypt_blob(ctx, blob_in.as_bytes(), input.key_id.as_deref(), &context)?;
+        let (pt, k) = self.decrypt_blob(ctx, blob_in.as_bytes(), named, &context)?;
+        dry_run(input.dry_run)?;
+        let material = blob::header(blob_in.as_bytes())
+            .map(|h| h.material_id.to_string())
+            .ok();
         Ok(m::DecryptResponse {
             key_id: Some(k.arn),
             plaintext: Some(Blob::new(pt.to_vec())),
             encryption_algorithm: Some(m::EncryptionAlgorithmSpec::SymmetricDefault),
             ciphertext_for_recipient: None,
-            key_material_id: Some(k.material_id),
+            key_material_id: material,
         })
     }
 
@@ -850,26 +640,30 @@ impl Kms for KmsService {
         ctx: &RequestContext,
         input: m::ReEncryptRequest,
     ) -> R<m::ReEncryptResponse> {
-        check_algorithm(input.source_encryption_algorithm)?;
-        check_algorithm(input.destination_encryption_algorithm)?;
+        symmetric::check_algorithm(input.source_encryption_algorithm)?;
+        symmetric::check_algorithm(input.destination_encryption_algorithm)?;
         let blob_in = input.ciphertext_blob.ok_or_else(invalid_ciphertext)?;
         let src_ctx = input.source_encryption_context.unwrap_or_default();
-        let (pt, src) = self.decrypt_blob(
-            ctx,
-            blob_in.as_bytes(),
-            input.source_key_id.as_deref(),
-            &src_ctx,
-        )?;
+        grants::check_tokens(input.grant_tokens.as_deref())?;
+        let named = match &input.source_key_id {
+            Some(raw) => Some(self.lookup(ctx, raw)?),
+            None => None,
+        };
+        let (pt, src) = self.decrypt_blob(ctx, blob_in.as_bytes(), named, &src_ctx)?;
         let dst_ctx = input.destination_encryption_context.unwrap_or_default();
         let (b, dst) = self.encrypt_under(ctx, &input.destination_key_id, &dst_ctx, &pt)?;
+        dry_run(input.dry_run)?;
+        let src_material = blob::header(blob_in.as_bytes())
+            .map(|h| h.material_id.to_string())
+            .ok();
         Ok(m::ReEncryptResponse {
             ciphertext_blob: Some(Blob::new(b)),
             source_key_id: Some(src.arn),
-            key_id: Some(dst.arn),
             source_encryption_algorithm: Some(m::EncryptionAlgorithmSpec::SymmetricDefault),
             destination_encryption_algorithm: Some(m::EncryptionAlgorithmSpec::SymmetricDefault),
-            source_key_material_id: Some(src.material_id),
-            destination_key_material_id: Some(dst.material_id),
+            source_key_material_id: src_material,
+            destination_key_material_id: Some(dst.current_material_id()),
+            key_id: Some(dst.arn),
         })
     }
 
@@ -890,12 +684,13 @@ impl Kms for KmsService {
             input.key_spec,
             input.number_of_bytes,
         )?;
+        dry_run(input.dry_run)?;
         Ok(m::GenerateDataKeyResponse {
             ciphertext_blob: Some(Blob::new(b)),
             plaintext: Some(Blob::new(pt.to_vec())),
+            key_material_id: Some(k.current_material_id()),
             key_id: Some(k.arn),
             ciphertext_for_recipient: None,
-            key_material_id: Some(k.material_id),
         })
     }
 
@@ -911,11 +706,151 @@ impl Kms for KmsService {
             input.key_spec,
             input.number_of_bytes,
         )?;
+        dry_run(input.dry_run)?;
         Ok(m::GenerateDataKeyWithoutPlaintextResponse {
             ciphertext_blob: Some(Blob::new(b)),
+            key_material_id: Some(k.current_material_id()),
             key_id: Some(k.arn),
-            key_material_id: Some(k.material_id),
         })
+    }
+
+    fn generate_data_key_pair(
+        &self,
+        ctx: &RequestContext,
+        input: m::GenerateDataKeyPairRequest,
+    ) -> R<m::GenerateDataKeyPairResponse> {
+        if input.recipient.is_some() {
+            return Err(m::unsupported_operation_exception(
+                "Recipient is not supported by Rampart yet.",
+            ));
+        }
+        let (private, blob, public, k) = self.data_key_pair(
+            ctx,
+            &input.key_id,
+            input.key_pair_spec,
+            input.encryption_context.as_ref(),
+            input.grant_tokens.as_deref(),
+        )?;
+        dry_run(input.dry_run)?;
+        Ok(m::GenerateDataKeyPairResponse {
+            private_key_ciphertext_blob: Some(Blob::new(blob)),
+            private_key_plaintext: Some(Blob::new(private.to_vec())),
+            public_key: Some(Blob::new(public)),
+            key_material_id: Some(k.current_material_id()),
+            key_id: Some(k.arn),
+            key_pair_spec: Some(input.key_pair_spec),
+            ciphertext_for_recipient: None,
+        })
+    }
+
+    fn generate_data_key_pair_without_plaintext(
+        &self,
+        ctx: &RequestContext,
+        input: m::GenerateDataKeyPairWithoutPlaintextRequest,
+    ) -> R<m::GenerateDataKeyPairWithoutPlaintextResponse> {
+        let (_private, blob, public, k) = self.data_key_pair(
+            ctx,
+            &input.key_id,
+            input.key_pair_spec,
+            input.encryption_context.as_ref(),
+            input.grant_tokens.as_deref(),
+        )?;
+        dry_run(input.dry_run)?;
+        Ok(m::GenerateDataKeyPairWithoutPlaintextResponse {
+            private_key_ciphertext_blob: Some(Blob::new(blob)),
+            public_key: Some(Blob::new(public)),
+            key_material_id: Some(k.current_material_id()),
+            key_id: Some(k.arn),
+            key_pair_spec: Some(input.key_pair_spec),
+        })
+    }
+
+    fn get_public_key(
+        &self,
+        ctx: &RequestContext,
+        input: m::GetPublicKeyRequest,
+    ) -> R<m::GetPublicKeyResponse> {
+        self.public_key(ctx, input)
+    }
+
+    fn sign(&self, ctx: &RequestContext, input: m::SignRequest) -> R<m::SignResponse> {
+        KmsService::sign(self, ctx, input)
+    }
+
+    fn verify(&self, ctx: &RequestContext, input: m::VerifyRequest) -> R<m::VerifyResponse> {
+        KmsService::verify(self, ctx, input)
+    }
+
+    fn derive_shared_secret(
+        &self,
+        ctx: &RequestContext,
+        input: m::DeriveSharedSecretRequest,
+    ) -> R<m::DeriveSharedSecretResponse> {
+        self.shared_secret(ctx, input)
+    }
+
+    fn generate_mac(
+        &self,
+        ctx: &RequestContext,
+        input: m::GenerateMacRequest,
+    ) -> R<m::GenerateMacResponse> {
+        KmsService::generate_mac(self, ctx, input)
+    }
+
+    fn verify_mac(
+        &self,
+        ctx: &RequestContext,
+        input: m::VerifyMacRequest,
+    ) -> R<m::VerifyMacResponse> {
+        KmsService::verify_mac(self, ctx, input)
+    }
+
+    fn encapsulate(
+        &self,
+        ctx: &RequestContext,
+        input: m::EncapsulateRequest,
+    ) -> R<m::EncapsulateResponse> {
+        KmsService::encapsulate(self, ctx, input)
+    }
+
+    fn decapsulate(
+        &self,
+        ctx: &RequestContext,
+        input: m::DecapsulateRequest,
+    ) -> R<m::DecapsulateResponse> {
+        KmsService::decapsulate(self, ctx, input)
+    }
+
+    fn create_grant(
+        &self,
+        ctx: &RequestContext,
+        input: m::CreateGrantRequest,
+    ) -> R<m::CreateGrantResponse> {
+        KmsService::create_grant(self, ctx, input)
+    }
+
+    fn list_grants(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListGrantsRequest,
+    ) -> R<m::ListGrantsResponse> {
+        KmsService::list_grants(self, ctx, input)
+    }
+
+    fn list_retirable_grants(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListRetirableGrantsRequest,
+    ) -> R<m::ListGrantsResponse> {
+        self.list_retirable(ctx, input)
+    }
+
+    fn retire_grant(&self, ctx: &RequestContext, input: m::RetireGrantRequest) -> R<Unit> {
+        KmsService::retire_grant(self, ctx, input)
+    }
+
+    fn revoke_grant(&self, ctx: &RequestContext, input: m::RevokeGrantRequest) -> R<Unit> {
+        KmsService::revoke_grant(self, ctx, input)
     }
 
     fn generate_random(
@@ -923,8 +858,8 @@ impl Kms for KmsService {
         _ctx: &RequestContext,
         input: m::GenerateRandomRequest,
     ) -> R<m::GenerateRandomResponse> {
-        if input.custom_key_store_id.is_some() {
-            return Err(m::custom_key_store_not_found_exception(""));
+        if let Some(id) = input.custom_key_store_id {
+            return Err(lifecycle::no_custom_key_store(&id));
         }
         if input.recipient.is_some() {
             return Err(m::unsupported_operation_exception(
@@ -945,4 +880,15 @@ impl Kms for KmsService {
             ciphertext_for_recipient: None,
         })
     }
+}
+
+/// `DryRun: true`: every check passed, nothing is returned (AWS answers
+/// `DryRunOperationException`).
+pub(crate) fn dry_run(flag: Option<bool>) -> R<()> {
+    if flag == Some(true) {
+        return Err(m::dry_run_operation_exception(
+            "The request would have succeeded, but the DryRun option is set.",
+        ));
+    }
+    Ok(())
 }

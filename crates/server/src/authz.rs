@@ -3,7 +3,7 @@
 //! of every request. Services with resource policies (KMS key policies, secret policies, role
 //! trust policies) evaluate those themselves with the same evaluator; see [`Authorizer`].
 use aws_lc_rs::digest;
-use rampart_core::{AwsError, Principal, PrincipalKind, RequestContext};
+use rampart_core::{AwsError, Principal, PrincipalKind, RequestContext, ResourceAccess};
 use rampart_policy::{
     self as pol, CompiledPolicy, ContextKeys, Decision, EvalInput, PolicyKind, RequestEnvironment,
 };
@@ -41,6 +41,10 @@ struct Compiled {
 pub struct Authorizer {
     source: Arc<dyn PolicySource>,
     cache: Mutex<HashMap<Vec<u8>, Arc<Compiled>>>,
+    /// Compiled resource policies by the SHA-256 of their text.
+    resource_cache: Mutex<HashMap<Vec<u8>, Arc<CompiledPolicy>>>,
+    /// The account root's identity permissions: everything in its account.
+    root: Option<CompiledPolicy>,
 }
 
 /// The outcome the audit event records.
@@ -48,14 +52,67 @@ pub struct Authorizer {
 pub struct Outcome {
     pub decision: Decision,
     pub request: pol::Request,
+    /// The grant that allowed the call where the policies alone did not.
+    pub grant: Option<String>,
+}
+
+impl Outcome {
+    /// Allowed by the policies, or by a grant where no policy denies explicitly.
+    pub fn is_allowed(&self) -> bool {
+        self.decision.is_allowed()
+            || (self.grant.is_some() && self.decision.effect != pol::DecisionEffect::ExplicitDeny)
+    }
+}
+
+fn sha256_of(parts: &[(&str, &str)]) -> Vec<u8> {
+    let mut h = digest::Context::new(&digest::SHA256);
+    for (tag, s) in parts {
+        h.update(tag.as_bytes());
+        h.update(&(s.len() as u64).to_be_bytes());
+        h.update(s.as_bytes());
+    }
+    h.finish().as_ref().to_vec()
 }
 
 impl Authorizer {
     pub fn new(source: Arc<dyn PolicySource>) -> Self {
+        let root = pol::Policy::parse_as(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            PolicyKind::Identity,
+        )
+        .map(|p| CompiledPolicy::named(p, "account root"))
+        .ok();
         Authorizer {
             source,
             cache: Mutex::new(HashMap::new()),
+            resource_cache: Mutex::new(HashMap::new()),
+            root,
         }
+    }
+
+    fn resource_policy(&self, doc: &str) -> Result<Arc<CompiledPolicy>, AwsError> {
+        let key = sha256_of(&[("r", doc)]);
+        if let Some(c) = self
+            .resource_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).cloned())
+        {
+            return Ok(c);
+        }
+        let c = pol::Policy::parse_as(doc, PolicyKind::Resource)
+            .map(|p| Arc::new(CompiledPolicy::named(p, "resource policy")))
+            .map_err(|e| {
+                tracing::error!(error = %e, "a stored resource policy does not parse; denying");
+                AwsError::internal()
+            })?;
+        if let Ok(mut cache) = self.resource_cache.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(key, c.clone());
+        }
+        Ok(c)
     }
 
     fn compiled(&self, docs: &PolicyDocs) -> Result<Arc<Compiled>, AwsError> {
@@ -149,7 +206,25 @@ impl Authorizer {
         resource: &str,
         extra: &[(String, Vec<String>)],
     ) -> Result<Outcome, AwsError> {
-        let docs = if ctx.principal.kind == PrincipalKind::Root {
+        let access = ResourceAccess {
+            action: action.to_string(),
+            resource: resource.to_string(),
+            ..Default::default()
+        };
+        self.check_access(ctx, &access, extra)
+    }
+
+    /// Evaluates one access a service described (its resource policy included) for the
+    /// caller. The account root's identity permissions are everything in its account; a
+    /// required resource policy (a KMS key policy) binds the root too.
+    pub fn check_access(
+        &self,
+        ctx: &RequestContext,
+        access: &ResourceAccess,
+        extra: &[(String, Vec<String>)],
+    ) -> Result<Outcome, AwsError> {
+        let is_root = ctx.principal.kind == PrincipalKind::Root;
+        let docs = if is_root {
             PolicyDocs::default()
         } else {
             self.source.policies_for(&ctx.principal)?
@@ -164,28 +239,42 @@ impl Authorizer {
             token_issue_time: None,
         };
         let mut context = ContextKeys::for_request(&principal, &env);
-        for (k, vs) in extra {
+        for (k, vs) in extra.iter().chain(access.context.iter()) {
             context.set(k, vs.iter().map(String::as_str));
         }
         let request = pol::Request {
             principal,
-            action: action.to_string(),
-            resource: resource.to_string(),
+            action: access.action.clone(),
+            resource: access.resource.clone(),
             context,
         };
         let compiled = self.compiled(&docs)?;
-        let identity: Vec<&CompiledPolicy> = compiled.identity.iter().collect();
+        let mut identity: Vec<&CompiledPolicy> = compiled.identity.iter().collect();
+        if let (true, Some(root)) = (is_root, &self.root) {
+            identity.push(root);
+        }
         let session: Option<Vec<&CompiledPolicy>> =
             compiled.session.as_ref().map(|s| s.iter().collect());
+        let resource_policy = access
+            .policy
+            .as_deref()
+            .map(|d| self.resource_policy(d))
+            .transpose()?;
         let mut input = EvalInput::new(&request);
         input.identity_policies = &identity;
         input.permissions_boundary = compiled.boundary.as_ref();
-        // No resource policy takes part here, so the resource counts as the caller's own
-        // (AWS-managed policy ARNs name the account `aws`).
+        // Without a resource policy the resource counts as the caller's own (AWS-managed
+        // policy ARNs name the account `aws`).
         input.resource_account = Some(&ctx.account_id);
         input.session_policies = session.as_deref();
+        input.resource_policy = resource_policy.as_deref();
+        input.resource_policy_required = access.policy_required;
         let decision = pol::evaluate(&input);
-        Ok(Outcome { decision, request })
+        Ok(Outcome {
+            decision,
+            request,
+            grant: access.grant.clone(),
+        })
     }
 }
 
@@ -282,11 +371,14 @@ pub fn request_tag_keys(input: &Value) -> Vec<(String, Vec<String>)> {
 }
 
 /// Operations that need no permission (AWS documents GetCallerIdentity and GetSessionToken so)
-/// or whose permission the service decides with a resource policy (AssumeRole: the trust
-/// policy).
+/// or whose permission the service decides itself (AssumeRole: the trust policy; RetireGrant:
+/// the grant's retiring principal or grantee).
 pub fn exempt(service: &str, op: &str) -> bool {
     matches!(
         (service, op),
-        ("sts", "GetCallerIdentity") | ("sts", "GetSessionToken") | ("sts", "AssumeRole")
+        ("sts", "GetCallerIdentity")
+            | ("sts", "GetSessionToken")
+            | ("sts", "AssumeRole")
+            | ("kms", "RetireGrant")
     )
 }

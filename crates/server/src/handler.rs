@@ -480,7 +480,7 @@ fn process(
     // (principal, action, resource, context) before the service runs. Until it lands every
     // authenticated principal is an administrator of its account.
     let result = validated
-        .and_then(|()| authorize(state, &ctx, model, op.name, &input, proto, &mut ev))
+        .and_then(|()| authorize(state, &ctx, &entry, op.name, &input, proto, &mut ev))
         .and_then(|()| (entry.dispatch)(&ctx, op.name, input));
 
     match result {
@@ -509,12 +509,15 @@ fn process(
     }
 }
 
-/// The identity-based permission check of the request path. The decision (and the statement
-/// that decided it) goes into the audit event's `additionalEventData`.
+/// The permission check of the request path: the caller's identity policies, with the
+/// resource policies of the resources the service says the operation acts on. The decisions
+/// (and the statements or grant that decided) go into the audit event's
+/// `additionalEventData`.
+#[allow(clippy::too_many_arguments)]
 fn authorize(
     state: &State,
     ctx: &RequestContext,
-    model: &rampart_model::ServiceModel,
+    entry: &crate::ServiceEntry,
     op: &str,
     input: &Value,
     proto: Proto,
@@ -523,29 +526,51 @@ fn authorize(
     let Some(authorizer) = &state.authorizer else {
         return Ok(());
     };
-    if crate::authz::exempt(model.signing_name, op)
-        || ctx.principal.kind == rampart_core::PrincipalKind::Root
-    {
+    let model = entry.model;
+    if crate::authz::exempt(model.signing_name, op) {
         return Ok(());
     }
-    let action = format!("{}:{}", model.signing_name, op);
-    let resource = crate::authz::resource_for(ctx, model.signing_name, op, input);
+    let accesses = match &entry.resources {
+        Some(r) => r(ctx, op, input)?,
+        None => Vec::new(),
+    };
     let tags = crate::authz::request_tag_keys(input);
-    let outcome = authorizer.check(ctx, &action, &resource, &tags)?;
-    let d = &outcome.decision;
-    ev.additional = json!({
-        "authorization": {
-            "action": action,
-            "resource": resource,
-            "decision": format!("{:?}", d.effect),
-            "policy": d.deciding.as_ref().and_then(|s| s.policy_name.as_deref().map(str::to_string)),
-            "sid": d.deciding.as_ref().and_then(|s| s.sid.as_deref().map(str::to_string)),
+    let outcomes = if accesses.is_empty() {
+        if ctx.principal.kind == rampart_core::PrincipalKind::Root {
+            return Ok(());
         }
-    });
-    if d.is_allowed() {
-        Ok(())
+        let action = format!("{}:{}", model.signing_name, op);
+        let resource = crate::authz::resource_for(ctx, model.signing_name, op, input);
+        vec![authorizer.check(ctx, &action, &resource, &tags)?]
     } else {
-        Err(crate::authz::denied(&outcome, proto == Proto::Query))
+        accesses
+            .iter()
+            .map(|a| authorizer.check_access(ctx, a, &tags))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let views: Vec<Value> = outcomes
+        .iter()
+        .map(|o| {
+            let d = &o.decision;
+            let mut v = json!({
+                "action": o.request.action,
+                "resource": o.request.resource,
+                "decision": format!("{:?}", d.effect),
+                "policy": d.deciding.as_ref().and_then(|s| s.policy_name.as_deref().map(str::to_string)),
+                "sid": d.deciding.as_ref().and_then(|s| s.sid.as_deref().map(str::to_string)),
+            });
+            if let (Some(g), false) = (&o.grant, d.is_allowed()) {
+                v["grantId"] = json!(g);
+            }
+            v
+        })
+        .collect();
+    ev.additional = json!({
+        "authorization": if views.len() == 1 { views.into_iter().next().unwrap_or(Value::Null) } else { Value::Array(views) }
+    });
+    match outcomes.iter().find(|o| !o.is_allowed()) {
+        None => Ok(()),
+        Some(o) => Err(crate::authz::denied(o, proto == Proto::Query)),
     }
 }
 

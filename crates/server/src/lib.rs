@@ -31,11 +31,21 @@ use std::time::Duration;
 pub type Dispatch =
     Arc<dyn Fn(&RequestContext, &str, Value) -> Result<Value, AwsError> + Send + Sync>;
 
+/// What an operation acts on, for services with resource policies:
+/// `(context, operation name, validated input) -> the accesses to authorize`. An empty list
+/// falls back to the identity-only check of [`authz::resource_for`].
+pub type Resources = Arc<
+    dyn Fn(&RequestContext, &str, &Value) -> Result<Vec<rampart_core::ResourceAccess>, AwsError>
+        + Send
+        + Sync,
+>;
+
 /// One API served by Rampart.
 #[derive(Clone)]
 pub struct ServiceEntry {
     pub model: &'static ServiceModel,
     pub dispatch: Dispatch,
+    pub resources: Option<Resources>,
 }
 
 /// The services, indexed by SigV4 signing name and by JSON target prefix.
@@ -47,7 +57,29 @@ pub struct Registry {
 
 impl Registry {
     pub fn add(&mut self, model: &'static ServiceModel, dispatch: Dispatch) {
-        let e = ServiceEntry { model, dispatch };
+        self.add_entry(ServiceEntry {
+            model,
+            dispatch,
+            resources: None,
+        });
+    }
+
+    /// Adds a service whose resources carry policies (see [`Resources`]).
+    pub fn add_with_resources(
+        &mut self,
+        model: &'static ServiceModel,
+        dispatch: Dispatch,
+        resources: Resources,
+    ) {
+        self.add_entry(ServiceEntry {
+            model,
+            dispatch,
+            resources: Some(resources),
+        });
+    }
+
+    fn add_entry(&mut self, e: ServiceEntry) {
+        let model = e.model;
         self.by_signing_name.insert(model.signing_name, e.clone());
         if !model.target_prefix.is_empty() {
             self.by_target.insert(model.target_prefix, e);

@@ -1,0 +1,249 @@
+//! What each KMS operation acts on, for the request path's authorizer: the key (its key
+//! policy required, as on AWS), KMS's condition keys, and a grant that allows the call.
+use crate::record::{self, alias_arn, parse_key_ref, resolve, KeyRecord, KeyRef};
+use crate::{blob, KmsService, R};
+use base64::Engine as _;
+use rampart_core::{RequestContext, ResourceAccess};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Operations authorized by identity policies alone (resource `*`), as AWS documents them.
+const IDENTITY_ONLY: &[&str] = &[
+    "CreateKey",
+    "ListKeys",
+    "ListAliases",
+    "GenerateRandom",
+    "ListRetirableGrants",
+    "CreateCustomKeyStore",
+    "DescribeCustomKeyStores",
+    "ConnectCustomKeyStore",
+    "DisconnectCustomKeyStore",
+    "UpdateCustomKeyStore",
+    "DeleteCustomKeyStore",
+];
+
+/// Request members that become `kms:` condition keys.
+const MEMBER_KEYS: &[(&str, &str)] = &[
+    ("EncryptionAlgorithm", "kms:EncryptionAlgorithm"),
+    ("SigningAlgorithm", "kms:SigningAlgorithm"),
+    ("MessageType", "kms:MessageType"),
+    ("MacAlgorithm", "kms:MacAlgorithm"),
+    ("KeyPairSpec", "kms:DataKeyPairSpec"),
+    ("KeyAgreementAlgorithm", "kms:KeyAgreementAlgorithm"),
+    ("GranteePrincipal", "kms:GranteePrincipal"),
+    ("RetiringPrincipal", "kms:RetiringPrincipal"),
+    (
+        "PendingWindowInDays",
+        "kms:ScheduleKeyDeletionPendingWindowInDays",
+    ),
+    ("RotationPeriodInDays", "kms:RotationPeriodInDays"),
+    (
+        "BypassPolicyLockoutSafetyCheck",
+        "kms:BypassPolicyLockoutSafetyCheck",
+    ),
+];
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn context_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The key id a ciphertext blob (base64 in the JSON input) names.
+fn blob_key(input: &Value, member: &str) -> Option<String> {
+    let b64 = input.get(member)?.as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    blob::header(&bytes).ok().map(|h| h.key_id.to_string())
+}
+
+impl KmsService {
+    /// The accesses `op` needs (empty: identity policies alone, on `*`).
+    pub fn accesses(
+        &self,
+        ctx: &RequestContext,
+        op: &str,
+        input: &Value,
+    ) -> R<Vec<ResourceAccess>> {
+        if IDENTITY_ONLY.contains(&op) {
+            return Ok(Vec::new());
+        }
+        let s = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_string);
+        let action = format!("kms:{op}");
+        let mut out = Vec::new();
+        match op {
+            "CreateAlias" | "UpdateAlias" | "DeleteAlias" => {
+                let alias = s("AliasName").unwrap_or_default();
+                out.push(ResourceAccess {
+                    action: action.clone(),
+                    resource: alias_arn(ctx, &alias),
+                    ..Default::default()
+                });
+                if op != "CreateAlias" {
+                    // The key the alias points at now.
+                    if let Ok(k) = self.lookup(ctx, &alias) {
+                        out.push(self.key_access(ctx, &k, &action, None, input, None)?);
+                    }
+                }
+                if let Some(target) = s("TargetKeyId") {
+                    if matches!(parse_key_ref(ctx, &target)?, KeyRef::Id(_)) {
+                        let k = self.lookup(ctx, &target)?;
+                        out.push(self.key_access(ctx, &k, &action, None, input, None)?);
+                    }
+                }
+            }
+            "Decrypt" => {
+                let raw = s("KeyId").or_else(|| blob_key(input, "CiphertextBlob"));
+                if let Some(raw) = raw {
+                    if let Some(k) = self.find_for_auth(ctx, &raw)? {
+                        let c = context_map(input.get("EncryptionContext"));
+                        out.push(self.key_access(ctx, &k, &action, s("KeyId"), input, Some(&c))?);
+                    }
+                }
+            }
+            "ReEncrypt" => {
+                let src = s("SourceKeyId").or_else(|| blob_key(input, "CiphertextBlob"));
+                if let Some(raw) = src {
+                    if let Some(k) = self.find_for_auth(ctx, &raw)? {
+                        let c = context_map(input.get("SourceEncryptionContext"));
+                        out.push(self.key_access(
+                            ctx,
+                            &k,
+                            "kms:ReEncryptFrom",
+                            s("SourceKeyId"),
+                            input,
+                            Some(&c),
+                        )?);
+                    }
+                }
+                if let Some(raw) = s("DestinationKeyId") {
+                    let k = self.lookup(ctx, &raw)?;
+                    let c = context_map(input.get("DestinationEncryptionContext"));
+                    out.push(self.key_access(
+                        ctx,
+                        &k,
+                        "kms:ReEncryptTo",
+                        Some(raw),
+                        input,
+                        Some(&c),
+                    )?);
+                }
+            }
+            // The retiring principal or grantee may retire without a policy; the service
+            // checks who is calling.
+            "RetireGrant" => {}
+            _ => {
+                if let Some(raw) = s("KeyId") {
+                    let k = self.lookup(ctx, &raw)?;
+                    let c = input.get("EncryptionContext").map(|v| context_map(Some(v)));
+                    out.push(self.key_access(ctx, &k, &action, Some(raw), input, c.as_ref())?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A key named by id or alias, or `None` when a blob names a key that does not exist
+    /// (the operation then answers InvalidCiphertextException itself).
+    fn find_for_auth(&self, ctx: &RequestContext, raw: &str) -> R<Option<KeyRecord>> {
+        match self.read(|tx| resolve(tx, ctx, raw)) {
+            Ok(k) => Ok(Some(k)),
+            Err(e) if e.code == "NotFoundException" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn key_access(
+        &self,
+        ctx: &RequestContext,
+        k: &KeyRecord,
+        action: &str,
+        requested: Option<String>,
+        input: &Value,
+        enc_context: Option<&BTreeMap<String, String>>,
+    ) -> R<ResourceAccess> {
+        let mut c: Vec<(String, Vec<String>)> = vec![
+            (
+                "kms:CallerAccount".into(),
+                vec![ctx.principal.account_id.clone()],
+            ),
+            ("kms:KeySpec".into(), vec![k.spec.to_string()]),
+            ("kms:KeyUsage".into(), vec![k.usage.to_string()]),
+            ("kms:KeyOrigin".into(), vec!["AWS_KMS".into()]),
+            ("kms:MultiRegion".into(), vec!["false".into()]),
+        ];
+        for t in &k.tags {
+            c.push((format!("aws:ResourceTag/{}", t.key), vec![t.value.clone()]));
+        }
+        for (member, key) in MEMBER_KEYS {
+            if let Some(v) = input.get(*member).and_then(text) {
+                c.push(((*key).to_string(), vec![v]));
+            }
+        }
+        if action.ends_with("Encrypt")
+            || action.ends_with("Decrypt")
+            || action.contains("ReEncrypt")
+            || action.contains("GenerateDataKey")
+        {
+            if k.is_symmetric() && input.get("EncryptionAlgorithm").is_none() {
+                c.push((
+                    "kms:EncryptionAlgorithm".into(),
+                    vec!["SYMMETRIC_DEFAULT".into()],
+                ));
+            }
+        }
+        if let Some(ops) = input.get("Operations").and_then(Value::as_array) {
+            c.push((
+                "kms:GrantOperations".into(),
+                ops.iter().filter_map(text).collect(),
+            ));
+            c.push(("kms:GrantIsForAWSResource".into(), vec!["false".into()]));
+        }
+        let context = enc_context.cloned().unwrap_or_default();
+        if enc_context.is_some() {
+            for (ek, ev) in &context {
+                c.push((format!("kms:EncryptionContext:{ek}"), vec![ev.clone()]));
+            }
+            if !context.is_empty() {
+                c.push((
+                    "kms:EncryptionContextKeys".into(),
+                    context.keys().cloned().collect(),
+                ));
+            }
+        }
+        if let Some(raw) = &requested {
+            if let KeyRef::Alias(name) = parse_key_ref(ctx, raw)? {
+                c.push(("kms:RequestAlias".into(), vec![name]));
+            }
+        }
+        let aliases = self.read(|tx| record::aliases_of(tx, ctx, &k.key_id))?;
+        if !aliases.is_empty() {
+            c.push((
+                "kms:ResourceAliases".into(),
+                aliases.into_iter().map(|a| a.alias_name).collect(),
+            ));
+        }
+        let op = action.trim_start_matches("kms:");
+        let grant = self.grant_for(ctx, k, op, &context)?;
+        Ok(ResourceAccess {
+            action: action.to_string(),
+            resource: k.arn.clone(),
+            policy: Some(k.policy.clone()),
+            policy_required: true,
+            context: c,
+            grant,
+        })
+    }
+}

@@ -1,0 +1,552 @@
+//! Key lifecycle: creation, enabling and disabling, scheduled deletion (carried out by
+//! [`KmsService::sweep`], which also rotates keys whose automatic rotation is due), rotation,
+//! tags and the key policy.
+use crate::record::{
+    self, aliases_of, key_arn, now, scope, KeyRecord, RotationRec, TagRec, ALIASES, KEYS,
+};
+use crate::{algorithms, decode_marker, limit_of, page, KmsService, R};
+use rampart_core::{AwsError, RequestContext};
+use rampart_model::kms as m;
+use rampart_model::{Timestamp, Unit};
+use rampart_policy as pol;
+use zeroize::Zeroizing;
+
+const DAY: f64 = 86_400.0;
+const MAX_ON_DEMAND_ROTATIONS: u32 = 25;
+const MAX_TAGS: usize = 50;
+const MAX_POLICY_BYTES: usize = 32_768;
+
+/// AWS's default key policy: the account (and so IAM policies) may use the key.
+pub(crate) fn default_policy(account: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [{
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": "kms:*",
+            "Resource": "*"
+        }]
+    })
+    .to_string()
+}
+
+pub(crate) fn no_custom_key_store(id: &str) -> AwsError {
+    m::custom_key_store_not_found_exception(format!(
+        "Custom key store '{id}' does not exist. Custom key stores are not available on this Rampart node."
+    ))
+}
+
+fn tag_recs(tags: Option<Vec<m::Tag>>) -> R<Vec<TagRec>> {
+    let mut out: Vec<TagRec> = Vec::new();
+    for t in tags.unwrap_or_default() {
+        merge_tag(&mut out, t)?;
+    }
+    Ok(out)
+}
+
+fn merge_tag(tags: &mut Vec<TagRec>, t: m::Tag) -> R<()> {
+    if t.tag_key.starts_with("aws:") {
+        return Err(m::tag_exception(format!(
+            "Tag key {} uses the reserved prefix aws:.",
+            t.tag_key
+        )));
+    }
+    match tags.iter_mut().find(|x| x.key == t.tag_key) {
+        Some(x) => x.value = t.tag_value,
+        None => tags.push(TagRec {
+            key: t.tag_key,
+            value: t.tag_value,
+        }),
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(m::tag_exception(
+            "Tag limit exceeded: a key has at most 50 tags.",
+        ));
+    }
+    Ok(())
+}
+
+/// The policy-language principal for the caller (for the lockout safety check).
+fn caller(ctx: &RequestContext) -> pol::Principal {
+    let p = &ctx.principal;
+    let kind = match p.kind {
+        rampart_core::PrincipalKind::Root => pol::PrincipalKind::Root,
+        rampart_core::PrincipalKind::IamUser => pol::PrincipalKind::User,
+        rampart_core::PrincipalKind::AssumedRole => pol::PrincipalKind::AssumedRole,
+    };
+    pol::Principal::new(kind, &p.arn, &p.account_id, &p.principal_id)
+}
+
+/// Validates a key policy document; with `lockout_check`, refuses one that would not let the
+/// caller change it again (AWS's policy lockout safety check: a policy that delegates to the
+/// account passes, since IAM policies then decide).
+pub(crate) fn check_policy(ctx: &RequestContext, doc: &str, lockout_check: bool) -> R<()> {
+    if doc.len() > MAX_POLICY_BYTES {
+        return Err(m::limit_exceeded_exception(
+            "The key policy exceeds the maximum size of 32768 bytes.",
+        ));
+    }
+    let policy = pol::Policy::parse_as(doc, pol::PolicyKind::Resource)
+        .map_err(|e| m::malformed_policy_document_exception(e.to_string()))?;
+    if !lockout_check {
+        return Ok(());
+    }
+    let compiled = pol::CompiledPolicy::new(policy);
+    let allow_all = pol::CompiledPolicy::new(
+        pol::Policy::parse_as(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            pol::PolicyKind::Identity,
+        )
+        .map_err(|_| crate::internal("allow-all policy"))?,
+    );
+    let principal = caller(ctx);
+    let env = pol::RequestEnvironment::new(ctx.time);
+    let context = pol::ContextKeys::for_request(&principal, &env);
+    let request = pol::Request {
+        principal,
+        action: "kms:PutKeyPolicy".to_string(),
+        resource: "*".to_string(),
+        context,
+    };
+    let identity = [&allow_all];
+    let mut input = pol::EvalInput::new(&request);
+    input.identity_policies = &identity;
+    input.resource_policy = Some(&compiled);
+    input.resource_account = Some(&ctx.account_id);
+    input.resource_policy_required = true;
+    if pol::evaluate(&input).is_allowed() {
+        Ok(())
+    } else {
+        Err(m::malformed_policy_document_exception(
+            "The new key policy will not allow you to update the key policy in the future.",
+        ))
+    }
+}
+
+impl KmsService {
+    pub(crate) fn new_key_record(
+        &self,
+        ctx: &RequestContext,
+        spec: m::KeySpec,
+        usage: m::KeyUsageType,
+        description: String,
+        tags: Vec<TagRec>,
+        policy: String,
+    ) -> R<KeyRecord> {
+        let key_id = uuid::Uuid::new_v4().to_string();
+        let arn = key_arn(ctx, &key_id);
+        let material = self.new_material(spec)?;
+        let mat = self.seal_material(&arn, &material, None)?;
+        Ok(KeyRecord {
+            key_id,
+            arn,
+            account_id: ctx.account_id.clone(),
+            region: ctx.region.clone(),
+            created: now(),
+            state: m::KeyState::Enabled,
+            description,
+            tags,
+            policy,
+            spec,
+            usage,
+            materials: vec![mat],
+            aws_managed: false,
+            deletion_date: None,
+            pending_window_days: None,
+            rotation: None,
+            on_demand_rotations: 0,
+        })
+    }
+
+    pub(crate) fn create(
+        &self,
+        ctx: &RequestContext,
+        input: m::CreateKeyRequest,
+    ) -> R<m::CreateKeyResponse> {
+        let spec = match (input.key_spec, input.customer_master_key_spec) {
+            (Some(_), Some(_)) => {
+                return Err(AwsError::validation(
+                    "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated. Use KeySpec instead.",
+                ))
+            }
+            (Some(s), None) => s,
+            (None, Some(c)) => c
+                .as_str()
+                .parse()
+                .map_err(|_| AwsError::validation("Unsupported CustomerMasterKeySpec"))?,
+            (None, None) => m::KeySpec::SymmetricDefault,
+        };
+        if spec == m::KeySpec::Sm2 {
+            return Err(m::unsupported_operation_exception(
+                "KeySpec SM2 is only available in China Regions.",
+            ));
+        }
+        let usage = algorithms::usage_for(spec, input.key_usage)?;
+        if let Some(o) = input.origin {
+            if o != m::OriginType::AwsKms {
+                return Err(m::unsupported_operation_exception(format!(
+                    "Origin {o} is not supported by Rampart yet."
+                )));
+            }
+        }
+        if let Some(id) = input.custom_key_store_id {
+            return Err(no_custom_key_store(&id));
+        }
+        if input.multi_region == Some(true) {
+            return Err(m::unsupported_operation_exception(
+                "Multi-Region keys are not supported by Rampart yet.",
+            ));
+        }
+        let policy = match input.policy {
+            Some(p) => {
+                check_policy(
+                    ctx,
+                    &p,
+                    input.bypass_policy_lockout_safety_check != Some(true),
+                )?;
+                p
+            }
+            None => default_policy(&ctx.account_id),
+        };
+        let rec = self.new_key_record(
+            ctx,
+            spec,
+            usage,
+            input.description.unwrap_or_default(),
+            tag_recs(input.tags)?,
+            policy,
+        )?;
+        let saved = rec.clone();
+        self.write(move |tx| record::put_key(tx, &saved))?;
+        Ok(m::CreateKeyResponse {
+            key_metadata: Some(record::metadata(&rec)),
+        })
+    }
+
+    pub(crate) fn set_enabled(&self, ctx: &RequestContext, raw: &str, enabled: bool) -> R<Unit> {
+        self.update_key(ctx, raw, move |k| {
+            k.require_changeable()?;
+            k.state = if enabled {
+                m::KeyState::Enabled
+            } else {
+                m::KeyState::Disabled
+            };
+            Ok(Unit::default())
+        })
+    }
+
+    pub(crate) fn schedule_deletion(
+        &self,
+        ctx: &RequestContext,
+        input: m::ScheduleKeyDeletionRequest,
+    ) -> R<m::ScheduleKeyDeletionResponse> {
+        let days = input.pending_window_in_days.unwrap_or(30);
+        if !(7..=30).contains(&days) {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30"
+            )));
+        }
+        self.update_key(ctx, &input.key_id, move |k| {
+            if k.aws_managed {
+                return Err(AwsError::new(
+                    "UnsupportedOperationException",
+                    400,
+                    format!("{} is an AWS managed key and cannot be deleted.", k.arn),
+                ));
+            }
+            k.require_changeable()?;
+            let date = (now() + f64::from(days) * DAY).floor();
+            k.state = m::KeyState::PendingDeletion;
+            k.deletion_date = Some(date);
+            k.pending_window_days = Some(days);
+            Ok(m::ScheduleKeyDeletionResponse {
+                key_id: Some(k.arn.clone()),
+                deletion_date: Some(Timestamp(date)),
+                key_state: Some(m::KeyState::PendingDeletion),
+                pending_window_in_days: Some(days),
+            })
+        })
+    }
+
+    pub(crate) fn cancel_deletion(
+        &self,
+        ctx: &RequestContext,
+        input: m::CancelKeyDeletionRequest,
+    ) -> R<m::CancelKeyDeletionResponse> {
+        self.update_key(ctx, &input.key_id, |k| {
+            if k.state != m::KeyState::PendingDeletion {
+                return Err(m::kms_invalid_state_exception(format!(
+                    "{} is not pending deletion.",
+                    k.arn
+                )));
+            }
+            // AWS returns a key whose deletion was cancelled to Disabled.
+            k.state = m::KeyState::Disabled;
+            k.deletion_date = None;
+            k.pending_window_days = None;
+            Ok(m::CancelKeyDeletionResponse {
+                key_id: Some(k.arn.clone()),
+            })
+        })
+    }
+
+    /// One pass of the scheduler at time `at`: deletes keys whose deletion date has passed
+    /// (with their aliases) and rotates keys whose automatic rotation is due. Returns
+    /// (deleted, rotated).
+    pub fn sweep(&self, at: f64) -> R<(usize, usize)> {
+        let all: Vec<(String, KeyRecord)> =
+            self.read(|tx| Ok(tx.scan_json(KEYS, "", None, crate::MAX_SCAN)?))?;
+        let (mut deleted, mut rotated) = (0, 0);
+        for (_, k) in all {
+            if k.state == m::KeyState::PendingDeletion && k.deletion_date.is_some_and(|d| d <= at) {
+                let key = k.store_key();
+                let ctx = k.scope_context();
+                let id = k.key_id.clone();
+                let done = self.write(move |tx| {
+                    let Some(cur) = tx.get_json::<KeyRecord>(KEYS, &key)? else {
+                        return Ok(false);
+                    };
+                    if cur.state != m::KeyState::PendingDeletion {
+                        return Ok(false);
+                    }
+                    for a in aliases_of(tx, &ctx, &id)? {
+                        tx.delete(ALIASES, &format!("{}{}", scope(&ctx), a.alias_name))?;
+                    }
+                    crate::grants::delete_all(tx, &ctx, &id)?;
+                    tx.delete(KEYS, &key)?;
+                    Ok(true)
+                })?;
+                if done {
+                    self.cache.forget(&k);
+                    tracing::info!(key = %k.arn, "kms key deleted at the end of its waiting period");
+                    deleted += 1;
+                }
+            } else if k.state == m::KeyState::Enabled
+                && k.rotation.as_ref().is_some_and(|r| r.next <= at)
+            {
+                let ctx = k.scope_context();
+                if self
+                    .rotate(&ctx, &k.key_id, m::RotationType::Automatic, at)
+                    .is_ok()
+                {
+                    rotated += 1;
+                }
+            }
+        }
+        Ok((deleted, rotated))
+    }
+
+    /// Runs [`KmsService::sweep`] now and then every `every` on a background thread.
+    pub fn start_scheduler(self: &std::sync::Arc<Self>, every: std::time::Duration) {
+        let me = std::sync::Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("kms-scheduler".into())
+            .spawn(move || loop {
+                let Some(svc) = me.upgrade() else { return };
+                if let Err(e) = svc.sweep(now()) {
+                    tracing::warn!(code = %e.code, "kms scheduler pass failed");
+                }
+                drop(svc);
+                std::thread::sleep(every);
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "kms scheduler thread could not start");
+        }
+    }
+
+    fn rotatable(k: &KeyRecord) -> R<()> {
+        if !k.is_symmetric() || k.aws_managed {
+            return Err(m::unsupported_operation_exception(format!(
+                "{} does not support automatic or on-demand rotation: only symmetric encryption keys with key material generated by KMS can rotate.",
+                k.arn
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set_rotation(
+        &self,
+        ctx: &RequestContext,
+        raw: &str,
+        period: Option<Option<i32>>,
+    ) -> R<Unit> {
+        if let Some(Some(p)) = period {
+            if !(90..=2560).contains(&p) {
+                return Err(AwsError::validation(format!(
+                    "1 validation error detected: Value '{p}' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value between 90 and 2560"
+                )));
+            }
+        }
+        self.update_key(ctx, raw, move |k| {
+            k.require_usable()?;
+            Self::rotatable(k)?;
+            k.rotation = period.map(|p| {
+                let days = p.unwrap_or(365);
+                RotationRec {
+                    period_days: days,
+                    next: (now() + f64::from(days) * DAY).floor(),
+                }
+            });
+            Ok(Unit::default())
+        })
+    }
+
+    pub(crate) fn rotation_status(
+        &self,
+        ctx: &RequestContext,
+        input: m::GetKeyRotationStatusRequest,
+    ) -> R<m::GetKeyRotationStatusResponse> {
+        let k = self.lookup(ctx, &input.key_id)?;
+        if k.state == m::KeyState::PendingDeletion {
+            return Err(k.invalid_state());
+        }
+        if !k.is_symmetric() {
+            Self::rotatable(&k)?;
+        }
+        let r = k.rotation.as_ref();
+        Ok(m::GetKeyRotationStatusResponse {
+            key_rotation_enabled: Some(r.is_some()),
+            key_id: Some(k.arn.clone()),
+            rotation_period_in_days: r.map(|r| r.period_days),
+            next_rotation_date: r.map(|r| Timestamp(r.next)),
+            on_demand_rotation_start_date: None,
+        })
+    }
+
+    /// Adds a new material version to the key `raw` names.
+    fn rotate(&self, ctx: &RequestContext, raw: &str, kind: m::RotationType, at: f64) -> R<String> {
+        let k = self.lookup(ctx, raw)?;
+        let material = self.new_material(k.spec)?;
+        let mat = self.seal_material(&k.arn, &material, Some(kind))?;
+        self.update_key(ctx, raw, move |k| {
+            k.require_usable()?;
+            Self::rotatable(k)?;
+            if kind == m::RotationType::OnDemand {
+                if k.on_demand_rotations >= MAX_ON_DEMAND_ROTATIONS {
+                    return Err(m::limit_exceeded_exception(format!(
+                        "{} has reached the maximum number of on-demand rotations (25).",
+                        k.arn
+                    )));
+                }
+                k.on_demand_rotations += 1;
+            }
+            if let Some(r) = k.rotation.as_mut() {
+                r.next = (at + f64::from(r.period_days) * DAY).floor();
+            }
+            k.materials.push(mat);
+            Ok(k.arn.clone())
+        })
+    }
+
+    pub(crate) fn rotate_on_demand(
+        &self,
+        ctx: &RequestContext,
+        input: m::RotateKeyOnDemandRequest,
+    ) -> R<m::RotateKeyOnDemandResponse> {
+        let arn = self.rotate(ctx, &input.key_id, m::RotationType::OnDemand, now())?;
+        Ok(m::RotateKeyOnDemandResponse { key_id: Some(arn) })
+    }
+
+    pub(crate) fn rotations(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListKeyRotationsRequest,
+    ) -> R<m::ListKeyRotationsResponse> {
+        let k = self.lookup(ctx, &input.key_id)?;
+        Self::rotatable(&k)?;
+        let after = decode_marker(input.marker.as_deref())?;
+        let current = k.current_material_id();
+        let all = input.include_key_material == Some(m::IncludeKeyMaterial::AllKeyMaterial);
+        let entries: Vec<(String, m::RotationsListEntry)> = k
+            .materials
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| all || x.rotation_type.is_some())
+            .map(|(i, x)| {
+                (
+                    format!("{i:08}"),
+                    m::RotationsListEntry {
+                        key_id: Some(k.arn.clone()),
+                        key_material_id: Some(x.id.clone()),
+                        key_material_state: Some(if x.id == current {
+                            m::KeyMaterialState::Current
+                        } else {
+                            m::KeyMaterialState::NonCurrent
+                        }),
+                        rotation_date: x.rotation_type.map(|_| Timestamp(x.created)),
+                        rotation_type: x.rotation_type,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        let (rows, next) = page(entries, after.as_deref(), limit_of(input.limit), |e| {
+            e.0.clone()
+        });
+        Ok(m::ListKeyRotationsResponse {
+            rotations: Some(rows.into_iter().map(|(_, e)| e).collect()),
+            truncated: Some(next.is_some()),
+            next_marker: next,
+        })
+    }
+
+    pub(crate) fn tag(&self, ctx: &RequestContext, input: m::TagResourceRequest) -> R<Unit> {
+        self.update_key(ctx, &input.key_id, move |k| {
+            k.require_changeable()?;
+            for t in input.tags {
+                merge_tag(&mut k.tags, t)?;
+            }
+            Ok(Unit::default())
+        })
+    }
+
+    pub(crate) fn untag(&self, ctx: &RequestContext, input: m::UntagResourceRequest) -> R<Unit> {
+        self.update_key(ctx, &input.key_id, move |k| {
+            k.require_changeable()?;
+            k.tags.retain(|t| !input.tag_keys.contains(&t.key));
+            Ok(Unit::default())
+        })
+    }
+
+    pub(crate) fn put_policy(
+        &self,
+        ctx: &RequestContext,
+        input: m::PutKeyPolicyRequest,
+    ) -> R<Unit> {
+        if input.policy_name.as_deref().is_some_and(|n| n != "default") {
+            return Err(m::not_found_exception("No such policy exists"));
+        }
+        check_policy(
+            ctx,
+            &input.policy,
+            input.bypass_policy_lockout_safety_check != Some(true),
+        )?;
+        self.update_key(ctx, &input.key_id, move |k| {
+            k.require_changeable()?;
+            k.policy = input.policy;
+            Ok(Unit::default())
+        })
+    }
+}
+
+impl KeyRecord {
+    /// A context naming this key's account and region (for the scheduler, which acts on
+    /// keys of every account).
+    pub(crate) fn scope_context(&self) -> RequestContext {
+        RequestContext::internal(&self.account_id, &self.region)
+    }
+}
+
+impl KmsService {
+    /// Fresh backing material for a key of `spec`.
+    fn new_material(&self, spec: m::KeySpec) -> R<Zeroizing<Vec<u8>>> {
+        if spec == m::KeySpec::SymmetricDefault {
+            let mut material = Zeroizing::new(vec![0u8; 32]);
+            rampart_core::ids::random_bytes(&mut material[..]);
+            return Ok(material);
+        }
+        crate::asymmetric::generate(&self.keygen, spec)
+    }
+}

@@ -1,0 +1,295 @@
+//! What KMS stores: keys (with every version of their backing material), aliases, and how a
+//! `KeyId` parameter resolves to a key. Also the key-state gates: which error an operation
+//! gets for a key in each state, as AWS's key-state table has it.
+use crate::{TxR, R};
+use rampart_core::{AwsError, RequestContext};
+use rampart_model::kms as m;
+use rampart_model::Timestamp;
+use rampart_store::Tx;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub(crate) const KEYS: &str = "kms_key";
+pub(crate) const ALIASES: &str = "kms_alias";
+pub(crate) const ALIAS_PREFIX: &str = "alias/";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TagRec {
+    pub key: String,
+    pub value: String,
+}
+
+/// One version of a key's backing material, sealed under the root key.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct MaterialRec {
+    pub id: String,
+    /// Sealed material (base64). For asymmetric keys, the private key (PKCS#8 or the
+    /// algorithm's own form).
+    pub wrapped: String,
+    pub created: f64,
+    /// `None` for the key's first material; `AUTOMATIC` / `ON_DEMAND` for rotations.
+    pub rotation_type: Option<m::RotationType>,
+}
+
+impl std::fmt::Debug for MaterialRec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaterialRec")
+            .field("id", &self.id)
+            .field("created", &self.created)
+            .field("rotation_type", &self.rotation_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Automatic rotation settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RotationRec {
+    pub period_days: i32,
+    /// When the scheduler rotates next (seconds since the epoch).
+    pub next: f64,
+}
+
+/// A KMS key as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct KeyRecord {
+    pub key_id: String,
+    pub arn: String,
+    pub account_id: String,
+    pub region: String,
+    /// Seconds since the Unix epoch.
+    pub created: f64,
+    pub state: m::KeyState,
+    pub description: String,
+    pub tags: Vec<TagRec>,
+    pub policy: String,
+    pub spec: m::KeySpec,
+    pub usage: m::KeyUsageType,
+    /// Every material version, oldest first; the last is current.
+    pub materials: Vec<MaterialRec>,
+    /// An AWS managed key (`alias/aws/<service>`), created by another Rampart service.
+    #[serde(default)]
+    pub aws_managed: bool,
+    /// When a key pending deletion is deleted.
+    #[serde(default)]
+    pub deletion_date: Option<f64>,
+    #[serde(default)]
+    pub pending_window_days: Option<i32>,
+    #[serde(default)]
+    pub rotation: Option<RotationRec>,
+    #[serde(default)]
+    pub on_demand_rotations: u32,
+}
+
+impl KeyRecord {
+    pub fn store_key(&self) -> String {
+        format!("{}/{}/{}", self.account_id, self.region, self.key_id)
+    }
+
+    /// The current material version.
+    pub fn current(&self) -> R<&MaterialRec> {
+        self.materials
+            .last()
+            .ok_or_else(|| crate::internal("key has no material"))
+    }
+
+    pub fn material(&self, id: &str) -> Option<&MaterialRec> {
+        self.materials.iter().find(|x| x.id == id)
+    }
+
+    pub fn current_material_id(&self) -> String {
+        self.materials
+            .last()
+            .map(|x| x.id.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn is_symmetric(&self) -> bool {
+        self.spec == m::KeySpec::SymmetricDefault
+    }
+
+    /// The key may be used for cryptographic operations.
+    pub fn require_usable(&self) -> R<()> {
+        match self.state {
+            m::KeyState::Enabled => Ok(()),
+            m::KeyState::Disabled => {
+                Err(m::disabled_exception(format!("{} is disabled.", self.arn)))
+            }
+            _ => Err(self.invalid_state()),
+        }
+    }
+
+    /// The key's configuration may change (not pending deletion or import).
+    pub fn require_changeable(&self) -> R<()> {
+        match self.state {
+            m::KeyState::Enabled | m::KeyState::Disabled => Ok(()),
+            _ => Err(self.invalid_state()),
+        }
+    }
+
+    pub fn invalid_state(&self) -> AwsError {
+        let what = match self.state {
+            m::KeyState::PendingDeletion => "pending deletion",
+            m::KeyState::PendingImport => "pending import",
+            m::KeyState::Disabled => "disabled",
+            m::KeyState::Enabled => "enabled",
+            _ => "unavailable",
+        };
+        m::kms_invalid_state_exception(format!("{} is {what}.", self.arn))
+    }
+
+    pub fn tags_model(&self) -> Vec<m::Tag> {
+        self.tags
+            .iter()
+            .map(|t| m::Tag {
+                tag_key: t.key.clone(),
+                tag_value: t.value.clone(),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AliasRecord {
+    pub alias_name: String,
+    pub target_key_id: String,
+    pub created: f64,
+    pub updated: f64,
+}
+
+pub(crate) fn scope(ctx: &RequestContext) -> String {
+    format!("{}/{}/", ctx.account_id, ctx.region)
+}
+
+pub(crate) fn key_arn(ctx: &RequestContext, id: &str) -> String {
+    format!("arn:aws:kms:{}:{}:key/{id}", ctx.region, ctx.account_id)
+}
+
+pub(crate) fn alias_arn(ctx: &RequestContext, name: &str) -> String {
+    format!("arn:aws:kms:{}:{}:{name}", ctx.region, ctx.account_id)
+}
+
+pub(crate) fn key_not_found(what: &str) -> AwsError {
+    m::not_found_exception(format!("Key '{what}' does not exist"))
+}
+
+pub(crate) fn alias_not_found(arn: &str) -> AwsError {
+    m::not_found_exception(format!("Alias {arn} is not found."))
+}
+
+pub(crate) fn now() -> f64 {
+    Timestamp::now().secs()
+}
+
+/// What a `KeyId` parameter names, after checking region and account.
+pub(crate) enum KeyRef {
+    Id(String),
+    Alias(String),
+}
+
+pub(crate) fn parse_key_ref(ctx: &RequestContext, raw: &str) -> R<KeyRef> {
+    if let Some(rest) = raw.strip_prefix("arn:") {
+        // arn:aws:kms:REGION:ACCOUNT:key/ID or ...:alias/NAME
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        let [partition, service, region, account, resource] = parts.as_slice() else {
+            return Err(m::invalid_arn_exception(format!("Invalid arn {raw}")));
+        };
+        if *service != "kms" || partition.is_empty() {
+            return Err(m::invalid_arn_exception(format!("Invalid arn {raw}")));
+        }
+        if *region != ctx.region || *account != ctx.account_id {
+            return Err(if resource.starts_with(ALIAS_PREFIX) {
+                alias_not_found(raw)
+            } else {
+                key_not_found(raw)
+            });
+        }
+        if let Some(id) = resource.strip_prefix("key/") {
+            return Ok(KeyRef::Id(id.to_string()));
+        }
+        if resource.starts_with(ALIAS_PREFIX) {
+            return Ok(KeyRef::Alias(resource.to_string()));
+        }
+        return Err(m::invalid_arn_exception(format!("Invalid arn {raw}")));
+    }
+    if raw.starts_with(ALIAS_PREFIX) {
+        return Ok(KeyRef::Alias(raw.to_string()));
+    }
+    Ok(KeyRef::Id(raw.to_string()))
+}
+
+/// Finds the key a `KeyId` parameter names (key id, key ARN, alias name or alias ARN).
+pub(crate) fn resolve(tx: &mut dyn Tx, ctx: &RequestContext, raw: &str) -> TxR<KeyRecord> {
+    let id = match parse_key_ref(ctx, raw)? {
+        KeyRef::Id(id) => {
+            if Uuid::parse_str(&id).is_err() {
+                return Err(m::not_found_exception(format!("Invalid keyId '{raw}'")).into());
+            }
+            id
+        }
+        KeyRef::Alias(name) => {
+            let a: Option<AliasRecord> = tx.get_json(ALIASES, &format!("{}{name}", scope(ctx)))?;
+            match a {
+                Some(a) => a.target_key_id,
+                None => return Err(alias_not_found(&alias_arn(ctx, &name)).into()),
+            }
+        }
+    };
+    let rec: Option<KeyRecord> = tx.get_json(KEYS, &format!("{}{id}", scope(ctx)))?;
+    rec.ok_or_else(|| key_not_found(&key_arn(ctx, &id)).into())
+}
+
+/// Finds a key by id only (ciphertext blobs name their key by id).
+pub(crate) fn by_id(tx: &mut dyn Tx, ctx: &RequestContext, id: &str) -> TxR<Option<KeyRecord>> {
+    Ok(tx.get_json(KEYS, &format!("{}{id}", scope(ctx)))?)
+}
+
+/// The aliases that point at `key_id`.
+pub(crate) fn aliases_of(
+    tx: &mut dyn Tx,
+    ctx: &RequestContext,
+    key_id: &str,
+) -> TxR<Vec<AliasRecord>> {
+    let all: Vec<(String, AliasRecord)> =
+        tx.scan_json(ALIASES, &scope(ctx), None, crate::MAX_SCAN)?;
+    Ok(all
+        .into_iter()
+        .map(|(_, a)| a)
+        .filter(|a| a.target_key_id == key_id)
+        .collect())
+}
+
+pub(crate) fn put_key(tx: &mut dyn Tx, k: &KeyRecord) -> TxR<()> {
+    tx.put_json(KEYS, &k.store_key(), k)?;
+    Ok(())
+}
+
+pub(crate) fn metadata(k: &KeyRecord) -> m::KeyMetadata {
+    let algs = crate::algorithms::for_spec(k.spec, k.usage);
+    m::KeyMetadata {
+        aws_account_id: Some(k.account_id.clone()),
+        key_id: k.key_id.clone(),
+        arn: Some(k.arn.clone()),
+        creation_date: Some(Timestamp(k.created)),
+        enabled: Some(k.state == m::KeyState::Enabled),
+        description: Some(k.description.clone()),
+        key_usage: Some(k.usage),
+        key_state: Some(k.state),
+        deletion_date: k.deletion_date.map(Timestamp),
+        origin: Some(m::OriginType::AwsKms),
+        key_manager: Some(if k.aws_managed {
+            m::KeyManagerType::Aws
+        } else {
+            m::KeyManagerType::Customer
+        }),
+        customer_master_key_spec: k.spec.as_str().parse::<m::CustomerMasterKeySpec>().ok(),
+        key_spec: Some(k.spec),
+        encryption_algorithms: algs.encryption,
+        signing_algorithms: algs.signing,
+        key_agreement_algorithms: algs.agreement,
+        mac_algorithms: algs.mac,
+        multi_region: Some(false),
+        pending_deletion_window_in_days: k.pending_window_days,
+        current_key_material_id: Some(k.current_material_id()),
+        ..Default::default()
+    }
+}
