@@ -5,6 +5,7 @@
 mod ops;
 mod sign;
 
+use base64::Engine as _;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -351,36 +352,74 @@ async fn worker(run: Arc<Run>) -> Result<WorkerResult> {
     Ok(WorkerResult { counts, hist })
 }
 
-/// Sends the op's setup request once (best effort).
-async fn setup(run: &Run, quiet: bool) -> Result<()> {
-    let Some((target, body)) = &run.op.setup else {
-        return Ok(());
+/// Replaces each `${Name}` in `body` with its variable.
+fn substitute(body: &[u8], vars: &BTreeMap<String, String>) -> Vec<u8> {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for (k, v) in vars {
+        text = text.replace(&format!("${{{k}}}"), v);
+    }
+    text.into_bytes()
+}
+
+/// The string members of a JSON answer, top level and one level down.
+fn capture(resp: &[u8], vars: &mut BTreeMap<String, String>) {
+    let Ok(serde_json::Value::Object(top)) = serde_json::from_slice::<serde_json::Value>(resp)
+    else {
+        return;
     };
-    let mut sender = connect(run).await.context("setup connection")?;
-    let mut signer = Signer::new(
-        &run.access_key,
-        &run.secret_key,
-        run.session_token.as_deref(),
-        &run.region,
-        &run.op.service,
-    );
-    let req = build_request(
-        run,
-        &mut signer,
-        target.as_deref(),
-        &Bytes::from(body.clone()),
-    )?;
-    let (status, resp) = tokio::time::timeout(run.timeout, send(&mut sender, req))
-        .await
-        .map_err(|_| anyhow!("setup request timed out"))??;
-    if !quiet {
-        let what = target.as_deref().unwrap_or("setup");
-        if (200..300).contains(&status) {
-            eprintln!("setup: {what}: HTTP {status}");
-        } else {
-            eprintln!("setup: {what}: {} (continuing)", error_text(status, &resp));
+    for (k, v) in &top {
+        match v {
+            serde_json::Value::String(s) => {
+                vars.insert(k.clone(), s.clone());
+            }
+            serde_json::Value::Object(inner) => {
+                for (k2, v2) in inner {
+                    if let serde_json::Value::String(s) = v2 {
+                        vars.entry(k2.clone()).or_insert_with(|| s.clone());
+                    }
+                }
+            }
+            _ => {}
         }
     }
+}
+
+/// Sends the op's setup requests once each, in order (best effort), and fills the op's body
+/// from the variables their answers define.
+async fn setup(run: &mut Run, quiet: bool) -> Result<()> {
+    let mut vars = BTreeMap::new();
+    vars.insert(
+        "Plaintext1K".to_string(),
+        base64::engine::general_purpose::STANDARD.encode([0x5au8; 1024]),
+    );
+    if !run.op.setup.is_empty() {
+        let mut signer = Signer::new(
+            &run.access_key,
+            &run.secret_key,
+            run.session_token.as_deref(),
+            &run.region,
+            &run.op.service,
+        );
+        for (target, body) in run.op.setup.clone() {
+            // A connection per request: some servers close after each answer.
+            let mut sender = connect(run).await.context("setup connection")?;
+            let body = substitute(&body, &vars);
+            let req = build_request(run, &mut signer, target.as_deref(), &Bytes::from(body))?;
+            let (status, resp) = tokio::time::timeout(run.timeout, send(&mut sender, req))
+                .await
+                .map_err(|_| anyhow!("setup request timed out"))??;
+            let what = target.as_deref().unwrap_or("setup");
+            if (200..300).contains(&status) {
+                capture(&resp, &mut vars);
+                if !quiet {
+                    eprintln!("setup: {what}: HTTP {status}");
+                }
+            } else if !quiet {
+                eprintln!("setup: {what}: {} (continuing)", error_text(status, &resp));
+            }
+        }
+    }
+    run.op.body = substitute(&run.op.body, &vars);
     Ok(())
 }
 
@@ -420,7 +459,7 @@ async fn bench(args: &Args) -> Result<Outcome> {
         first_error: OnceLock::new(),
     };
     if !args.no_setup {
-        setup(&run, args.json).await?;
+        setup(&mut run, args.json).await?;
     }
     let start = Instant::now();
     run.measure_start = start + args.warmup;

@@ -23,6 +23,9 @@ impl Proto {
 
 /// A request sent once before the run (e.g. creating the secret that is then read). Its
 /// failure is reported and the run goes on (an "already exists" answer is the usual one).
+/// String members of its JSON answer (top level and one level down, e.g. `KeyMetadata.KeyId`
+/// as `KeyId`) become variables that later setup bodies and the op's body name as `${Name}`;
+/// `${Plaintext1K}` is 1,024 bytes, base64.
 #[derive(Clone, Copy, Debug)]
 pub struct Setup {
     pub target: Option<&'static str>,
@@ -40,8 +43,13 @@ pub struct OpTemplate {
     /// `X-Amz-Target` (JSON protocols).
     pub target: Option<&'static str>,
     pub body: &'static str,
-    pub setup: Option<Setup>,
+    pub setup: &'static [Setup],
 }
+
+const CREATE_SYMMETRIC_KEY: Setup = Setup {
+    target: Some("TrentService.CreateKey"),
+    body: r#"{"Description":"rampart-bench"}"#,
+};
 
 pub const OPS: &[OpTemplate] = &[
     OpTemplate {
@@ -50,7 +58,7 @@ pub const OPS: &[OpTemplate] = &[
         proto: Proto::Query,
         target: None,
         body: "Action=GetCallerIdentity&Version=2011-06-15",
-        setup: None,
+        setup: &[],
     },
     OpTemplate {
         name: "iam:ListUsers",
@@ -58,7 +66,7 @@ pub const OPS: &[OpTemplate] = &[
         proto: Proto::Query,
         target: None,
         body: "Action=ListUsers&Version=2010-05-08",
-        setup: None,
+        setup: &[],
     },
     OpTemplate {
         name: "kms:GenerateRandom",
@@ -66,7 +74,7 @@ pub const OPS: &[OpTemplate] = &[
         proto: Proto::Json("1.1"),
         target: Some("TrentService.GenerateRandom"),
         body: r#"{"NumberOfBytes":32}"#,
-        setup: None,
+        setup: &[],
     },
     OpTemplate {
         name: "kms:ListKeys",
@@ -74,7 +82,56 @@ pub const OPS: &[OpTemplate] = &[
         proto: Proto::Json("1.1"),
         target: Some("TrentService.ListKeys"),
         body: "{}",
-        setup: None,
+        setup: &[],
+    },
+    OpTemplate {
+        name: "kms:Encrypt",
+        service: "kms",
+        proto: Proto::Json("1.1"),
+        target: Some("TrentService.Encrypt"),
+        body: r#"{"KeyId":"${KeyId}","Plaintext":"${Plaintext1K}"}"#,
+        setup: &[CREATE_SYMMETRIC_KEY],
+    },
+    OpTemplate {
+        name: "kms:Decrypt",
+        service: "kms",
+        proto: Proto::Json("1.1"),
+        target: Some("TrentService.Decrypt"),
+        body: r#"{"CiphertextBlob":"${CiphertextBlob}"}"#,
+        setup: &[
+            CREATE_SYMMETRIC_KEY,
+            Setup {
+                target: Some("TrentService.Encrypt"),
+                body: r#"{"KeyId":"${KeyId}","Plaintext":"${Plaintext1K}"}"#,
+            },
+        ],
+    },
+    OpTemplate {
+        name: "kms:GenerateDataKey",
+        service: "kms",
+        proto: Proto::Json("1.1"),
+        target: Some("TrentService.GenerateDataKey"),
+        body: r#"{"KeyId":"${KeyId}","KeySpec":"AES_256"}"#,
+        setup: &[CREATE_SYMMETRIC_KEY],
+    },
+    OpTemplate {
+        name: "kms:Sign",
+        service: "kms",
+        proto: Proto::Json("1.1"),
+        target: Some("TrentService.Sign"),
+        body: r#"{"KeyId":"${KeyId}","Message":"cmFtcGFydC1iZW5jaA==","SigningAlgorithm":"ECDSA_SHA_256"}"#,
+        setup: &[Setup {
+            target: Some("TrentService.CreateKey"),
+            body: r#"{"KeySpec":"ECC_NIST_P256","KeyUsage":"SIGN_VERIFY","Description":"rampart-bench"}"#,
+        }],
+    },
+    OpTemplate {
+        name: "kms:CreateKey",
+        service: "kms",
+        proto: Proto::Json("1.1"),
+        target: Some("TrentService.CreateKey"),
+        body: r#"{"Description":"rampart-bench"}"#,
+        setup: &[],
     },
     OpTemplate {
         name: "secretsmanager:GetSecretValue",
@@ -82,10 +139,10 @@ pub const OPS: &[OpTemplate] = &[
         proto: Proto::Json("1.1"),
         target: Some("secretsmanager.GetSecretValue"),
         body: r#"{"SecretId":"rampart-bench"}"#,
-        setup: Some(Setup {
+        setup: &[Setup {
             target: Some("secretsmanager.CreateSecret"),
             body: r#"{"Name":"rampart-bench","SecretString":"rampart-bench-value"}"#,
-        }),
+        }],
     },
     OpTemplate {
         name: "secretsmanager:ListSecrets",
@@ -93,7 +150,7 @@ pub const OPS: &[OpTemplate] = &[
         proto: Proto::Json("1.1"),
         target: Some("secretsmanager.ListSecrets"),
         body: "{}",
-        setup: None,
+        setup: &[],
     },
 ];
 
@@ -105,7 +162,7 @@ pub struct Op {
     pub content_type: String,
     pub target: Option<String>,
     pub body: Vec<u8>,
-    pub setup: Option<(Option<String>, Vec<u8>)>,
+    pub setup: Vec<(Option<String>, Vec<u8>)>,
 }
 
 /// Resolves `--op` with `--body`, `--target`, `--content-type` and `--service` overrides. An
@@ -133,8 +190,8 @@ pub fn resolve(
             t.setup,
         ),
         None => match (target, body) {
-            (Some(_), b) => (Proto::Json("1.1"), None, b.unwrap_or("{}").to_owned(), None),
-            (None, Some(b)) => (Proto::Query, None, b.to_owned(), None),
+            (Some(_), b) => (Proto::Json("1.1"), None, b.unwrap_or("{}").to_owned(), &[][..]),
+            (None, Some(b)) => (Proto::Query, None, b.to_owned(), &[][..]),
             (None, None) => bail!(
                 "unknown op '{name}': give --target (JSON 1.1) or --body (Query) for an ad-hoc \
                  operation (known: {})",
@@ -160,7 +217,10 @@ pub fn resolve(
         content_type,
         target,
         body: body.map(str::to_owned).unwrap_or(tpl_body).into_bytes(),
-        setup: setup.map(|s| (s.target.map(str::to_owned), s.body.as_bytes().to_vec())),
+        setup: setup
+            .iter()
+            .map(|s| (s.target.map(str::to_owned), s.body.as_bytes().to_vec()))
+            .collect(),
     })
 }
 
