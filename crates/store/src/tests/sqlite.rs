@@ -59,3 +59,36 @@ fn concurrent_writers_group_commit() {
         400
     );
 }
+
+#[test]
+fn scan_prefix_after_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(&dir.path().join("db")).unwrap();
+    s.write(|tx| -> Result<(), StoreError> {
+        // Neighbours on both sides of the prefix, in another coll, and a key equal to the
+        // prefix minus its last character.
+        for k in ["a", "a.x", "a/", "a/1", "a/2", "a/3", "a0", "b/1"] {
+            tx.put("c", k, k.as_bytes())?;
+        }
+        tx.put("d", "a/1", b"other coll")?;
+        Ok(())
+    })
+    .unwrap();
+    let keys = |prefix: &str, after: Option<&str>, limit: usize| -> Vec<String> {
+        s.read(|tx| tx.scan("c", prefix, after, limit))
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    };
+    assert_eq!(keys("a/", None, 10), vec!["a/", "a/1", "a/2", "a/3"]);
+    assert_eq!(keys("a/", None, 2), vec!["a/", "a/1"]);
+    assert_eq!(keys("a/", Some("a/1"), 10), vec!["a/2", "a/3"]);
+    assert_eq!(keys("a/", Some("a/3"), 10), Vec::<String>::new());
+    // An `after` before the prefix starts at the prefix.
+    assert_eq!(keys("a/", Some("a"), 10), vec!["a/", "a/1", "a/2", "a/3"]);
+    assert_eq!(keys("", None, 100).len(), 8);
+    assert_eq!(keys("b/", None, 10), vec!["b/1"]);
+    assert_eq!(keys("z", None, 10), Vec::<String>::new());
+    assert_eq!(keys("a/", None, 0), Vec::<String>::new());
+}
