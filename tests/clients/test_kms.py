@@ -277,3 +277,43 @@ def test_zz_plaintext_never_in_trail(server, kms, key):
         assert base64.b64encode(SECRET.encode()).decode() not in r["record"]
     assert any(r["event"].get("requestParameters", {}).get("plaintext") == "HIDDEN_DUE_TO_SECURITY_REASONS"
                for r in encrypts)
+
+
+def test_get_key_last_usage_from_the_trail(kms, key):
+    import time
+    r = kms.get_key_last_usage(KeyId=key["Arn"])
+    assert r["KeyId"] == key["KeyId"]
+    assert r["KeyLastUsage"] == {}
+    assert r["TrackingStartDate"] == r["KeyCreationDate"]
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+    res = kms.decrypt(CiphertextBlob=blob)
+    kms.describe_key(KeyId=key["KeyId"])  # not a cryptographic operation: not tracked
+    fails(kms.decrypt, CiphertextBlob=blob, EncryptionContext={"wrong": "context"})  # failed: not tracked
+    deadline = time.monotonic() + 10
+    while True:
+        usage = kms.get_key_last_usage(KeyId=key["KeyId"])["KeyLastUsage"]
+        if usage.get("KmsRequestId") == res["ResponseMetadata"]["RequestId"]:
+            break
+        assert time.monotonic() < deadline, usage
+        time.sleep(0.2)
+    assert usage["Operation"] == "Decrypt"
+    assert usage["CloudTrailEventId"]
+    status, code, _ = fails(kms.get_key_last_usage, KeyId="00000000-0000-0000-0000-000000000000")
+    assert (status, code) == (400, "NotFoundException")
+
+
+def test_custom_key_stores_do_not_exist(kms):
+    assert kms.describe_custom_key_stores()["CustomKeyStores"] == []
+    for call, kw in [
+        (kms.describe_custom_key_stores, {"CustomKeyStoreId": "cks-1234567890abcdef0"}),
+        (kms.connect_custom_key_store, {"CustomKeyStoreId": "cks-1234567890abcdef0"}),
+        (kms.disconnect_custom_key_store, {"CustomKeyStoreId": "cks-1234567890abcdef0"}),
+        (kms.delete_custom_key_store, {"CustomKeyStoreId": "cks-1234567890abcdef0"}),
+        (kms.update_custom_key_store, {"CustomKeyStoreId": "cks-1234567890abcdef0", "NewCustomKeyStoreName": "x"}),
+        (kms.create_key, {"CustomKeyStoreId": "cks-1234567890abcdef0", "Origin": "AWS_CLOUDHSM"}),
+    ]:
+        status, code, _ = fails(call, **kw)
+        assert (status, code) == (400, "CustomKeyStoreNotFoundException"), call
+    status, code, _ = fails(kms.create_custom_key_store, CustomKeyStoreName="hsm", CloudHsmClusterId="cluster-234abcdefABC",
+                            TrustAnchorCertificate="x", KeyStorePassword="password1")
+    assert (status, code) == (400, "CloudHsmClusterNotFoundException")

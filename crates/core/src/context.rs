@@ -90,6 +90,9 @@ pub struct ResourceAccess {
     pub action: String,
     /// The resource's ARN.
     pub resource: String,
+    /// Its CloudTrail resource type (`AWS::KMS::Key`); empty: not listed in the event's
+    /// `resources`.
+    pub resource_type: String,
     /// The resource's policy document (a key policy, a secret policy).
     pub policy: Option<String>,
     /// The resource policy must allow (KMS key policies): identity policies count only where

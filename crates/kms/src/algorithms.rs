@@ -27,6 +27,16 @@ pub(crate) fn is_hmac(s: S) -> bool {
     matches!(s, S::Hmac224 | S::Hmac256 | S::Hmac384 | S::Hmac512)
 }
 
+/// The type of key a spec makes, as UpdateAlias compares them: 0 symmetric encryption,
+/// 1 HMAC, 2 asymmetric.
+pub(crate) fn key_class(s: S) -> u8 {
+    match s {
+        S::SymmetricDefault => 0,
+        _ if is_hmac(s) => 1,
+        _ => 2,
+    }
+}
+
 /// The usages a spec may have; the first is the default where AWS has one.
 pub(crate) fn usages(s: S) -> &'static [U] {
     match s {
@@ -42,8 +52,10 @@ pub(crate) fn usages(s: S) -> &'static [U] {
     }
 }
 
-/// The usage a new key gets: the one asked for if the spec allows it; AWS's default for
-/// symmetric and HMAC keys; an error for asymmetric keys without one.
+/// The usage a new key gets: the one asked for if the spec allows it. `KeyUsage` is optional
+/// only for symmetric encryption keys (AWS's CreateKey: "This parameter is optional when you
+/// are creating a symmetric encryption KMS key; otherwise, it is required"), HMAC and
+/// single-usage specs included.
 pub(crate) fn usage_for(spec: S, asked: Option<U>) -> R<U> {
     let allowed = usages(spec);
     match asked {
@@ -52,13 +64,8 @@ pub(crate) fn usage_for(spec: S, asked: Option<U>) -> R<U> {
             "KeyUsage {u} is not compatible with KeySpec {spec}"
         ))),
         None if spec == S::SymmetricDefault => Ok(U::EncryptDecrypt),
-        None if is_hmac(spec) => Ok(U::GenerateVerifyMac),
-        None if allowed.len() == 1 => allowed
-            .first()
-            .copied()
-            .ok_or_else(|| AwsError::validation("KeySpec is not supported.")),
         None => Err(AwsError::validation(format!(
-            "You must specify a KeyUsage value for an asymmetric KMS key with KeySpec {spec}."
+            "You must specify a KeyUsage value for a KMS key with KeySpec {spec}."
         ))),
     }
 }

@@ -126,6 +126,10 @@ fn require_usage(k: &KeyRecord, usage: m::KeyUsageType, op: &str) -> R<()> {
     )))
 }
 
+/// A generated data key pair: the private key (PKCS#8), its ciphertext blob, the public key
+/// (SubjectPublicKeyInfo) and the symmetric key that encrypted it.
+pub(crate) type DataKeyPair = (Zeroizing<Vec<u8>>, Vec<u8>, Vec<u8>, KeyRecord);
+
 /// A bound on concurrent slow key generations.
 pub(crate) struct KeygenGate {
     busy: Mutex<usize>,
@@ -307,8 +311,15 @@ impl KmsService {
         let name = alg.map_or("SYMMETRIC_DEFAULT", |a| a.as_str());
         require_usage(k, m::KeyUsageType::EncryptDecrypt, "Encrypt")?;
         let a = rsa_alg(alg).ok_or_else(|| incompatible(name, k))?;
+        let kspec = spec(k.spec)?;
+        if let Some(max) = keys::max_plaintext(kspec, a).filter(|max| plaintext.len() > *max) {
+            return Err(AwsError::validation(format!(
+                "Algorithm {name} and key spec {} cannot encrypt data larger than {max} bytes.",
+                k.spec
+            )));
+        }
         let mat = self.unwrap_material(k, k.current()?)?;
-        keys::encrypt(spec(k.spec)?, &mat, a, plaintext).map_err(|e| key_error(e, name, k))
+        keys::encrypt(kspec, &mat, a, plaintext).map_err(|e| key_error(e, name, k))
     }
 
     pub(crate) fn rsa_decrypt(
@@ -333,18 +344,28 @@ impl KmsService {
         pair: m::DataKeyPairSpec,
         context: Option<&BTreeMap<String, String>>,
         tokens: Option<&[String]>,
-    ) -> R<(Zeroizing<Vec<u8>>, Vec<u8>, Vec<u8>, KeyRecord)> {
+    ) -> R<DataKeyPair> {
         grants::check_tokens(tokens)?;
         let ks: m::KeySpec = pair
             .as_str()
             .parse()
             .map_err(|_| AwsError::validation(format!("Unsupported KeyPairSpec {pair}")))?;
         let kspec = spec(ks)?;
+        // The key's state and type first: no key pair (RSA generation is slow) for a call
+        // that fails anyway.
+        let k = self.lookup(ctx, raw)?;
+        k.require_usable()?;
+        crate::symmetric::require_symmetric(&k, "GenerateDataKeyPair")?;
         let private = generate(&self.keygen, ks)?;
         let public = keys::public_key_der(kspec, &private)
             .map_err(|_| internal("data key pair public key"))?;
         let empty = BTreeMap::new();
-        let (blob, k) = self.encrypt_under(ctx, raw, context.unwrap_or(&empty), &private)?;
+        let blob = self.encrypt_with(
+            &k,
+            context.unwrap_or(&empty),
+            &private,
+            "GenerateDataKeyPair",
+        )?;
         Ok((private, blob, public, k))
     }
 

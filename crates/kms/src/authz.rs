@@ -158,11 +158,19 @@ impl KmsService {
     /// A key named by id or alias, or `None` when a blob names a key that does not exist
     /// (the operation then answers InvalidCiphertextException itself).
     fn find_for_auth(&self, ctx: &RequestContext, raw: &str) -> R<Option<KeyRecord>> {
-        match self.read(|tx| resolve(tx, ctx, raw)) {
-            Ok(k) => Ok(Some(k)),
-            Err(e) if e.code == "NotFoundException" => Ok(None),
-            Err(e) => Err(e),
+        // A blob names a multi-Region key by the 16 bytes of its `mrk-` id.
+        let mut tries = vec![raw.to_string()];
+        if let Ok(u) = uuid::Uuid::parse_str(raw) {
+            tries.push(crate::multiregion::ids_of(u)[1].clone());
         }
+        for t in tries {
+            match self.read(|tx| resolve(tx, ctx, &t)) {
+                Ok(k) => return Ok(Some(k)),
+                Err(e) if e.code == "NotFoundException" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
     }
 
     fn key_access(
@@ -192,17 +200,15 @@ impl KmsService {
                 c.push(((*key).to_string(), vec![v]));
             }
         }
-        if action.ends_with("Encrypt")
+        let encrypts = action.ends_with("Encrypt")
             || action.ends_with("Decrypt")
             || action.contains("ReEncrypt")
-            || action.contains("GenerateDataKey")
-        {
-            if k.is_symmetric() && input.get("EncryptionAlgorithm").is_none() {
-                c.push((
-                    "kms:EncryptionAlgorithm".into(),
-                    vec!["SYMMETRIC_DEFAULT".into()],
-                ));
-            }
+            || action.contains("GenerateDataKey");
+        if encrypts && k.is_symmetric() && input.get("EncryptionAlgorithm").is_none() {
+            c.push((
+                "kms:EncryptionAlgorithm".into(),
+                vec!["SYMMETRIC_DEFAULT".into()],
+            ));
         }
         if let Some(ops) = input.get("Operations").and_then(Value::as_array) {
             c.push((
@@ -240,6 +246,7 @@ impl KmsService {
         Ok(ResourceAccess {
             action: action.to_string(),
             resource: k.arn.clone(),
+            resource_type: "AWS::KMS::Key".to_string(),
             policy: Some(k.policy.clone()),
             policy_required: true,
             context: c,

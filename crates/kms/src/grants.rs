@@ -70,23 +70,50 @@ impl GrantRecord {
     }
 }
 
-/// The ARNs a grant's grantee may name for this caller: its own ARN and, for a role
-/// session, the role's.
-fn caller_arns(ctx: &RequestContext) -> Vec<String> {
-    let p = &ctx.principal;
-    let mut out = vec![p.arn.clone()];
-    if p.kind == PrincipalKind::AssumedRole {
-        // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION -> arn:aws:iam::ACCOUNT:role/ROLE
-        if let Some(role) = p
+/// Who is calling, for matching a grant's grantee or retiring principal: the caller's own
+/// ARN or, for a role session, its role. A session ARN does not show the role's path, so the
+/// role matches by account and name (unique in an account whatever the path).
+struct Caller {
+    arn: String,
+    /// `arn:aws:iam::ACCOUNT:role/` and the role's name, for a role session.
+    role: Option<(String, String)>,
+}
+
+impl Caller {
+    fn of(ctx: &RequestContext) -> Caller {
+        let p = &ctx.principal;
+        // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+        let role = p
             .arn
             .split_once(":assumed-role/")
+            .filter(|_| p.kind == PrincipalKind::AssumedRole)
             .and_then(|(_, rest)| rest.split_once('/'))
-            .map(|(r, _)| r)
-        {
-            out.push(format!("arn:aws:iam::{}:role/{role}", p.account_id));
+            .map(|(r, _)| {
+                (
+                    format!("arn:aws:iam::{}:role/", p.account_id),
+                    r.to_string(),
+                )
+            });
+        Caller {
+            arn: p.arn.clone(),
+            role,
         }
     }
-    out
+
+    /// Whether `principal` (a grantee or retiring principal ARN) names the caller.
+    fn is(&self, principal: &str) -> bool {
+        if principal == self.arn {
+            return true;
+        }
+        let Some((prefix, name)) = &self.role else {
+            return false;
+        };
+        principal.strip_prefix(prefix.as_str()).is_some_and(|rest| {
+            rest.rsplit_once('/')
+                .map_or(rest, |(_, last)| last)
+                .eq(name.as_str())
+        })
+    }
 }
 
 /// A grant token for `grant_id`.
@@ -135,12 +162,15 @@ pub(crate) fn delete_all(tx: &mut dyn Tx, ctx: &RequestContext, key_id: &str) ->
     Ok(())
 }
 
-/// Operations a grant may allow only without an encryption-context constraint.
+/// Operations a grant with an encryption-context constraint may allow: those that take an
+/// encryption context, and DescribeKey and RetireGrant, to which the constraint does not
+/// apply (AWS's CreateGrant `Constraints`).
 fn takes_context(op: m::GrantOperation) -> bool {
     use m::GrantOperation as G;
     matches!(
         op,
-        G::Decrypt
+        G::DescribeKey
+            | G::Decrypt
             | G::Encrypt
             | G::GenerateDataKey
             | G::GenerateDataKeyWithoutPlaintext
@@ -165,11 +195,19 @@ impl KmsService {
         let Ok(op) = op.parse::<m::GrantOperation>() else {
             return Ok(None);
         };
+        let unconstrained = matches!(
+            op,
+            m::GrantOperation::DescribeKey | m::GrantOperation::RetireGrant
+        );
         let grants = self.read(|tx| key_grants(tx, ctx, &k.key_id))?;
-        let me = caller_arns(ctx);
+        let me = Caller::of(ctx);
         Ok(grants
             .into_iter()
-            .find(|g| me.contains(&g.grantee) && g.operations.contains(&op) && g.admits(context))
+            .find(|g| {
+                me.is(&g.grantee)
+                    && g.operations.contains(&op)
+                    && (unconstrained || g.admits(context))
+            })
             .map(|g| g.grant_id))
     }
 
@@ -215,7 +253,9 @@ impl KmsService {
         let ctx2 = ctx.clone();
         let (grant_id, token) = self.write(move |tx| {
             let k = resolve(tx, &ctx2, &input.key_id)?;
-            k.require_changeable()?;
+            // AWS's key-state table: DisabledException on a disabled key,
+            // KMSInvalidStateException while pending deletion.
+            k.require_usable()?;
             let existing = key_grants(tx, &ctx2, &k.key_id)?;
             if let Some(same) = existing.iter().find(|g| {
                 input.name.is_some()
@@ -284,9 +324,12 @@ impl KmsService {
                     .is_none_or(|p| *p == g.grantee)
             })
             .collect();
-        let (rows, next) = page(items, after.as_deref(), limit_of(input.limit), |g| {
-            g.grant_id.clone()
-        });
+        let (rows, next) = page(
+            items,
+            after.as_deref(),
+            limit_of(input.limit, 50, 100)?,
+            |g| g.grant_id.clone(),
+        );
         Ok(m::ListGrantsResponse {
             grants: Some(rows.iter().map(GrantRecord::entry).collect()),
             truncated: Some(next.is_some()),
@@ -310,9 +353,12 @@ impl KmsService {
             .map(|(_, g)| g)
             .filter(|g| g.retiring.as_deref() == Some(who.as_str()))
             .collect();
-        let (rows, next) = page(items, after.as_deref(), limit_of(input.limit), |g| {
-            g.grant_id.clone()
-        });
+        let (rows, next) = page(
+            items,
+            after.as_deref(),
+            limit_of(input.limit, 50, 100)?,
+            |g| g.grant_id.clone(),
+        );
         Ok(m::ListGrantsResponse {
             grants: Some(rows.iter().map(GrantRecord::entry).collect()),
             truncated: Some(next.is_some()),
@@ -332,7 +378,7 @@ impl KmsService {
         dry: bool,
     ) -> R<Unit> {
         let ctx2 = ctx.clone();
-        let me = caller_arns(ctx);
+        let me = Caller::of(ctx);
         self.write(move |tx| {
             let grants: Vec<GrantRecord> = match &key {
                 Some(raw) => {
@@ -349,8 +395,8 @@ impl KmsService {
                 return Err(m::not_found_exception(format!("Grant ID {grant_id} not found")).into());
             };
             if retire {
-                let allowed = g.retiring.as_ref().is_some_and(|r| me.contains(r))
-                    || (me.contains(&g.grantee)
+                let allowed = g.retiring.as_ref().is_some_and(|r| me.is(r))
+                    || (me.is(&g.grantee)
                         && g.operations.contains(&m::GrantOperation::RetireGrant))
                     || ctx2.principal.kind == PrincipalKind::Root
                         && ctx2.principal.account_id == g.issuing_account;

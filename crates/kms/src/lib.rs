@@ -13,9 +13,12 @@ mod asymmetric;
 mod authz;
 pub mod blob;
 mod grants;
+mod imports;
 mod lifecycle;
+mod multiregion;
 mod record;
 mod symmetric;
+mod usage;
 
 use base64::Engine as _;
 use rampart_core::{AwsError, RequestContext};
@@ -110,17 +113,34 @@ fn encode_marker(s: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
 }
 
-fn limit_of(limit: Option<i32>) -> usize {
-    usize::try_from(limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(100)
+/// A page size: `Limit` when given (1 to `max`, AWS's range for the operation), else the
+/// operation's default.
+fn limit_of(limit: Option<i32>, default: usize, max: usize) -> R<usize> {
+    let Some(n) = limit else {
+        return Ok(default);
+    };
+    match usize::try_from(n) {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ if n < 1 => Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        ))),
+        _ => Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to {max}"
+        ))),
+    }
 }
 
-/// One page of `items` after `after` (by `name`), and the marker for the next.
+/// One page of `items` after `after` (by `name`, the order pages come in), and the marker
+/// for the next.
 fn page<T>(
-    items: Vec<T>,
+    mut items: Vec<T>,
     after: Option<&str>,
     limit: usize,
     name: impl Fn(&T) -> String,
 ) -> (Vec<T>, Option<String>) {
+    // The marker is the last name of a page, so the pages must be in name order whatever
+    // order the items came in (tags in insertion order, retirable grants across keys).
+    items.sort_by_cached_key(&name);
     let mut rows: Vec<T> = items
         .into_iter()
         .filter(|x| after.is_none_or(|a| name(x).as_str() > a))
@@ -142,6 +162,8 @@ pub struct KmsService {
     root: Arc<RootKey>,
     cache: symmetric::MaterialCache,
     keygen: asymmetric::KeygenGate,
+    /// The Regions this node serves (multi-Region replicas go only there).
+    regions: Vec<String>,
 }
 
 impl KmsService {
@@ -150,6 +172,7 @@ impl KmsService {
             store,
             root,
             cache: symmetric::MaterialCache::new(4096),
+            regions: Vec::new(),
             keygen: asymmetric::KeygenGate::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
@@ -221,8 +244,13 @@ impl KmsService {
                 }
                 (None, false) => return Err(alias_not_found(&alias_arn(&ctx, &name)).into()),
                 (Some(a), false) => {
+                    // The same type (symmetric, asymmetric or HMAC) and key usage; the spec
+                    // may differ (AWS's UpdateAlias: RSA_2048 to ECC_NIST_P256 signing keys is
+                    // fine, symmetric to RSA encryption keys is not).
                     if let Some(old) = record::by_id(tx, &ctx, &a.target_key_id)? {
-                        if old.spec != k.spec || old.usage != k.usage {
+                        if algorithms::key_class(old.spec) != algorithms::key_class(k.spec)
+                            || old.usage != k.usage
+                        {
                             return Err(AwsError::validation(format!(
                                 "{} key usage or key spec does not match the key currently associated with {}",
                                 k.arn,
@@ -271,7 +299,7 @@ impl KmsService {
         context: &BTreeMap<String, String>,
         plaintext: &[u8],
     ) -> R<(Vec<u8>, String)> {
-        let (b, k) = self.encrypt_under(ctx, key, context, plaintext)?;
+        let (b, k) = self.encrypt_under(ctx, key, context, plaintext, "Encrypt")?;
         Ok((b, k.arn))
     }
 
@@ -352,7 +380,7 @@ impl Kms for KmsService {
     }
 
     fn list_keys(&self, ctx: &RequestContext, input: m::ListKeysRequest) -> R<m::ListKeysResponse> {
-        let limit = limit_of(input.limit);
+        let limit = limit_of(input.limit, 100, 1000)?;
         let after = decode_marker(input.marker.as_deref())?;
         let prefix = scope(ctx);
         let after_key = after.map(|a| format!("{prefix}{a}"));
@@ -473,7 +501,7 @@ impl Kms for KmsService {
         let (tags, next) = page(
             k.tags_model(),
             after.as_deref(),
-            limit_of(input.limit.map(|l| l.min(50))),
+            limit_of(input.limit, 50, 50)?,
             |t| t.tag_key.clone(),
         );
         Ok(m::ListResourceTagsResponse {
@@ -554,9 +582,12 @@ impl Kms for KmsService {
             .map(|(_, a)| a)
             .filter(|a| filter.as_ref().is_none_or(|f| *f == a.target_key_id))
             .collect();
-        let (rows, next) = page(items, after.as_deref(), limit_of(input.limit), |a| {
-            a.alias_name.clone()
-        });
+        let (rows, next) = page(
+            items,
+            after.as_deref(),
+            limit_of(input.limit, 50, 100)?,
+            |a| a.alias_name.clone(),
+        );
         Ok(m::ListAliasesResponse {
             aliases: Some(
                 rows.into_iter()
@@ -580,10 +611,11 @@ impl Kms for KmsService {
         let (b, alg) = if k.is_symmetric() {
             symmetric::check_algorithm(input.encryption_algorithm)?;
             let context = input.encryption_context.unwrap_or_default();
-            let b = self.encrypt_with(&k, &context, input.plaintext.as_bytes())?;
+            let b = self.encrypt_with(&k, &context, input.plaintext.as_bytes(), "Encrypt")?;
             (b, m::EncryptionAlgorithmSpec::SymmetricDefault)
         } else {
             k.require_usable()?;
+            no_context_for_asymmetric(input.encryption_context.as_ref())?;
             let b = self.rsa_encrypt(&k, input.encryption_algorithm, input.plaintext.as_bytes())?;
             (b, input.encryption_algorithm.unwrap_or_default())
         };
@@ -605,10 +637,20 @@ impl Kms for KmsService {
         let blob_in = input.ciphertext_blob.ok_or_else(invalid_ciphertext)?;
         let named = match &input.key_id {
             Some(raw) => Some(self.lookup(ctx, raw)?),
+            // An asymmetric ciphertext does not name its key: KMS needs the KeyId.
+            None if asymmetric::rsa_alg(input.encryption_algorithm).is_some() => {
+                return Err(AwsError::validation("KeyId must not be null"));
+            }
             None => None,
         };
         if let Some(k) = named.as_ref().filter(|k| !k.is_symmetric()) {
             k.require_usable()?;
+            no_context_for_asymmetric(input.encryption_context.as_ref())?;
+            if input.encryption_algorithm.is_none() && k.usage == m::KeyUsageType::EncryptDecrypt {
+                // The defaulted SYMMETRIC_DEFAULT: AWS reads the bytes as its own
+                // symmetric ciphertext format first, and RSA output is not one.
+                return Err(invalid_ciphertext());
+            }
             let pt = self.rsa_decrypt(k, input.encryption_algorithm, blob_in.as_bytes())?;
             dry_run(input.dry_run)?;
             return Ok(m::DecryptResponse {
@@ -640,8 +682,6 @@ impl Kms for KmsService {
         ctx: &RequestContext,
         input: m::ReEncryptRequest,
     ) -> R<m::ReEncryptResponse> {
-        symmetric::check_algorithm(input.source_encryption_algorithm)?;
-        symmetric::check_algorithm(input.destination_encryption_algorithm)?;
         let blob_in = input.ciphertext_blob.ok_or_else(invalid_ciphertext)?;
         let src_ctx = input.source_encryption_context.unwrap_or_default();
         grants::check_tokens(input.grant_tokens.as_deref())?;
@@ -649,18 +689,51 @@ impl Kms for KmsService {
             Some(raw) => Some(self.lookup(ctx, raw)?),
             None => None,
         };
-        let (pt, src) = self.decrypt_blob(ctx, blob_in.as_bytes(), named, &src_ctx)?;
+        // An RSA source or destination key (AWS re-encrypts between any encryption keys; an
+        // asymmetric source must be named by SourceKeyId).
+        let (pt, src, src_alg, src_material) = match named {
+            Some(k) if !k.is_symmetric() => {
+                k.require_usable()?;
+                let pt =
+                    self.rsa_decrypt(&k, input.source_encryption_algorithm, blob_in.as_bytes())?;
+                let alg = input.source_encryption_algorithm.unwrap_or_default();
+                let material = k.current_material_id();
+                (pt, k, alg, Some(material))
+            }
+            named => {
+                symmetric::check_algorithm(input.source_encryption_algorithm)?;
+                let (pt, k) = self.decrypt_blob(ctx, blob_in.as_bytes(), named, &src_ctx)?;
+                let material = blob::header(blob_in.as_bytes())
+                    .map(|h| h.material_id.to_string())
+                    .ok();
+                (
+                    pt,
+                    k,
+                    m::EncryptionAlgorithmSpec::SymmetricDefault,
+                    material,
+                )
+            }
+        };
         let dst_ctx = input.destination_encryption_context.unwrap_or_default();
-        let (b, dst) = self.encrypt_under(ctx, &input.destination_key_id, &dst_ctx, &pt)?;
+        let dst = self.lookup(ctx, &input.destination_key_id)?;
+        let (b, dst_alg) = if dst.is_symmetric() {
+            symmetric::check_algorithm(input.destination_encryption_algorithm)?;
+            let b = self.encrypt_with(&dst, &dst_ctx, &pt, "ReEncrypt")?;
+            (b, m::EncryptionAlgorithmSpec::SymmetricDefault)
+        } else {
+            dst.require_usable()?;
+            let b = self.rsa_encrypt(&dst, input.destination_encryption_algorithm, &pt)?;
+            (
+                b,
+                input.destination_encryption_algorithm.unwrap_or_default(),
+            )
+        };
         dry_run(input.dry_run)?;
-        let src_material = blob::header(blob_in.as_bytes())
-            .map(|h| h.material_id.to_string())
-            .ok();
         Ok(m::ReEncryptResponse {
             ciphertext_blob: Some(Blob::new(b)),
             source_key_id: Some(src.arn),
-            source_encryption_algorithm: Some(m::EncryptionAlgorithmSpec::SymmetricDefault),
-            destination_encryption_algorithm: Some(m::EncryptionAlgorithmSpec::SymmetricDefault),
+            source_encryption_algorithm: Some(src_alg),
+            destination_encryption_algorithm: Some(dst_alg),
             source_key_material_id: src_material,
             destination_key_material_id: Some(dst.current_material_id()),
             key_id: Some(dst.arn),
@@ -683,6 +756,7 @@ impl Kms for KmsService {
             input.encryption_context.as_ref(),
             input.key_spec,
             input.number_of_bytes,
+            "GenerateDataKey",
         )?;
         dry_run(input.dry_run)?;
         Ok(m::GenerateDataKeyResponse {
@@ -705,6 +779,7 @@ impl Kms for KmsService {
             input.encryption_context.as_ref(),
             input.key_spec,
             input.number_of_bytes,
+            "GenerateDataKeyWithoutPlaintext",
         )?;
         dry_run(input.dry_run)?;
         Ok(m::GenerateDataKeyWithoutPlaintextResponse {
@@ -853,6 +928,121 @@ impl Kms for KmsService {
         KmsService::revoke_grant(self, ctx, input)
     }
 
+    fn get_key_last_usage(
+        &self,
+        ctx: &RequestContext,
+        input: m::GetKeyLastUsageRequest,
+    ) -> R<m::GetKeyLastUsageResponse> {
+        self.last_usage(ctx, input)
+    }
+
+    // Custom key stores come with the CloudHSM service; until then every store named is one
+    // that does not exist, as AWS answers for it.
+    fn describe_custom_key_stores(
+        &self,
+        _ctx: &RequestContext,
+        input: m::DescribeCustomKeyStoresRequest,
+    ) -> R<m::DescribeCustomKeyStoresResponse> {
+        if let Some(id) = input.custom_key_store_id.or(input.custom_key_store_name) {
+            return Err(lifecycle::no_custom_key_store(&id));
+        }
+        Ok(m::DescribeCustomKeyStoresResponse {
+            custom_key_stores: Some(Vec::new()),
+            next_marker: None,
+            truncated: Some(false),
+        })
+    }
+
+    fn create_custom_key_store(
+        &self,
+        _ctx: &RequestContext,
+        input: m::CreateCustomKeyStoreRequest,
+    ) -> R<m::CreateCustomKeyStoreResponse> {
+        if input.custom_key_store_type == Some(m::CustomKeyStoreType::ExternalKeyStore) {
+            return Err(m::xks_proxy_uri_unreachable_exception(format!(
+                "The external key store proxy at {} is not reachable from this Rampart node.",
+                input.xks_proxy_uri_endpoint.unwrap_or_default()
+            )));
+        }
+        Err(m::cloud_hsm_cluster_not_found_exception(format!(
+            "AWS CloudHSM cluster {} not found.",
+            input.cloud_hsm_cluster_id.unwrap_or_default()
+        )))
+    }
+
+    fn connect_custom_key_store(
+        &self,
+        _ctx: &RequestContext,
+        input: m::ConnectCustomKeyStoreRequest,
+    ) -> R<m::ConnectCustomKeyStoreResponse> {
+        Err(lifecycle::no_custom_key_store(&input.custom_key_store_id))
+    }
+
+    fn disconnect_custom_key_store(
+        &self,
+        _ctx: &RequestContext,
+        input: m::DisconnectCustomKeyStoreRequest,
+    ) -> R<m::DisconnectCustomKeyStoreResponse> {
+        Err(lifecycle::no_custom_key_store(&input.custom_key_store_id))
+    }
+
+    fn delete_custom_key_store(
+        &self,
+        _ctx: &RequestContext,
+        input: m::DeleteCustomKeyStoreRequest,
+    ) -> R<m::DeleteCustomKeyStoreResponse> {
+        Err(lifecycle::no_custom_key_store(&input.custom_key_store_id))
+    }
+
+    fn update_custom_key_store(
+        &self,
+        _ctx: &RequestContext,
+        input: m::UpdateCustomKeyStoreRequest,
+    ) -> R<m::UpdateCustomKeyStoreResponse> {
+        Err(lifecycle::no_custom_key_store(&input.custom_key_store_id))
+    }
+
+    fn get_parameters_for_import(
+        &self,
+        ctx: &RequestContext,
+        input: m::GetParametersForImportRequest,
+    ) -> R<m::GetParametersForImportResponse> {
+        self.parameters_for_import(ctx, input)
+    }
+
+    fn import_key_material(
+        &self,
+        ctx: &RequestContext,
+        input: m::ImportKeyMaterialRequest,
+    ) -> R<m::ImportKeyMaterialResponse> {
+        self.import_material(ctx, input)
+    }
+
+    fn delete_imported_key_material(
+        &self,
+        ctx: &RequestContext,
+        input: m::DeleteImportedKeyMaterialRequest,
+    ) -> R<m::DeleteImportedKeyMaterialResponse> {
+        self.delete_imported(ctx, input)
+    }
+
+    fn replicate_key(
+        &self,
+        ctx: &RequestContext,
+        input: m::ReplicateKeyRequest,
+    ) -> R<m::ReplicateKeyResponse> {
+        self.replicate(ctx, input)
+    }
+
+    fn update_primary_region(
+        &self,
+        ctx: &RequestContext,
+        input: m::UpdatePrimaryRegionRequest,
+    ) -> R<Unit> {
+        self.update_primary(ctx, input)?;
+        Ok(Unit::default())
+    }
+
     fn generate_random(
         &self,
         _ctx: &RequestContext,
@@ -880,6 +1070,17 @@ impl Kms for KmsService {
             ciphertext_for_recipient: None,
         })
     }
+}
+
+/// AWS's refusal of an encryption context with an asymmetric key (RSA-OAEP has no
+/// associated data to bind it to).
+fn no_context_for_asymmetric(context: Option<&BTreeMap<String, String>>) -> R<()> {
+    if context.is_some_and(|c| !c.is_empty()) {
+        return Err(AwsError::validation(
+            "EncryptionContext is not supported when encrypting/decrypting with asymmetric CMKs.",
+        ));
+    }
+    Ok(())
 }
 
 /// `DryRun: true`: every check passed, nothing is returned (AWS answers

@@ -68,7 +68,9 @@ fn merge_tag(tags: &mut Vec<TagRec>, t: m::Tag) -> R<()> {
     Ok(())
 }
 
-/// The policy-language principal for the caller (for the lockout safety check).
+/// The policy-language principal for the caller (for the lockout safety check). A role
+/// session carries its role as issuer, so a key policy naming the role matches the session
+/// as it does on the request path.
 fn caller(ctx: &RequestContext) -> pol::Principal {
     let p = &ctx.principal;
     let kind = match p.kind {
@@ -76,7 +78,11 @@ fn caller(ctx: &RequestContext) -> pol::Principal {
         rampart_core::PrincipalKind::IamUser => pol::PrincipalKind::User,
         rampart_core::PrincipalKind::AssumedRole => pol::PrincipalKind::AssumedRole,
     };
-    pol::Principal::new(kind, &p.arn, &p.account_id, &p.principal_id)
+    let mut out = pol::Principal::new(kind, &p.arn, &p.account_id, &p.principal_id);
+    if kind == pol::PrincipalKind::AssumedRole {
+        out.session_issuer = pol::Principal::from_arn(&p.arn).and_then(|x| x.session_issuer);
+    }
+    out
 }
 
 /// Validates a key policy document; with `lockout_check`, refuses one that would not let the
@@ -102,8 +108,14 @@ pub(crate) fn check_policy(ctx: &RequestContext, doc: &str, lockout_check: bool)
         .map_err(|_| crate::internal("allow-all policy"))?,
     );
     let principal = caller(ctx);
-    let env = pol::RequestEnvironment::new(ctx.time);
-    let context = pol::ContextKeys::for_request(&principal, &env);
+    // The caller's request as the request path would see a later PutKeyPolicy: its
+    // environment and the KMS keys every call carries (kms:CallerAccount).
+    let mut env = pol::RequestEnvironment::new(ctx.time);
+    env.source_ip = Some(ctx.source_ip);
+    env.secure_transport = ctx.secure_transport;
+    env.requested_region = Some(ctx.region.clone());
+    let mut context = pol::ContextKeys::for_request(&principal, &env);
+    context.set("kms:CallerAccount", [ctx.principal.account_id.as_str()]);
     let request = pol::Request {
         principal,
         action: "kms:PutKeyPolicy".to_string(),
@@ -135,7 +147,28 @@ impl KmsService {
         tags: Vec<TagRec>,
         policy: String,
     ) -> R<KeyRecord> {
-        let key_id = uuid::Uuid::new_v4().to_string();
+        self.new_key_record_as(
+            ctx,
+            uuid::Uuid::new_v4().to_string(),
+            spec,
+            usage,
+            description,
+            tags,
+            policy,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_key_record_as(
+        &self,
+        ctx: &RequestContext,
+        key_id: String,
+        spec: m::KeySpec,
+        usage: m::KeyUsageType,
+        description: String,
+        tags: Vec<TagRec>,
+        policy: String,
+    ) -> R<KeyRecord> {
         let arn = key_arn(ctx, &key_id);
         let material = self.new_material(spec)?;
         let mat = self.seal_material(&arn, &material, None)?;
@@ -157,6 +190,11 @@ impl KmsService {
             pending_window_days: None,
             rotation: None,
             on_demand_rotations: 0,
+            origin: m::OriginType::AwsKms,
+            imported_id: None,
+            valid_to: None,
+            expiration_model: None,
+            multi_region: None,
         })
     }
 
@@ -183,20 +221,27 @@ impl KmsService {
                 "KeySpec SM2 is only available in China Regions.",
             ));
         }
-        let usage = algorithms::usage_for(spec, input.key_usage)?;
-        if let Some(o) = input.origin {
-            if o != m::OriginType::AwsKms {
-                return Err(m::unsupported_operation_exception(format!(
-                    "Origin {o} is not supported by Rampart yet."
-                )));
-            }
-        }
         if let Some(id) = input.custom_key_store_id {
             return Err(no_custom_key_store(&id));
         }
-        if input.multi_region == Some(true) {
+        let usage = algorithms::usage_for(spec, input.key_usage)?;
+        let external = match input.origin {
+            None | Some(m::OriginType::AwsKms) => false,
+            Some(m::OriginType::External)
+                if spec == m::KeySpec::SymmetricDefault || algorithms::is_hmac(spec) =>
+            {
+                true
+            }
+            Some(o) => {
+                return Err(m::unsupported_operation_exception(format!(
+                    "Origin {o} is not supported by Rampart yet for KeySpec {spec}."
+                )))
+            }
+        };
+        let multi_region = input.multi_region == Some(true);
+        if multi_region && external {
             return Err(m::unsupported_operation_exception(
-                "Multi-Region keys are not supported by Rampart yet.",
+                "Multi-Region keys with imported key material are not supported by Rampart yet.",
             ));
         }
         let policy = match input.policy {
@@ -210,14 +255,32 @@ impl KmsService {
             }
             None => default_policy(&ctx.account_id),
         };
-        let rec = self.new_key_record(
+        let key_id = if multi_region {
+            crate::multiregion::new_id()
+        } else {
+            uuid::Uuid::new_v4().to_string()
+        };
+        let mut rec = self.new_key_record_as(
             ctx,
+            key_id,
             spec,
             usage,
             input.description.unwrap_or_default(),
             tag_recs(input.tags)?,
             policy,
         )?;
+        if multi_region {
+            rec.multi_region = Some(crate::multiregion::MrkRec {
+                primary_region: ctx.region.clone(),
+                regions: vec![ctx.region.clone()],
+            });
+        }
+        if external {
+            // No material until ImportKeyMaterial.
+            rec.origin = m::OriginType::External;
+            rec.materials.clear();
+            rec.state = m::KeyState::PendingImport;
+        }
         let saved = rec.clone();
         self.write(move |tx| record::put_key(tx, &saved))?;
         Ok(m::CreateKeyResponse {
@@ -257,6 +320,14 @@ impl KmsService {
                 ));
             }
             k.require_changeable()?;
+            if let Some(mrk) = &k.multi_region {
+                if mrk.primary_region == k.region && mrk.regions.len() > 1 {
+                    return Err(m::unsupported_operation_exception(format!(
+                        "{} is a primary key with replicas: delete the replicas first, or make another Region primary (UpdatePrimaryRegion).",
+                        k.arn
+                    )));
+                }
+            }
             let date = (now() + f64::from(days) * DAY).floor();
             k.state = m::KeyState::PendingDeletion;
             k.deletion_date = Some(date);
@@ -300,6 +371,13 @@ impl KmsService {
             self.read(|tx| Ok(tx.scan_json(KEYS, "", None, crate::MAX_SCAN)?))?;
         let (mut deleted, mut rotated) = (0, 0);
         for (_, k) in all {
+            match self.expire_imported(&k, at) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(code = %e.code, key = %k.arn, "imported material expiry failed")
+                }
+            }
             if k.state == m::KeyState::PendingDeletion && k.deletion_date.is_some_and(|d| d <= at) {
                 let key = k.store_key();
                 let ctx = k.scope_context();
@@ -315,6 +393,7 @@ impl KmsService {
                         tx.delete(ALIASES, &format!("{}{}", scope(&ctx), a.alias_name))?;
                     }
                     crate::grants::delete_all(tx, &ctx, &id)?;
+                    KmsService::forget_region(tx, &cur)?;
                     tx.delete(KEYS, &key)?;
                     Ok(true)
                 })?;
@@ -357,7 +436,7 @@ impl KmsService {
     }
 
     fn rotatable(k: &KeyRecord) -> R<()> {
-        if !k.is_symmetric() || k.aws_managed {
+        if !k.is_symmetric() || k.aws_managed || k.origin != m::OriginType::AwsKms {
             return Err(m::unsupported_operation_exception(format!(
                 "{} does not support automatic or on-demand rotation: only symmetric encryption keys with key material generated by KMS can rotate.",
                 k.arn
@@ -376,6 +455,15 @@ impl KmsService {
             if !(90..=2560).contains(&p) {
                 return Err(AwsError::validation(format!(
                     "1 validation error detected: Value '{p}' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value between 90 and 2560"
+                )));
+            }
+        }
+        let key = self.lookup(ctx, raw)?;
+        if let Some(mrk) = &key.multi_region {
+            if mrk.primary_region != key.region {
+                return Err(m::unsupported_operation_exception(format!(
+                    "{} is a replica key: manage rotation on the primary key in {}.",
+                    key.arn, mrk.primary_region
                 )));
             }
         }
@@ -399,13 +487,14 @@ impl KmsService {
         input: m::GetKeyRotationStatusRequest,
     ) -> R<m::GetKeyRotationStatusResponse> {
         let k = self.lookup(ctx, &input.key_id)?;
-        if k.state == m::KeyState::PendingDeletion {
-            return Err(k.invalid_state());
-        }
-        if !k.is_symmetric() {
-            Self::rotatable(&k)?;
-        }
-        let r = k.rotation.as_ref();
+        // Asymmetric and HMAC keys cannot rotate, and their status is simply false (AWS
+        // answers so rather than refusing; Terraform reads it for every key).
+        // While a key is pending deletion its rotation status is false and it does not rotate;
+        // cancelling the deletion restores the setting (AWS's GetKeyRotationStatus).
+        let r = k
+            .rotation
+            .as_ref()
+            .filter(|_| k.state != m::KeyState::PendingDeletion && k.is_symmetric());
         Ok(m::GetKeyRotationStatusResponse {
             key_rotation_enabled: Some(r.is_some()),
             key_id: Some(k.arn.clone()),
@@ -437,6 +526,11 @@ impl KmsService {
             }
             k.materials.push(mat);
             Ok(k.arn.clone())
+        })
+        .and_then(|arn| {
+            // A multi-Region key rotates as one: every replica gets the new material.
+            self.propagate_material(ctx, raw)?;
+            Ok(arn)
         })
     }
 
@@ -482,9 +576,12 @@ impl KmsService {
                 )
             })
             .collect();
-        let (rows, next) = page(entries, after.as_deref(), limit_of(input.limit), |e| {
-            e.0.clone()
-        });
+        let (rows, next) = page(
+            entries,
+            after.as_deref(),
+            limit_of(input.limit, 100, 1000)?,
+            |e| e.0.clone(),
+        );
         Ok(m::ListKeyRotationsResponse {
             rotations: Some(rows.into_iter().map(|(_, e)| e).collect()),
             truncated: Some(next.is_some()),
@@ -523,8 +620,9 @@ impl KmsService {
             &input.policy,
             input.bypass_policy_lockout_safety_check != Some(true),
         )?;
+        // PutKeyPolicy works in every key state, pending deletion included (AWS's key-state
+        // table), so a key can be made manageable again before its deletion is cancelled.
         self.update_key(ctx, &input.key_id, move |k| {
-            k.require_changeable()?;
             k.policy = input.policy;
             Ok(Unit::default())
         })

@@ -7,7 +7,6 @@ use rampart_model::kms as m;
 use rampart_model::Timestamp;
 use rampart_store::Tx;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 pub(crate) const KEYS: &str = "kms_key";
 pub(crate) const ALIASES: &str = "kms_alias";
@@ -78,6 +77,25 @@ pub(crate) struct KeyRecord {
     pub rotation: Option<RotationRec>,
     #[serde(default)]
     pub on_demand_rotations: u32,
+    /// `AWS_KMS`, or `EXTERNAL` for imported material.
+    #[serde(default = "aws_kms")]
+    pub origin: m::OriginType,
+    /// The id of the material imported into an `EXTERNAL` key (it may be re-imported, never
+    /// replaced by other material).
+    #[serde(default)]
+    pub imported_id: Option<String>,
+    /// When imported material expires.
+    #[serde(default)]
+    pub valid_to: Option<f64>,
+    #[serde(default)]
+    pub expiration_model: Option<m::ExpirationModelType>,
+    /// For a multi-Region key, its Regions (the same in every copy).
+    #[serde(default)]
+    pub multi_region: Option<crate::multiregion::MrkRec>,
+}
+
+fn aws_kms() -> m::OriginType {
+    m::OriginType::AwsKms
 }
 
 impl KeyRecord {
@@ -221,7 +239,7 @@ pub(crate) fn parse_key_ref(ctx: &RequestContext, raw: &str) -> R<KeyRef> {
 pub(crate) fn resolve(tx: &mut dyn Tx, ctx: &RequestContext, raw: &str) -> TxR<KeyRecord> {
     let id = match parse_key_ref(ctx, raw)? {
         KeyRef::Id(id) => {
-            if Uuid::parse_str(&id).is_err() {
+            if !crate::multiregion::valid_id(&id) {
                 return Err(m::not_found_exception(format!("Invalid keyId '{raw}'")).into());
             }
             id
@@ -275,7 +293,9 @@ pub(crate) fn metadata(k: &KeyRecord) -> m::KeyMetadata {
         key_usage: Some(k.usage),
         key_state: Some(k.state),
         deletion_date: k.deletion_date.map(Timestamp),
-        origin: Some(m::OriginType::AwsKms),
+        origin: Some(k.origin),
+        valid_to: k.valid_to.map(Timestamp),
+        expiration_model: k.expiration_model,
         key_manager: Some(if k.aws_managed {
             m::KeyManagerType::Aws
         } else {
@@ -286,10 +306,13 @@ pub(crate) fn metadata(k: &KeyRecord) -> m::KeyMetadata {
         encryption_algorithms: algs.encryption,
         signing_algorithms: algs.signing,
         key_agreement_algorithms: algs.agreement,
+        encapsulation_algorithms: (k.usage == m::KeyUsageType::EncapsulateDecapsulate)
+            .then(|| vec![m::EncapsulationAlgorithmSpec::MlKem]),
         mac_algorithms: algs.mac,
-        multi_region: Some(false),
+        multi_region: Some(k.multi_region.is_some()),
+        multi_region_configuration: crate::multiregion::configuration(k),
         pending_deletion_window_in_days: k.pending_window_days,
-        current_key_material_id: Some(k.current_material_id()),
+        current_key_material_id: Some(k.current_material_id()).filter(|id| !id.is_empty()),
         ..Default::default()
     }
 }

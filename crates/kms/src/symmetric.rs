@@ -59,15 +59,23 @@ pub(crate) fn check_algorithm(alg: Option<m::EncryptionAlgorithmSpec>) -> R<()> 
     match alg {
         None | Some(m::EncryptionAlgorithmSpec::SymmetricDefault) => Ok(()),
         Some(other) => Err(m::invalid_key_usage_exception(format!(
-            "The encryption algorithm {other} is not compatible with the key spec SYMMETRIC_DEFAULT."
+            "Algorithm {other} is incompatible with key spec SYMMETRIC_DEFAULT."
         ))),
     }
 }
 
-/// The symmetric-encryption gate: the key must be a SYMMETRIC_DEFAULT key.
-fn require_symmetric(k: &KeyRecord, op: &str) -> R<()> {
+/// The symmetric-encryption gate: the key must be a SYMMETRIC_DEFAULT key. AWS words the
+/// refusal by what is wrong: the (defaulted) algorithm for an RSA encryption key, the key
+/// usage otherwise.
+pub(crate) fn require_symmetric(k: &KeyRecord, op: &str) -> R<()> {
     if k.is_symmetric() {
         return Ok(());
+    }
+    if k.usage == m::KeyUsageType::EncryptDecrypt {
+        return Err(m::invalid_key_usage_exception(format!(
+            "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec {}.",
+            k.spec
+        )));
     }
     Err(m::invalid_key_usage_exception(format!(
         "{} key usage is {} which is not valid for {op}.",
@@ -83,13 +91,23 @@ impl KmsService {
         material: &[u8],
         rotation_type: Option<m::RotationType>,
     ) -> R<MaterialRec> {
-        let id = Uuid::new_v4().to_string();
+        self.seal_material_as(arn, &Uuid::new_v4().to_string(), material, rotation_type)
+    }
+
+    /// Seals `material` for key `arn` as material version `id`.
+    pub(crate) fn seal_material_as(
+        &self,
+        arn: &str,
+        id: &str,
+        material: &[u8],
+        rotation_type: Option<m::RotationType>,
+    ) -> R<MaterialRec> {
         let wrapped = self
             .root
-            .seal(&material_aad(arn, &id), material)
+            .seal(&material_aad(arn, id), material)
             .map_err(|_| internal("seal"))?;
         Ok(MaterialRec {
-            id,
+            id: id.to_string(),
             wrapped: base64::engine::general_purpose::STANDARD.encode(wrapped),
             created: record::now(),
             rotation_type,
@@ -120,24 +138,27 @@ impl KmsService {
         raw: &str,
         context: &BTreeMap<String, String>,
         plaintext: &[u8],
+        op: &str,
     ) -> R<(Vec<u8>, KeyRecord)> {
         let k = self.lookup(ctx, raw)?;
-        let b = self.encrypt_with(&k, context, plaintext)?;
+        let b = self.encrypt_with(&k, context, plaintext, op)?;
         Ok((b, k))
     }
 
-    /// Encrypts under `k` (enabled, symmetric) with its current material.
+    /// Encrypts under `k` (enabled, symmetric) with its current material, for the operation
+    /// `op` (named in the refusal for a key of another usage).
     pub(crate) fn encrypt_with(
         &self,
         k: &KeyRecord,
         context: &BTreeMap<String, String>,
         plaintext: &[u8],
+        op: &str,
     ) -> R<Vec<u8>> {
         k.require_usable()?;
-        require_symmetric(k, "Encrypt")?;
+        require_symmetric(k, op)?;
         let mat = k.current()?;
         let material = self.unwrap_material(k, mat)?;
-        let key_id = Uuid::parse_str(&k.key_id).map_err(|_| internal("key id"))?;
+        let key_id = crate::multiregion::id_bytes(&k.key_id).ok_or_else(|| internal("key id"))?;
         let material_id = Uuid::parse_str(&mat.id).map_err(|_| internal("material id"))?;
         blob::seal(key_id, material_id, &material, context, plaintext)
             .map_err(|_| AwsError::internal())
@@ -152,9 +173,9 @@ impl KmsService {
         context: &BTreeMap<String, String>,
     ) -> R<(Zeroizing<Vec<u8>>, KeyRecord)> {
         let header = blob::header(blob_bytes).map_err(|_| invalid_ciphertext())?;
-        let id = header.key_id.to_string();
+        let ids = crate::multiregion::ids_of(header.key_id);
         if let Some(n) = &named {
-            if n.key_id != id {
+            if !ids.contains(&n.key_id) {
                 return Err(m::incorrect_key_exception(
                     "The key ID in the request does not identify a CMK that can perform this operation.",
                 ));
@@ -163,7 +184,14 @@ impl KmsService {
         let k = match named {
             Some(n) => n,
             None => self
-                .read(|tx| record::by_id(tx, ctx, &id))?
+                .read(|tx| {
+                    for id in &ids {
+                        if let Some(k) = record::by_id(tx, ctx, id)? {
+                            return Ok(Some(k));
+                        }
+                    }
+                    Ok(None)
+                })?
                 .ok_or_else(invalid_ciphertext)?,
         };
         k.require_usable()?;
@@ -183,6 +211,7 @@ impl KmsService {
         context: Option<&BTreeMap<String, String>>,
         spec: Option<m::DataKeySpec>,
         number_of_bytes: Option<i32>,
+        op: &str,
     ) -> R<(Zeroizing<Vec<u8>>, Vec<u8>, KeyRecord)> {
         let len = match (spec, number_of_bytes) {
             (Some(m::DataKeySpec::Aes256), None) => 32,
@@ -204,7 +233,7 @@ impl KmsService {
         let mut pt = Zeroizing::new(vec![0u8; len]);
         rampart_core::ids::random_bytes(&mut pt);
         let empty = BTreeMap::new();
-        let (b, k) = self.encrypt_under(ctx, key_id, context.unwrap_or(&empty), &pt)?;
+        let (b, k) = self.encrypt_under(ctx, key_id, context.unwrap_or(&empty), &pt, op)?;
         Ok((pt, b, k))
     }
 }

@@ -534,6 +534,16 @@ fn authorize(
         Some(r) => r(ctx, op, input)?,
         None => Vec::new(),
     };
+    // The resources the request acts on go into its event (CloudTrail's `resources`).
+    for a in accesses.iter().filter(|a| !a.resource_type.is_empty()) {
+        let r = rampart_trail::Resource {
+            resource_type: a.resource_type.clone(),
+            resource_name: a.resource.clone(),
+        };
+        if !ev.resources.contains(&r) {
+            ev.resources.push(r);
+        }
+    }
     let tags = crate::authz::request_tag_keys(input);
     let outcomes = if accesses.is_empty() {
         if ctx.principal.kind == rampart_core::PrincipalKind::Root {

@@ -1,0 +1,111 @@
+"""Imported key material through boto3: CreateKey(Origin=EXTERNAL) -> PendingImport,
+GetParametersForImport (RSA wrapping keys, import tokens), ImportKeyMaterial wrapped offline with
+the `cryptography` package (RSAES-OAEP SHA-256 and RSA-AES key wrap), expiry settings,
+DeleteImportedKeyMaterial -> PendingImport, and re-importing the same material restoring old
+ciphertexts while other material is refused."""
+import datetime as dt
+import os
+
+import pytest
+from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
+
+from conftest import client, error_of
+
+
+@pytest.fixture(scope="module")
+def kms(server):
+    return client(server, "kms")
+
+
+def fails(call, **kw):
+    with pytest.raises(ClientError) as e:
+        call(**kw)
+    return error_of(e.value)
+
+
+def wrap(params, material, algorithm):
+    public = serialization.load_der_public_key(params["PublicKey"])
+    if algorithm == "RSAES_OAEP_SHA_256":
+        return public.encrypt(material, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+    aes = os.urandom(32)
+    head = public.encrypt(aes, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+    return head + aes_key_wrap_with_padding(aes, material)
+
+
+@pytest.mark.parametrize("algorithm", ["RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_256"])
+def test_import_round_trip(kms, algorithm):
+    md = kms.create_key(Origin="EXTERNAL", Description="byok")["KeyMetadata"]
+    assert md["Origin"] == "EXTERNAL" and md["KeyState"] == "PendingImport" and not md["Enabled"]
+    key = md["KeyId"]
+    status, code, msg = fails(kms.encrypt, KeyId=key, Plaintext=b"x")
+    assert (status, code) == (400, "KMSInvalidStateException") and "pending import" in msg
+    params = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm=algorithm, WrappingKeySpec="RSA_2048")
+    assert params["ParametersValidTo"] > dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=23)
+    material = os.urandom(32)
+    r = kms.import_key_material(KeyId=key, ImportToken=params["ImportToken"],
+                                EncryptedKeyMaterial=wrap(params, material, algorithm),
+                                ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    material_id = r["KeyMaterialId"]
+    md = kms.describe_key(KeyId=key)["KeyMetadata"]
+    assert md["KeyState"] == "Enabled" and md["ExpirationModel"] == "KEY_MATERIAL_DOES_NOT_EXPIRE"
+    blob = kms.encrypt(KeyId=key, Plaintext=b"imported")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"imported"
+
+    # Deleting the material makes the key unusable until the same material comes back.
+    kms.delete_imported_key_material(KeyId=key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    status, code, _ = fails(kms.decrypt, CiphertextBlob=blob)
+    assert code == "KMSInvalidStateException"
+    params = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm=algorithm, WrappingKeySpec="RSA_3072")
+    status, code, _ = fails(kms.import_key_material, KeyId=key, ImportToken=params["ImportToken"],
+                            EncryptedKeyMaterial=wrap(params, os.urandom(32), algorithm),
+                            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert (status, code) == (400, "IncorrectKeyMaterialException")
+    again = kms.import_key_material(KeyId=key, ImportToken=params["ImportToken"],
+                                    EncryptedKeyMaterial=wrap(params, material, algorithm),
+                                    ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert again["KeyMaterialId"] == material_id
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"imported"
+
+
+def test_import_tokens_and_rules(kms):
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    first = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    second = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    material = os.urandom(32)
+    # Only the latest parameters count.
+    status, code, _ = fails(kms.import_key_material, KeyId=key, ImportToken=first["ImportToken"],
+                            EncryptedKeyMaterial=wrap(first, material, "RSAES_OAEP_SHA_256"),
+                            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert code == "InvalidImportTokenException"
+    status, code, _ = fails(kms.import_key_material, KeyId=key, ImportToken=b"garbage",
+                            EncryptedKeyMaterial=b"x" * 256, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert code == "InvalidImportTokenException"
+    # Material wrapped under another key does not unwrap; a 16-byte key is not 256 bits.
+    status, code, _ = fails(kms.import_key_material, KeyId=key, ImportToken=second["ImportToken"],
+                            EncryptedKeyMaterial=wrap(first, material, "RSAES_OAEP_SHA_256"),
+                            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert code == "InvalidCiphertextException"
+    status, code, _ = fails(kms.import_key_material, KeyId=key, ImportToken=second["ImportToken"],
+                            EncryptedKeyMaterial=wrap(second, os.urandom(16), "RSAES_OAEP_SHA_256"),
+                            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert code == "IncorrectKeyMaterialException"
+    # Expiring material needs a ValidTo in the future.
+    status, code, _ = fails(kms.import_key_material, KeyId=key, ImportToken=second["ImportToken"],
+                            EncryptedKeyMaterial=wrap(second, material, "RSAES_OAEP_SHA_256"))
+    assert code == "ValidationException"
+    valid_to = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)
+    kms.import_key_material(KeyId=key, ImportToken=second["ImportToken"],
+                            EncryptedKeyMaterial=wrap(second, material, "RSAES_OAEP_SHA_256"), ValidTo=valid_to)
+    md = kms.describe_key(KeyId=key)["KeyMetadata"]
+    assert md["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"
+    assert abs((md["ValidTo"] - valid_to).total_seconds()) < 2
+    # Imports are for EXTERNAL keys; EXTERNAL keys do not rotate.
+    normal = kms.create_key()["KeyMetadata"]["KeyId"]
+    status, code, _ = fails(kms.get_parameters_for_import, KeyId=normal, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    assert code == "UnsupportedOperationException"
+    status, code, _ = fails(kms.enable_key_rotation, KeyId=key)
+    assert code == "UnsupportedOperationException"
