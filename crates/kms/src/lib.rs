@@ -281,7 +281,7 @@ impl KmsService {
                     }
                 }
             };
-            tx.put_json(ALIASES, &key, &rec)?;
+            record::put_alias(tx, &ctx, &rec)?;
             Ok(Unit::default())
         })
     }
@@ -344,9 +344,9 @@ impl KmsService {
             }
             let t = now();
             record::put_key(tx, &rec)?;
-            tx.put_json(
-                ALIASES,
-                &akey,
+            record::put_alias(
+                tx,
+                &ctx2,
                 &AliasRecord {
                     alias_name: alias,
                     target_key_id: rec.key_id.clone(),
@@ -556,8 +556,7 @@ impl Kms for KmsService {
         check_alias_name(&input.alias_name)?;
         let ctx = ctx.clone();
         self.write(move |tx| {
-            let key = format!("{}{}", scope(&ctx), input.alias_name);
-            if !tx.delete(ALIASES, &key)? {
+            if !record::delete_alias(tx, &ctx, &input.alias_name)? {
                 return Err(alias_not_found(&alias_arn(&ctx, &input.alias_name)).into());
             }
             Ok(Unit::default())

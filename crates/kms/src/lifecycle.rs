@@ -1,9 +1,7 @@
 //! Key lifecycle: creation, enabling and disabling, scheduled deletion (carried out by
 //! [`KmsService::sweep`], which also rotates keys whose automatic rotation is due), rotation,
 //! tags and the key policy.
-use crate::record::{
-    self, aliases_of, key_arn, now, scope, KeyRecord, RotationRec, TagRec, ALIASES, KEYS,
-};
+use crate::record::{self, aliases_of, key_arn, now, KeyRecord, RotationRec, TagRec, KEYS};
 use crate::{algorithms, decode_marker, limit_of, page, KmsService, R};
 use rampart_core::{AwsError, RequestContext};
 use rampart_model::kms as m;
@@ -390,7 +388,7 @@ impl KmsService {
                         return Ok(false);
                     }
                     for a in aliases_of(tx, &ctx, &id)? {
-                        tx.delete(ALIASES, &format!("{}{}", scope(&ctx), a.alias_name))?;
+                        record::delete_alias(tx, &ctx, &a.alias_name)?;
                     }
                     crate::grants::delete_all(tx, &ctx, &id)?;
                     KmsService::forget_region(tx, &cur)?;

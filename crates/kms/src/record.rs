@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) const KEYS: &str = "kms_key";
 pub(crate) const ALIASES: &str = "kms_alias";
+/// `account/region/key id/alias name` -> alias name: the aliases of a key without a scan of
+/// every alias (the request path reads them for `kms:ResourceAliases`).
+const ALIASES_BY_KEY: &str = "kms_alias_by_key";
 pub(crate) const ALIAS_PREFIX: &str = "alias/";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -267,13 +270,57 @@ pub(crate) fn aliases_of(
     ctx: &RequestContext,
     key_id: &str,
 ) -> TxR<Vec<AliasRecord>> {
-    let all: Vec<(String, AliasRecord)> =
-        tx.scan_json(ALIASES, &scope(ctx), None, crate::MAX_SCAN)?;
-    Ok(all
-        .into_iter()
-        .map(|(_, a)| a)
-        .filter(|a| a.target_key_id == key_id)
-        .collect())
+    let names = tx.scan(
+        ALIASES_BY_KEY,
+        &format!("{}{key_id}/", scope(ctx)),
+        None,
+        crate::MAX_SCAN,
+    )?;
+    let mut out = Vec::with_capacity(names.len());
+    for (_, name) in names {
+        let name = String::from_utf8_lossy(&name).into_owned();
+        if let Some(a) = tx.get_json::<AliasRecord>(ALIASES, &format!("{}{name}", scope(ctx)))? {
+            if a.target_key_id == key_id {
+                out.push(a);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn alias_index_key(ctx: &RequestContext, key_id: &str, name: &str) -> String {
+    format!("{}{key_id}/{name}", scope(ctx))
+}
+
+/// Stores an alias and its entry in the by-key index (moving it from the key it pointed at).
+pub(crate) fn put_alias(tx: &mut dyn Tx, ctx: &RequestContext, a: &AliasRecord) -> TxR<()> {
+    let key = format!("{}{}", scope(ctx), a.alias_name);
+    if let Some(old) = tx.get_json::<AliasRecord>(ALIASES, &key)? {
+        tx.delete(
+            ALIASES_BY_KEY,
+            &alias_index_key(ctx, &old.target_key_id, &old.alias_name),
+        )?;
+    }
+    tx.put_json(ALIASES, &key, a)?;
+    tx.put(
+        ALIASES_BY_KEY,
+        &alias_index_key(ctx, &a.target_key_id, &a.alias_name),
+        a.alias_name.as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// Deletes an alias and its index entry; whether it existed.
+pub(crate) fn delete_alias(tx: &mut dyn Tx, ctx: &RequestContext, name: &str) -> TxR<bool> {
+    let key = format!("{}{name}", scope(ctx));
+    let Some(old) = tx.get_json::<AliasRecord>(ALIASES, &key)? else {
+        return Ok(false);
+    };
+    tx.delete(
+        ALIASES_BY_KEY,
+        &alias_index_key(ctx, &old.target_key_id, name),
+    )?;
+    Ok(tx.delete(ALIASES, &key)?)
 }
 
 pub(crate) fn put_key(tx: &mut dyn Tx, k: &KeyRecord) -> TxR<()> {
