@@ -13,7 +13,10 @@ fn envelope(c: &mut Criterion) {
     let key = [9u8; 32];
     let (kid, mid) = (Uuid::new_v4(), Uuid::new_v4());
     let mut ctx = BTreeMap::new();
-    ctx.insert("SecretARN".to_string(), "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf".to_string());
+    ctx.insert(
+        "SecretARN".to_string(),
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf".to_string(),
+    );
     ctx.insert("SecretVersionId".to_string(), Uuid::new_v4().to_string());
     let mut g = c.benchmark_group("blob");
     for size in [1024usize, 4096] {
