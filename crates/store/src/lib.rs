@@ -199,12 +199,19 @@ pub trait Store: Send + Sync + 'static {
 pub trait WriteJob: Send {
     fn run(&mut self, tx: &mut dyn Tx) -> bool;
     fn finish(self: Box<Self>, committed: Result<(), StoreError>);
+    /// Whether the job must run inside its own savepoint so that a failure rolls back its
+    /// changes alone. A job whose every statement leaves the store consistent on its own (a
+    /// single insert, say) can skip it: savepoints journal every page the job touches.
+    fn needs_savepoint(&self) -> bool {
+        true
+    }
 }
 
 struct FnJob<F, R, E> {
     f: Option<F>,
     result: Option<Result<R, E>>,
     reply: Option<std::sync::mpsc::SyncSender<Result<R, E>>>,
+    guarded: bool,
 }
 
 impl<F, R, E> WriteJob for FnJob<F, R, E>
@@ -219,6 +226,10 @@ where
         let ok = r.is_ok();
         self.result = Some(r);
         ok
+    }
+
+    fn needs_savepoint(&self) -> bool {
+        self.guarded
     }
 
     fn finish(mut self: Box<Self>, committed: Result<(), StoreError>) {
@@ -265,11 +276,24 @@ pub trait StoreExt: Store {
         R: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.write_as(f, true)
+    }
+
+    /// [`StoreExt::write`] with `guarded: false` for jobs whose every statement leaves the
+    /// store consistent on its own (see [`WriteJob::needs_savepoint`]): a failure keeps what
+    /// the statements before it did.
+    fn write_as<R, E, F>(&self, f: F, guarded: bool) -> Result<R, E>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.submit(Box::new(FnJob {
             f: Some(f),
             result: None,
             reply: Some(tx),
+            guarded,
         }));
         rx.recv()
             .unwrap_or_else(|_| Err(E::from(StoreError::Closed)))
@@ -281,10 +305,19 @@ pub trait StoreExt: Store {
     where
         F: FnOnce(&mut dyn Tx) -> Result<(), StoreError> + Send + 'static,
     {
+        self.write_detached_as(f, true)
+    }
+
+    /// [`StoreExt::write_detached`] choosing the savepoint (see [`StoreExt::write_as`]).
+    fn write_detached_as<F>(&self, f: F, guarded: bool)
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<(), StoreError> + Send + 'static,
+    {
         self.submit(Box::new(FnJob {
             f: Some(f),
             result: None,
             reply: None,
+            guarded,
         }));
     }
 }

@@ -153,6 +153,15 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Box<dyn WriteJob>>) {
 fn run_group(conn: &mut Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(), StoreError> {
     exec(conn, "BEGIN IMMEDIATE")?;
     for job in group.iter_mut() {
+        if !job.needs_savepoint() {
+            let mut tx = SqliteTx { conn };
+            if catch_unwind(AssertUnwindSafe(|| job.run(&mut tx))).is_err() {
+                tracing::error!("an unguarded write job panicked; the group is rolled back");
+                let _ = exec(conn, "ROLLBACK");
+                return Err(StoreError::Backend("a write job panicked".into()));
+            }
+            continue;
+        }
         if let Err(e) = exec(conn, "SAVEPOINT job") {
             let _ = exec(conn, "ROLLBACK");
             return Err(e.into());

@@ -94,10 +94,12 @@ impl Trail {
         let row = event.to_row();
         let key = self.mac_key.clone();
         let job = move |tx: &mut dyn Tx| append_row(tx, row, &key);
+        // No savepoint: the append is one insert (SQLite makes each statement atomic) and,
+        // every 1000 events, a digest insert after it; a failure leaves the chain intact.
         if wait {
-            self.store.write(job)
+            self.store.write_as(job, false)
         } else {
-            self.store.write_detached(job);
+            self.store.write_detached_as(job, false);
             Ok(())
         }
     }
