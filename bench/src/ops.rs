@@ -190,7 +190,12 @@ pub fn resolve(
             t.setup,
         ),
         None => match (target, body) {
-            (Some(_), b) => (Proto::Json("1.1"), None, b.unwrap_or("{}").to_owned(), &[][..]),
+            (Some(_), b) => (
+                Proto::Json("1.1"),
+                None,
+                b.unwrap_or("{}").to_owned(),
+                &[][..],
+            ),
             (None, Some(b)) => (Proto::Query, None, b.to_owned(), &[][..]),
             (None, None) => bail!(
                 "unknown op '{name}': give --target (JSON 1.1) or --body (Query) for an ad-hoc \

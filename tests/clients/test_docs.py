@@ -1,4 +1,4 @@
-"""Every `aws ...` command in the ```sh blocks of docs/sts.md, docs/trail.md, docs/iam.md and docs/kms.md runs against a
+"""Every `aws ...` command in the ```sh blocks of docs/sts.md, docs/trail.md, docs/iam.md, docs/kms.md and docs/secrets.md runs against a
 real server with its credentials file and exits 0."""
 import re
 import shlex
@@ -24,10 +24,10 @@ def commands(doc):
     return out
 
 
-CASES = [(doc, cmd) for doc in ("sts.md", "trail.md", "iam.md", "kms.md") for cmd in commands(doc)]
+CASES = [(doc, cmd) for doc in ("sts.md", "trail.md", "iam.md", "kms.md", "secrets.md") for cmd in commands(doc)]
 
 
-@pytest.mark.parametrize("doc, minimum", [("sts.md", 2), ("trail.md", 6), ("iam.md", 20), ("kms.md", 4)])
+@pytest.mark.parametrize("doc, minimum", [("sts.md", 2), ("trail.md", 6), ("iam.md", 20), ("kms.md", 8), ("secrets.md", 6)])
 def test_docs_have_examples(doc, minimum):
     assert len(commands(doc)) >= minimum
 

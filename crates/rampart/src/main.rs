@@ -314,7 +314,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
     };
     let tls = rampart_server::tls::server_config(&cert, &key_path)?;
 
-    let registry = services::registry(&identity, &trail, o.root.clone());
+    let registry = services::registry(&identity, &trail, o.root.clone(), &cfg.regions);
     let authorizer = services::authorizer(&identity);
     let reset_identity = identity.clone();
     let dev = cfg.dev;

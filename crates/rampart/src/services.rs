@@ -25,6 +25,7 @@ pub fn registry(
     identity: &Identity,
     trail: &Trail,
     root: Arc<rampart_crypto::RootKey>,
+    regions: &[String],
 ) -> Registry {
     let mut r = Registry::default();
     let sts = Arc::new(rampart_identity::sts::TokenService::new(identity.clone()));
@@ -43,13 +44,44 @@ pub fn registry(
             rampart_model::iam::dispatch(iam.as_ref(), ctx, op, input)
         }),
     );
-    let kms = Arc::new(rampart_kms::KmsService::new(trail.store().clone(), root));
-    r.add(
+    let kms = Arc::new(
+        rampart_kms::KmsService::new(trail.store().clone(), root).with_regions(regions.to_vec()),
+    );
+    // Deletes keys at the end of their waiting period and rotates keys when due.
+    kms.start_scheduler(std::time::Duration::from_secs(60));
+    let kms_dispatch = kms.clone();
+    let kms_resources = kms.clone();
+    r.add_with_resources(
         &rampart_model::kms::SERVICE,
         noting_key_use(identity, move |ctx, op, input| {
-            rampart_model::kms::dispatch(kms.as_ref(), ctx, op, input)
+            rampart_model::kms::dispatch(kms_dispatch.as_ref(), ctx, op, input)
         }),
+        // Key policies (and grants) decide with the caller's IAM policies.
+        Arc::new(move |ctx, op, input| kms_resources.accesses(ctx, op, input)),
     );
+    // ---- Secrets Manager (crates/secrets): values envelope-encrypted through KMS ----------
+    let secrets = Arc::new(rampart_secrets::SecretsService::new(
+        trail.store().clone(),
+        Arc::new(KmsEnvelope {
+            kms: kms.clone(),
+            trail: trail.clone(),
+        }),
+        secrets_rotators(),
+    ));
+    // Deletes secrets at the end of their recovery window and starts due rotations.
+    if let Err(e) = secrets.start_scheduler() {
+        tracing::error!(error = %e, "the Secrets Manager scheduler could not start");
+    }
+    let secrets_resources = secrets.clone();
+    r.add_with_resources(
+        &rampart_model::secretsmanager::SERVICE,
+        noting_key_use(identity, move |ctx, op, input| {
+            rampart_model::secretsmanager::dispatch(secrets.as_ref(), ctx, op, input)
+        }),
+        // Secret resource policies decide with the caller's IAM policies.
+        Arc::new(move |ctx, op, input| secrets_resources.accesses(ctx, op, input)),
+    );
+    // ---- end Secrets Manager ----------------------------------------------------------------
     let ct = Arc::new(CloudTrailService::new(trail.store().clone()));
     r.add(
         &rampart_model::cloudtrail::SERVICE,
@@ -94,4 +126,108 @@ pub fn authorizer(identity: &Identity) -> Option<Arc<rampart_server::authz::Auth
     Some(Arc::new(rampart_server::authz::Authorizer::new(Arc::new(
         IdentityPolicies(identity.clone()),
     ))))
+}
+
+// ---- Secrets Manager: its KMS envelope and rotators -----------------------------------------
+
+/// Where local-command rotators live (`RAMPART_ROTATORS_DIR`) and the endpoint they call back
+/// (`RAMPART_ROTATOR_ENDPOINT`, given to them as `AWS_ENDPOINT_URL`).
+fn secrets_rotators() -> rampart_secrets::Rotators {
+    rampart_secrets::Rotators {
+        dir: std::env::var_os("RAMPART_ROTATORS_DIR").map(std::path::PathBuf::from),
+        endpoint: std::env::var("RAMPART_ROTATOR_ENDPOINT").ok(),
+        ..Default::default()
+    }
+}
+
+/// Secrets Manager's envelope encryption through Rampart's KMS. Like AWS, each KMS call leaves
+/// its own trail event (`kms.amazonaws.com`, invoked by `secretsmanager.amazonaws.com`) with the
+/// key and the encryption context, never the plaintext.
+struct KmsEnvelope {
+    kms: Arc<rampart_kms::KmsService>,
+    trail: Trail,
+}
+
+impl KmsEnvelope {
+    fn record(
+        &self,
+        ctx: &RequestContext,
+        event_name: &str,
+        params: Value,
+        key_arn: Option<&str>,
+        err: Option<&AwsError>,
+    ) {
+        let mut ev = rampart_trail::AuditEvent::from_context(ctx, "kms.amazonaws.com", true);
+        ev.event_name = event_name.to_string();
+        ev.request_id = rampart_core::ids::request_id();
+        ev.user_agent = "secretsmanager.amazonaws.com".to_string();
+        ev.source_ip = "secretsmanager.amazonaws.com".to_string();
+        if let Value::Object(ui) = &mut ev.user_identity {
+            ui.insert("invokedBy".into(), "secretsmanager.amazonaws.com".into());
+        }
+        ev.request_parameters = params;
+        if let Some(k) = key_arn {
+            ev.resources = vec![rampart_trail::Resource {
+                resource_type: "AWS::KMS::Key".to_string(),
+                resource_name: k.to_string(),
+            }];
+        }
+        if let Some(e) = err {
+            ev.error_code = Some(e.code.to_string());
+            ev.error_message = Some(e.message.clone());
+        }
+        if let Err(e) = self.trail.record(&ev, false) {
+            tracing::error!(error = %e, "audit event could not be written");
+        }
+    }
+}
+
+impl rampart_secrets::Envelope for KmsEnvelope {
+    fn encrypt(
+        &self,
+        ctx: &RequestContext,
+        key: Option<&str>,
+        context: &std::collections::BTreeMap<String, String>,
+        plaintext: &[u8],
+    ) -> Result<(Vec<u8>, String), AwsError> {
+        let key = match key {
+            Some(k) => k.to_string(),
+            None => self.kms.aws_managed_key(ctx, "secretsmanager")?,
+        };
+        let r = self.kms.encrypt_for(ctx, &key, context, plaintext);
+        let params = serde_json::json!({
+            "keyId": key,
+            "encryptionContext": context,
+            "keySpec": "AES_256",
+        });
+        self.record(
+            ctx,
+            "GenerateDataKey",
+            params,
+            r.as_ref().ok().map(|(_, arn)| arn.as_str()),
+            r.as_ref().err(),
+        );
+        r
+    }
+
+    fn decrypt(
+        &self,
+        ctx: &RequestContext,
+        context: &std::collections::BTreeMap<String, String>,
+        blob: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, AwsError> {
+        let r = self.kms.decrypt_for(ctx, blob, context);
+        let params = serde_json::json!({
+            "encryptionContext": context,
+            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        });
+        self.record(
+            ctx,
+            "Decrypt",
+            params,
+            r.as_ref().ok().map(|(_, arn)| arn.as_str()),
+            r.as_ref().err(),
+        );
+        r.map(|(pt, _)| pt)
+    }
 }
