@@ -145,6 +145,17 @@ pub const OPS: &[OpTemplate] = &[
         }],
     },
     OpTemplate {
+        name: "secretsmanager:PutSecretValue",
+        service: "secretsmanager",
+        proto: Proto::Json("1.1"),
+        target: Some("secretsmanager.PutSecretValue"),
+        body: r#"{"SecretId":"rampart-bench-put","SecretString":"rampart-bench-new-value"}"#,
+        setup: &[Setup {
+            target: Some("secretsmanager.CreateSecret"),
+            body: r#"{"Name":"rampart-bench-put","SecretString":"rampart-bench-value"}"#,
+        }],
+    },
+    OpTemplate {
         name: "secretsmanager:ListSecrets",
         service: "secretsmanager",
         proto: Proto::Json("1.1"),

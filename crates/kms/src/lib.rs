@@ -25,7 +25,7 @@ use rampart_core::{AwsError, RequestContext};
 use rampart_crypto::RootKey;
 use rampart_model::kms::{self as m, Kms};
 use rampart_model::{Blob, Timestamp, Unit};
-use rampart_store::{Store, StoreError, StoreExt, Tx};
+use rampart_store::{Store, StoreExt, Tx};
 use record::{
     alias_arn, alias_not_found, key_arn, now, resolve, scope, AliasRecord, KeyRecord, ALIASES,
     ALIAS_PREFIX, KEYS,
@@ -38,35 +38,7 @@ pub(crate) const MAX_SCAN: usize = 100_000;
 
 pub(crate) type R<T> = Result<T, AwsError>;
 
-/// Errors inside a store transaction.
-pub(crate) enum KmsError {
-    Aws(AwsError),
-    Store(StoreError),
-}
-
-impl From<StoreError> for KmsError {
-    fn from(e: StoreError) -> Self {
-        KmsError::Store(e)
-    }
-}
-
-impl From<AwsError> for KmsError {
-    fn from(e: AwsError) -> Self {
-        KmsError::Aws(e)
-    }
-}
-
-impl From<KmsError> for AwsError {
-    fn from(e: KmsError) -> Self {
-        match e {
-            KmsError::Aws(a) => a,
-            KmsError::Store(s) => {
-                tracing::error!(error = %s, "kms store failure");
-                internal("store")
-            }
-        }
-    }
-}
+pub(crate) use rampart_store::TxError as KmsError;
 
 pub(crate) type TxR<T> = Result<T, KmsError>;
 
@@ -180,14 +152,18 @@ impl KmsService {
     }
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> TxR<T>) -> R<T> {
-        self.store.read(f).map_err(AwsError::from)
+        self.store
+            .read(f)
+            .map_err(|e: KmsError| e.into_aws("kms", || internal("store")))
     }
 
     fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Tx) -> TxR<T> + Send + 'static,
     ) -> R<T> {
-        self.store.write(f).map_err(AwsError::from)
+        self.store
+            .write(f)
+            .map_err(|e: KmsError| e.into_aws("kms", || internal("store")))
     }
 
     fn lookup(&self, ctx: &RequestContext, raw: &str) -> R<KeyRecord> {

@@ -26,7 +26,7 @@ use labels::CURRENT;
 use rampart_core::{AwsError, RequestContext};
 use rampart_model::secretsmanager::{self as m, SecretsManager};
 use rampart_model::{Blob, Timestamp, Unit};
-use rampart_store::{Store, StoreError, StoreExt, Tx};
+use rampart_store::{Store, StoreExt, Tx};
 use record::{RotationRec, RulesRec, SecretRec, TagRec, VersionRec};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -57,35 +57,7 @@ pub trait Envelope: Send + Sync {
     ) -> Result<Zeroizing<Vec<u8>>, AwsError>;
 }
 
-/// Errors inside a store transaction.
-enum TxErr {
-    Aws(AwsError),
-    Store(StoreError),
-}
-
-impl From<StoreError> for TxErr {
-    fn from(e: StoreError) -> Self {
-        TxErr::Store(e)
-    }
-}
-
-impl From<AwsError> for TxErr {
-    fn from(e: AwsError) -> Self {
-        TxErr::Aws(e)
-    }
-}
-
-impl From<TxErr> for AwsError {
-    fn from(e: TxErr) -> Self {
-        match e {
-            TxErr::Aws(a) => a,
-            TxErr::Store(s) => {
-                tracing::error!(error = %s, "secrets store failure");
-                internal()
-            }
-        }
-    }
-}
+use rampart_store::TxError as TxErr;
 
 type TxR<T> = Result<T, TxErr>;
 
@@ -498,14 +470,18 @@ impl SecretsService {
     }
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> TxR<T>) -> R<T> {
-        self.store.read(f).map_err(AwsError::from)
+        self.store
+            .read(f)
+            .map_err(|e: TxErr| e.into_aws("secretsmanager", internal))
     }
 
     fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Tx) -> TxR<T> + Send + 'static,
     ) -> R<T> {
-        self.store.write(f).map_err(AwsError::from)
+        self.store
+            .write(f)
+            .map_err(|e: TxErr| e.into_aws("secretsmanager", internal))
     }
 
     /// The secret `raw` names (scheduled for deletion or not).

@@ -194,6 +194,44 @@ pub trait Store: Send + Sync + 'static {
     fn submit(&self, job: Box<dyn WriteJob>);
 }
 
+/// An error inside a service's store transaction: the service's own AWS error (returned as
+/// is) or the store's (logged, and answered with the service's internal error).
+#[derive(Debug)]
+pub enum TxError {
+    Aws(rampart_core::AwsError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        TxError::Store(e)
+    }
+}
+
+impl From<rampart_core::AwsError> for TxError {
+    fn from(e: rampart_core::AwsError) -> Self {
+        TxError::Aws(e)
+    }
+}
+
+impl TxError {
+    /// The AWS error to answer: a service error as is; a store failure logged (with
+    /// `service`) and answered with `internal()`.
+    pub fn into_aws(
+        self,
+        service: &str,
+        internal: impl FnOnce() -> rampart_core::AwsError,
+    ) -> rampart_core::AwsError {
+        match self {
+            TxError::Aws(a) => a,
+            TxError::Store(s) => {
+                tracing::error!(error = %s, service, "store failure");
+                internal()
+            }
+        }
+    }
+}
+
 /// A queued write. `run` executes inside the group transaction and says whether its changes
 /// stand; `finish` learns whether the commit that made them durable succeeded.
 pub trait WriteJob: Send {

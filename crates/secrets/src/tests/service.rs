@@ -297,7 +297,7 @@ fn a_new_current_value_counts_as_a_rotation_for_day_schedules() {
         .unwrap();
     // Pretend the schedule was set long ago.
     f.store
-        .write(|tx: &mut dyn Tx| -> Result<(), StoreError> {
+        .write(|tx: &mut dyn Tx| -> Result<(), rampart_store::StoreError> {
             let key = skey("111122223333", "us-east-1", "manual");
             let mut rec: SecretRec = tx.get_json(SECRETS, &key)?.unwrap();
             rec.rotation.next_rotation = Some(1.0);
