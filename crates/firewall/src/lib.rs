@@ -26,6 +26,7 @@
 //! `../shared/waf/corpus-dev.jsonl.gz`.
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod detect;
 mod hash;
 pub mod inspect;

@@ -24,6 +24,11 @@ pub struct Request {
     pub body: Vec<u8>,
     /// The client address, when known.
     pub source_ip: Option<IpAddr>,
+    /// The size of the whole body when `body` holds only its first part (the edge reads no
+    /// more than it inspects); `None` when `body` is all of it.
+    pub body_size: Option<usize>,
+    /// The HTTP version as it appears in logs (`HTTP/1.1`, `HTTP/2.0`).
+    pub http_version: String,
 }
 
 /// Which part of a JSON body a `JsonBody` match inspects (WAFv2 `JsonMatchScope`).
@@ -152,6 +157,11 @@ impl Request {
             .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
             .collect()
+    }
+
+    /// The size of the whole body.
+    pub fn body_len(&self) -> usize {
+        self.body_size.unwrap_or(0).max(self.body.len())
     }
 
     /// The body up to `limit` bytes (AWS inspects only the first 8 KB by default).
