@@ -3,7 +3,6 @@
 //! requests back to back for a fixed time; the run always stops by itself.
 
 mod ops;
-mod sign;
 
 use base64::Engine as _;
 use std::collections::BTreeMap;
@@ -23,7 +22,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::ops::Op;
-use crate::sign::Signer;
+use rampart_sigv4::client::Signer;
 
 const MAX_DURATION: Duration = Duration::from_secs(3600);
 const MAX_WARMUP: Duration = Duration::from_secs(600);

@@ -30,7 +30,12 @@ const SERVICES: &[(&str, &str, &str)] = &[
     ("kms", "kms", "2014-11-01"),
     ("secretsmanager", "secretsmanager", "2017-10-17"),
     ("sts", "sts", "2011-06-15"),
+    ("wafv2", "wafv2", "2019-07-29"),
 ];
+
+/// Rampart's own APIs, modelled in botocore's format under `crates/codegen/models/`:
+/// (Rust module, directory, API version).
+const LOCAL_SERVICES: &[(&str, &str, &str)] = &[("edge", "rampart-edge", "2026-12-01")];
 
 fn usage() -> ExitCode {
     eprintln!("usage: cargo run -p codegen -- --botocore <dir|wheel> [--check] [--out <dir>]");
@@ -62,7 +67,7 @@ fn main() -> ExitCode {
     };
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = out.unwrap_or_else(|| manifest.join("../model/src/generated"));
-    match run(&botocore, &out, &manifest.join("patches.json"), check) {
+    match run(&botocore, &out, manifest, check) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("codegen: {e}");
@@ -71,7 +76,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<ExitCode, String> {
+fn run(botocore: &Path, out: &Path, manifest: &Path, check: bool) -> Result<ExitCode, String> {
+    let patches_path = &manifest.join("patches.json");
     let source = wheel::Source::open(botocore)?;
     match source.version()? {
         Some(v) if v != BOTOCORE_VERSION => {
@@ -94,8 +100,17 @@ fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<
 
     let mut files: Vec<(String, String)> = Vec::new();
     let mut summary = Vec::new();
-    for (module, dir, version) in SERVICES {
-        let raw = source.read(&format!("{dir}/{version}/service-2.json.gz"))?;
+    let all = SERVICES
+        .iter()
+        .map(|s| (s, false))
+        .chain(LOCAL_SERVICES.iter().map(|s| (s, true)));
+    for ((module, dir, version), local) in all {
+        let raw = if local {
+            let p = manifest.join(format!("models/{dir}/{version}/service-2.json"));
+            std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?
+        } else {
+            source.read(&format!("{dir}/{version}/service-2.json.gz"))?
+        };
         let mut model: Value =
             serde_json::from_slice(&raw).map_err(|e| format!("{dir} model: {e}"))?;
         if let Some(p) = patches.get(*module) {
@@ -107,7 +122,9 @@ fn run(botocore: &Path, out: &Path, patches_path: &Path, check: bool) -> Result<
     }
     files.push((
         "mod.rs".to_string(),
-        rustfmt(&gen::generate_mod(SERVICES.iter().map(|s| s.0)))?,
+        rustfmt(&gen::generate_mod(
+            SERVICES.iter().chain(LOCAL_SERVICES).map(|s| s.0),
+        ))?,
     ));
 
     let out = out.canonicalize().unwrap_or_else(|_| out.to_path_buf());

@@ -10,6 +10,9 @@ pub struct AwsError {
     pub message: String,
     pub status: u16,
     pub sender_fault: bool,
+    /// Members of the error shape beyond its message (WAF's `Field`, `Parameter`, `Reason`),
+    /// rendered by the JSON protocols.
+    pub fields: Vec<(&'static str, String)>,
 }
 
 impl AwsError {
@@ -23,7 +26,14 @@ impl AwsError {
             message: message.into(),
             status,
             sender_fault: status < 500,
+            fields: Vec::new(),
         }
+    }
+
+    /// Adds a member of the error shape (`with_field("Field", "IP_ADDRESS")`).
+    pub fn with_field(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.fields.push((name, value.into()));
+        self
     }
 
     /// `ValidationException` (HTTP 400) with the given message.

@@ -1,6 +1,7 @@
 //! `rampart`: the binary. A thin layer over the library crates: settings, start-up, commands.
 #![forbid(unsafe_code)]
 
+mod client;
 mod config;
 mod services;
 
@@ -44,6 +45,57 @@ enum Command {
     Trail {
         #[command(subcommand)]
         cmd: TrailCmd,
+    },
+    /// The web application firewall's proxies (a running server's).
+    Waf {
+        #[command(subcommand)]
+        cmd: WafCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum WafCmd {
+    /// Reverse proxies that enforce web ACLs (each is an Application Load Balancer ARN that
+    /// `aws wafv2 associate-web-acl` takes).
+    Proxy {
+        #[command(subcommand)]
+        cmd: ProxyCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ProxyCmd {
+    /// Create a proxy; it listens at once and after every restart. Prints its ARN.
+    Create {
+        #[command(flatten)]
+        target: client::Target,
+        /// Name (letters, digits and hyphens, at most 32).
+        #[arg(long)]
+        name: String,
+        /// ADDRESS:PORT to listen on.
+        #[arg(long)]
+        listen: String,
+        /// URL of the application to protect (http:// or https://).
+        #[arg(long)]
+        upstream: String,
+        /// PEM certificate chain: serve HTTPS (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key for --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// List the proxies (JSON).
+    List {
+        #[command(flatten)]
+        target: client::Target,
+    },
+    /// Delete a proxy (by ARN or name).
+    Delete {
+        #[command(flatten)]
+        target: client::Target,
+        /// The proxy's ARN or name.
+        proxy: String,
     },
 }
 
@@ -155,6 +207,14 @@ fn run(cli: Cli) -> Result<()> {
             cfg.validate()?;
             print!("{}", toml::to_string(&cfg)?);
             Ok(())
+        }
+        Command::Waf {
+            cmd: WafCmd::Proxy { cmd },
+        } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(proxy_cmd(cmd))
         }
         Command::Trail {
             cmd: TrailCmd::Verify { data_dir },
@@ -314,7 +374,15 @@ async fn serve(mut cfg: Config) -> Result<()> {
     };
     let tls = rampart_server::tls::server_config(&cert, &key_path)?;
 
-    let registry = services::registry(&identity, &trail, o.root.clone(), &cfg.regions);
+    let services::Services { registry, edge } = services::registry(
+        &identity,
+        &trail,
+        o.root.clone(),
+        &cfg.regions,
+        &cfg.data_dir,
+    );
+    let reset_edge = edge.clone();
+    let metrics_edge = edge.clone();
     let authorizer = services::authorizer(&identity);
     let reset_identity = identity.clone();
     let dev = cfg.dev;
@@ -327,6 +395,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
         limits: cfg.limits(),
         dev,
         on_reset: Some(Arc::new(move || {
+            reset_edge.stop_all();
             reset_identity
                 .bootstrap(Some(rampart_identity::DEV_ACCOUNT), Some(("test", "test")))
                 .map(|_| ())
@@ -336,6 +405,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
         regions: cfg.regions.clone(),
         strict_trail: cfg.trail.sync == config::TrailSync::Strict,
         authorizer,
+        metrics: Some(Arc::new(move || metrics_edge.metrics())),
     });
 
     let allow_plain = bound.ip().is_loopback();
@@ -380,6 +450,82 @@ async fn serve(mut cfg: Config) -> Result<()> {
     let _ = tokio::task::spawn_blocking(move || t.sign_head()).await;
     o.store.close();
     Ok(())
+}
+
+const EDGE: &str = "RampartEdge_20261201";
+
+async fn proxy_cmd(cmd: ProxyCmd) -> Result<()> {
+    match cmd {
+        ProxyCmd::Create {
+            target,
+            name,
+            listen,
+            upstream,
+            tls_cert,
+            tls_key,
+        } => {
+            let mut body =
+                serde_json::json!({"Name": name, "Listen": listen, "Upstream": upstream});
+            if let (Some(c), Some(k)) = (tls_cert, tls_key) {
+                let abs = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
+                body["Tls"] = serde_json::json!({
+                    "CertificateFile": abs(c).display().to_string(),
+                    "PrivateKeyFile": abs(k).display().to_string(),
+                });
+            }
+            let v = target
+                .call("rampart", &format!("{EDGE}.CreateProxy"), &body)
+                .await?;
+            let arn = v
+                .pointer("/Proxy/ProxyArn")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| anyhow!("the server answered without a proxy ARN"))?;
+            println!("{arn}");
+            if let Some(b) = v
+                .pointer("/Proxy/BoundAddress")
+                .and_then(serde_json::Value::as_str)
+            {
+                eprintln!("listening on {b}");
+            }
+            Ok(())
+        }
+        ProxyCmd::List { target } => {
+            let v = target
+                .call(
+                    "rampart",
+                    &format!("{EDGE}.DescribeProxies"),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
+        ProxyCmd::Delete { target, proxy } => {
+            let arn = if proxy.starts_with("arn:") {
+                proxy
+            } else {
+                let v = target
+                    .call(
+                        "rampart",
+                        &format!("{EDGE}.DescribeProxies"),
+                        &serde_json::json!({"Names": [proxy]}),
+                    )
+                    .await?;
+                v.pointer("/Proxies/0/ProxyArn")
+                    .and_then(serde_json::Value::as_str)
+                    .ok_or_else(|| anyhow!("no such proxy"))?
+                    .to_string()
+            };
+            target
+                .call(
+                    "rampart",
+                    &format!("{EDGE}.DeleteProxy"),
+                    &serde_json::json!({"ProxyArn": arn}),
+                )
+                .await?;
+            Ok(())
+        }
+    }
 }
 
 async fn wait_for_signal() {

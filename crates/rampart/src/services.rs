@@ -21,12 +21,20 @@ fn noting_key_use(
     })
 }
 
+/// The registered services, and the edge (its proxies are stopped on a `--dev` reset and its
+/// counters served on `/metrics`).
+pub struct Services {
+    pub registry: Registry,
+    pub edge: rampart_edge::Edge,
+}
+
 pub fn registry(
     identity: &Identity,
     trail: &Trail,
     root: Arc<rampart_crypto::RootKey>,
     regions: &[String],
-) -> Registry {
+    data_dir: &std::path::Path,
+) -> Services {
     let mut r = Registry::default();
     let sts = Arc::new(rampart_identity::sts::TokenService::new(identity.clone()));
     r.add(
@@ -89,7 +97,31 @@ pub fn registry(
             rampart_model::cloudtrail::dispatch(ct.as_ref(), ctx, op, input)
         }),
     );
-    r
+    // ---- WAF (crates/waf) and the edge's proxies that enforce it (crates/edge) ---------------
+    let edge = rampart_edge::Edge::new(trail.store().clone(), data_dir.join("waf-logs"), None);
+    let waf = Arc::new(rampart_waf::WafService::new(
+        trail.store().clone(),
+        Arc::new(edge.clone()),
+    ));
+    let forget = waf.clone();
+    edge.on_deleted(move |account, region, arn| forget.resource_deleted(account, region, arn));
+    // Proxies listen again after a restart, with the plans of their web ACLs.
+    edge.start_all();
+    waf.publish_all();
+    r.add(
+        &rampart_model::wafv2::SERVICE,
+        noting_key_use(identity, move |ctx, op, input| {
+            rampart_model::wafv2::dispatch(waf.as_ref(), ctx, op, input)
+        }),
+    );
+    let edge_api = edge.clone();
+    r.add(
+        &rampart_model::edge::SERVICE,
+        noting_key_use(identity, move |ctx, op, input| {
+            rampart_model::edge::dispatch(&edge_api, ctx, op, input)
+        }),
+    );
+    Services { registry: r, edge }
 }
 
 /// The identity store as the request path's source of policies.

@@ -337,6 +337,10 @@ pub async fn handle(
     if path == "/_rampart/health" && parts.method == http::Method::GET {
         return Reply::new(200, "application/json", br#"{"status":"ok"}"#.to_vec()).into_response();
     }
+    if path == "/metrics" && parts.method == http::Method::GET {
+        let text = state.metrics.as_ref().map(|f| f()).unwrap_or_default();
+        return Reply::new(200, "text/plain; version=0.0.4", text.into_bytes()).into_response();
+    }
     if state.dev
         && parts.method == http::Method::POST
         && (path == "/moto-api/reset" || path == "/_rampart/reset")

@@ -129,6 +129,8 @@ pub struct State {
     pub dev: bool,
     /// Called by the `--dev` reset after the store is wiped (re-creates the dev account).
     pub on_reset: Option<Arc<dyn Fn() -> Result<(), String> + Send + Sync>>,
+    /// Prometheus text for `GET /metrics` (unauthenticated, like `/_rampart/health`).
+    pub metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
     pub default_region: String,
     /// The regions this node serves; a request signed for another is refused.
     pub regions: Vec<String>,

@@ -238,7 +238,12 @@ pub fn encode_err(
 ) -> Reply {
     match proto {
         Proto::Json { version_10 } => {
-            let body = json!({"__type": err.code, "message": err.message});
+            let mut body = json!({"__type": err.code, "message": err.message});
+            if let Some(o) = body.as_object_mut() {
+                for (k, v) in &err.fields {
+                    o.insert((*k).to_string(), v.clone().into());
+                }
+            }
             Reply::new(
                 err.status,
                 json_ct(version_10),
@@ -256,7 +261,13 @@ pub fn encode_err(
                 .header("x-amzn-RequestId", request_id)
         }
         Proto::RestJson => {
-            let body = json!({"__type": err.code, "message": err.message, "Message": err.message});
+            let mut body =
+                json!({"__type": err.code, "message": err.message, "Message": err.message});
+            if let Some(o) = body.as_object_mut() {
+                for (k, v) in &err.fields {
+                    o.insert((*k).to_string(), v.clone().into());
+                }
+            }
             Reply::new(
                 err.status,
                 "application/json",

@@ -43,6 +43,7 @@ fn start(allow_plain: bool, limits: Limits) -> Running {
         limits,
         dev: false,
         on_reset: None,
+        metrics: None,
         default_region: "us-east-1".into(),
         regions: vec!["us-east-1".into()],
         strict_trail: false,

@@ -15,6 +15,7 @@
 
 mod cache;
 mod canonical;
+pub mod client;
 mod encode;
 
 use std::fmt;

@@ -2,10 +2,12 @@
 //! The generated service modules (`cargo run -p codegen`).
 
 pub mod cloudtrail;
+pub mod edge;
 pub mod iam;
 pub mod kms;
 pub mod secretsmanager;
 pub mod sts;
+pub mod wafv2;
 
 /// Every generated service model.
 pub static SERVICES: &[&crate::ServiceModel] = &[
@@ -14,4 +16,6 @@ pub static SERVICES: &[&crate::ServiceModel] = &[
     &kms::SERVICE,
     &secretsmanager::SERVICE,
     &sts::SERVICE,
+    &wafv2::SERVICE,
+    &edge::SERVICE,
 ];

@@ -1,12 +1,13 @@
 //! Client-side SigV4 signing, as an AWS SDK does it: a fresh `X-Amz-Date` for every request, the
 //! full canonical request and string to sign every time, the signing key cached per day.
 //!
-//! Canonicalisation is the server's own (`rampart_sigv4::canonical_request`), so a bench run also
-//! exercises it from the client side; the tests below pin it to AWS's published test vector.
+//! Used by Rampart's own clients (the load generator, `rampart waf proxy`). Canonicalisation is
+//! the server's own ([`crate::canonical_request`]), so a bench run also exercises it from the
+//! client side; the tests below pin it to AWS's published test vector.
 
+use crate::{AuthKind, ParsedAuth, SignedRequest, ALGORITHM};
 use aws_lc_rs::digest;
 use chrono::{DateTime, Utc};
-use rampart_sigv4::{AuthKind, ParsedAuth, SignedRequest, ALGORITHM};
 
 /// Long-lived signing state of one connection.
 pub struct Signer {
@@ -41,8 +42,7 @@ impl Signer {
         match &self.key {
             Some((d, k)) if d == date => *k,
             _ => {
-                let k =
-                    rampart_sigv4::signing_key(&self.secret_key, date, &self.region, &self.service);
+                let k = crate::signing_key(&self.secret_key, date, &self.region, &self.service);
                 self.key = Some((date.to_owned(), k));
                 k
             }
@@ -63,7 +63,7 @@ impl Signer {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Vec<(String, String)> {
-        let amz_date = rampart_sigv4::format_amz_date(now);
+        let amz_date = crate::format_amz_date(now);
         let date = amz_date[..8].to_owned();
         let mut all: Vec<(String, String)> = Vec::with_capacity(headers.len() + 4);
         all.push(("host".to_owned(), host.to_owned()));
@@ -96,10 +96,10 @@ impl Signer {
             headers: &all,
             body,
         };
-        let creq = rampart_sigv4::canonical_request(&req, &auth, &payload_hash);
-        let sts = rampart_sigv4::string_to_sign(&auth, &creq);
-        let signature = rampart_sigv4::sign(&key, &sts);
-        let names = rampart_sigv4::canonical_signed_headers(&auth.signed_headers).join(";");
+        let creq = crate::canonical_request(&req, &auth, &payload_hash);
+        let sts = crate::string_to_sign(&auth, &creq);
+        let signature = crate::sign(&key, &sts);
+        let names = crate::canonical_signed_headers(&auth.signed_headers).join(";");
         all.push((
             "authorization".to_owned(),
             format!(
@@ -139,7 +139,7 @@ mod tests {
         );
     }
 
-    /// What the bench sends verifies with the server's verifier, including the day's key cache.
+    /// What a client sends verifies with the server's verifier, including the day's key cache.
     #[test]
     fn verifies_with_server_side_code() {
         let mut s = Signer::new("test", "test", Some("tok"), "us-east-1", "sts");
@@ -167,11 +167,11 @@ mod tests {
                 headers: &h,
                 body,
             };
-            let auth = rampart_sigv4::parse(&req).unwrap();
+            let auth = crate::parse(&req).unwrap();
             assert_eq!(auth.service, "sts");
             assert_eq!(auth.security_token.as_deref(), Some("tok"));
-            rampart_sigv4::verify(&req, &auth, "test", now, None).unwrap();
-            assert!(rampart_sigv4::verify(&req, &auth, "wrong", now, None).is_err());
+            crate::verify(&req, &auth, "test", now, None).unwrap();
+            assert!(crate::verify(&req, &auth, "wrong", now, None).is_err());
         }
     }
 }

@@ -1,0 +1,104 @@
+//! AWS managed rule groups as `ListAvailableManagedRuleGroups`, `DescribeManagedRuleGroup` and
+//! `DescribeAllManagedProducts` present them: names, descriptions and capacities as AWS
+//! documents them, rules and labels from Rampart's implementations.
+
+use rampart_core::AwsError;
+use rampart_firewall::acl::wcu::managed_capacity;
+use rampart_firewall::{ManagedGroup, GROUP_NAMES};
+use serde_json::{json, Value};
+
+/// The one version Rampart ships of each group.
+pub const VERSION: &str = "Version_1.0";
+/// When that version was published (2026-12-01T00:00:00Z).
+const VERSION_TIME: f64 = 1_796_083_200.0;
+
+fn description(name: &str) -> &'static str {
+    match name {
+        "AWSManagedRulesCommonRuleSet" => "Contains rules that are generally applicable to web applications. This provides protection against exploitation of a wide range of vulnerabilities, including those described in OWASP publications.",
+        "AWSManagedRulesAdminProtectionRuleSet" => "Contains rules that allow you to block external access to exposed admin pages. This may be useful if you are running third-party software or would like to reduce the risk of a malicious actor gaining administrative access to your application.",
+        "AWSManagedRulesKnownBadInputsRuleSet" => "Contains rules that allow you to block request patterns that are known to be invalid and are associated with exploitation or discovery of vulnerabilities. This can help reduce the risk of a malicious actor discovering a vulnerable application.",
+        "AWSManagedRulesSQLiRuleSet" => "Contains rules that allow you to block request patterns associated with exploitation of SQL databases, like SQL injection attacks. This can help prevent remote injection of unauthorized queries.",
+        "AWSManagedRulesLinuxRuleSet" => "Contains rules that block request patterns associated with exploitation of vulnerabilities specific to Linux, including LFI attacks. This can help prevent attacks that expose file contents or execute code for which the attacker should not have had access.",
+        "AWSManagedRulesUnixRuleSet" => "Contains rules that block request patterns associated with exploiting vulnerabilities specific to POSIX/POSIX-like OS, including LFI attacks. This can help prevent attacks that expose file contents or execute code for which access should not been allowed.",
+        "AWSManagedRulesWindowsRuleSet" => "Contains rules that block request patterns associated with exploiting vulnerabilities specific to Windows, (e.g., PowerShell commands). This can help prevent exploits that allow attacker to run unauthorized commands or execute malicious code.",
+        "AWSManagedRulesPHPRuleSet" => "Contains rules that block request patterns associated with exploiting vulnerabilities specific to the use of the PHP, including injection of unsafe PHP functions. This can help prevent exploits that allow an attacker to remotely execute code or commands.",
+        _ => "",
+    }
+}
+
+fn not_found(vendor: &str, name: &str) -> AwsError {
+    rampart_model::wafv2::waf_nonexistent_item_exception(format!(
+        "ManagedRules with name {name} by vendor {vendor} does not exist. Please check your inputs"
+    ))
+}
+
+fn group(vendor: &str, name: &str) -> Result<ManagedGroup, AwsError> {
+    if vendor != "AWS" {
+        return Err(not_found(vendor, name));
+    }
+    ManagedGroup::by_name(name).ok_or_else(|| not_found(vendor, name))
+}
+
+pub fn list(marker: Option<&str>, limit: usize) -> Value {
+    let page: Vec<Value> = GROUP_NAMES
+        .iter()
+        .filter(|n| marker.is_none_or(|m| **n > m))
+        .take(limit)
+        .map(|n| {
+            json!({"VendorName": "AWS", "Name": n, "VersioningSupported": true,
+                   "Description": description(n)})
+        })
+        .collect();
+    let next = page
+        .last()
+        .and_then(|p| p.get("Name").cloned())
+        .filter(|_| page.len() == limit);
+    json!({"ManagedRuleGroups": page, "NextMarker": next})
+}
+
+pub fn versions(vendor: &str, name: &str) -> Result<Value, AwsError> {
+    group(vendor, name)?;
+    Ok(json!({
+        "Versions": [{"Name": VERSION, "LastUpdateTimestamp": VERSION_TIME}],
+        "CurrentDefaultVersion": VERSION,
+    }))
+}
+
+pub fn describe(vendor: &str, name: &str, version: Option<&str>) -> Result<Value, AwsError> {
+    let g = group(vendor, name)?;
+    if version.is_some_and(|v| v != VERSION) {
+        return Err(rampart_model::wafv2::waf_nonexistent_item_exception(
+            format!(
+                "Version {} of ManagedRules {name} by vendor {vendor} does not exist.",
+                version.unwrap_or_default()
+            ),
+        ));
+    }
+    let ns = format!("{}:", g.namespace);
+    let rules: Vec<Value> = g
+        .rules
+        .iter()
+        .map(|r| json!({"Name": r.name, "Action": {"Block": {}}}))
+        .collect();
+    let labels: Vec<Value> = g.rules.iter().map(|r| json!({"Name": r.label})).collect();
+    Ok(json!({
+        "VersionName": VERSION,
+        "Capacity": managed_capacity(name).unwrap_or(0),
+        "Rules": rules,
+        "LabelNamespace": ns,
+        "AvailableLabels": labels,
+        "ConsumedLabels": [],
+    }))
+}
+
+pub fn products() -> Value {
+    let list: Vec<Value> = GROUP_NAMES
+        .iter()
+        .map(|n| {
+            json!({"VendorName": "AWS", "ManagedRuleSetName": n, "ProductId": n,
+                   "ProductTitle": n, "ProductDescription": description(n),
+                   "IsVersioningSupported": true, "IsAdvancedManagedRuleSet": false})
+        })
+        .collect();
+    json!({"ManagedProducts": list})
+}
