@@ -5,6 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use rampart_firewall::acl::{
+    AclIdentity, CompileOptions, EvalEnv, NoReferences, Plan, RateTracker, TokenState,
+};
 use rampart_firewall::{evaluate_groups, ManagedGroup, Request, DEFAULT_GROUPS};
 use std::hint::black_box;
 
@@ -47,6 +50,53 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("managed_default_attack", |b| {
         b.iter(|| evaluate_groups(black_box(&groups), black_box(&attack)))
+    });
+
+    // A web ACL plan as the proxy runs it: Common + SQLi + KnownBadInputs (the throughput
+    // test's set), and an IP-set-only ACL.
+    let vc = serde_json::json!({"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "m"});
+    let rules: Vec<serde_json::Value> = [
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, g)| {
+        serde_json::json!({"Name": g, "Priority": i, "OverrideAction": {"None": {}}, "VisibilityConfig": vc,
+            "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": g}}})
+    })
+    .collect();
+    let acl =
+        serde_json::json!({"DefaultAction": {"Allow": {}}, "VisibilityConfig": vc, "Rules": rules});
+    let plan = Plan::compile(
+        &acl,
+        AclIdentity::default(),
+        &NoReferences,
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let rates = RateTracker::default();
+    let env = EvalEnv {
+        now_ms: 1,
+        rates: &rates,
+        geo: None,
+        token: TokenState::default(),
+    };
+    let mut get_ip = get.clone();
+    get_ip.source_ip = Some("192.0.2.7".parse().unwrap());
+    assert_eq!(
+        plan.evaluate(&get_ip, &env).terminating.rule_id,
+        "Default_Action"
+    );
+    c.bench_function("plan_three_groups_get", |b| {
+        b.iter(|| plan.evaluate(black_box(&get_ip), black_box(&env)))
+    });
+    c.bench_function("plan_three_groups_post_2k", |b| {
+        b.iter(|| plan.evaluate(black_box(&post), black_box(&env)))
+    });
+    c.bench_function("plan_three_groups_attack", |b| {
+        b.iter(|| plan.evaluate(black_box(&attack), black_box(&env)))
     });
 }
 

@@ -128,9 +128,10 @@ impl Entity {
         m.insert("Name".into(), self.name.clone().into());
         m.insert("Id".into(), self.id.clone().into());
         m.insert("ARN".into(), self.arn.clone().into());
-        if let Some(d) = &self.description {
-            m.insert("Description".into(), d.clone().into());
-        }
+        m.insert(
+            "Description".into(),
+            self.description.clone().unwrap_or_default().into(),
+        );
         if let Value::Object(s) = &self.spec {
             for (k, v) in s {
                 m.insert(k.clone(), v.clone());

@@ -503,7 +503,7 @@ impl WafService {
     fn region_of(ctx: &RequestContext, scope: m::Scope) -> R<String> {
         let scope = scope.as_str();
         if scope == "CLOUDFRONT" && ctx.region != "us-east-1" {
-            return Err(invalid("SCOPE_VALUE", scope, acl::REASON_FORMAT));
+            return Err(invalid("SCOPE_VALUE", scope, "The scope is not valid."));
         }
         Ok(entity::scope_region(scope, &ctx.region))
     }
@@ -1741,7 +1741,14 @@ impl Wafv2 for WafService {
         let now = now_ms() as f64 / 1000.0;
         let start = input.time_window.start_time.secs();
         let end = input.time_window.end_time.secs().min(now);
-        if start >= end || start < now - 3.0 * 3600.0 - 60.0 {
+        if start >= end {
+            return Err(invalid(
+                "EXPIRE_TIMESTAMP",
+                "TimeWindow",
+                acl::REASON_FORMAT,
+            ));
+        }
+        if start < now - 3.0 * 3600.0 - 60.0 {
             return Err(invalid(
                 "EXPIRE_TIMESTAMP",
                 "TimeWindow",
@@ -1830,4 +1837,3 @@ impl Wafv2 for WafService {
         }))
     }
 }
-

@@ -462,6 +462,18 @@ pub(crate) fn valid_label(s: &str) -> bool {
         })
 }
 
+/// Words a rule's own labels may not use as a namespace or name (AWS reserves them).
+const RESERVED_LABEL_WORDS: &[&str] = &[
+    "awswaf",
+    "aws",
+    "waf",
+    "rulegroup",
+    "webacl",
+    "regexpatternset",
+    "ipset",
+    "managed",
+];
+
 /// Where a list of rules lives.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Level {
@@ -536,7 +548,7 @@ pub(crate) fn compile_rules(
         }
         for l in o.list("RuleLabels") {
             let n = Obj::new(l, "RULE")?.str_req("Name", "RULE")?;
-            if !valid_label(n) {
+            if !valid_label(n) || n.split(':').any(|p| RESERVED_LABEL_WORDS.contains(&p)) {
                 return Err(bad("RULE", n, REASON_FORMAT));
             }
             labels.push(format!("{label_namespace}{n}"));
