@@ -471,3 +471,125 @@ def test_the_waf_guide_runs(spawn, upstream, tmp_path):
     assert lines[2] == "1"  # the web ACL's capacity
     assert "127.0.0.2" in lines and "BLOCK" in lines
     assert lines[-1] == "403"  # after the update, 127.0.0.3 is refused
+
+
+def test_geo_and_asn_match_with_an_operator_supplied_database(spawn, upstream, tmp_path):
+    db = tmp_path / "ip2asn.tsv"
+    db.write_text("127.0.0.8\t127.0.0.8\t64500\tFR\tEXAMPLE-FR\n"
+                  "127.0.0.9\t127.0.0.9\t64501\tUS\tEXAMPLE-US\n")
+    srv = spawn("waf-geo", "--waf-geo-database", str(db))
+    waf = client(srv, "wafv2")
+    proxy, port = create_proxy(srv, upstream)
+    name = "geo-" + uuid.uuid4().hex[:8]
+    acl = web_acl(waf, [
+        {"Name": "no-fr", "Priority": 0, "Statement": {"GeoMatchStatement": {"CountryCodes": ["FR"]}},
+         "Action": {"Block": {}}, "VisibilityConfig": VC("no-fr")},
+        {"Name": "as64501", "Priority": 1, "Statement": {"AsnMatchStatement": {"AsnList": [64501]}},
+         "Action": {"Count": {}}, "VisibilityConfig": VC("as64501")},
+        {"Name": "us-label", "Priority": 2,
+         "Statement": {"LabelMatchStatement": {"Scope": "LABEL", "Key": "awswaf:clientip:geo:country:US"}},
+         "Action": {"Block": {"CustomResponse": {"ResponseCode": 451}}}, "VisibilityConfig": VC("us-label")},
+    ], name=name)
+    waf.put_logging_configuration(LoggingConfiguration={
+        "ResourceArn": acl["ARN"],
+        "LogDestinationConfigs": [f"arn:aws:firehose:us-east-1:{srv.account_id}:deliverystream/aws-waf-logs-{name}"]})
+    waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=proxy)
+    assert get(port, source="127.0.0.8")[0] == 403
+    # 127.0.0.9 is in the US: the geo statement labels it, the label rule answers 451.
+    assert get(port, source="127.0.0.9")[0] == 451
+    assert get(port, source="127.0.0.10")[0] == 200
+    log = srv.data_dir / "waf-logs" / f"aws-waf-logs-{name}.log"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 3):
+        time.sleep(0.1)
+    recs = [json.loads(l) for l in log.read_text().splitlines()]
+    assert [r["httpRequest"]["country"] for r in recs] == ["FR", "US", "-"]
+    assert {"name": "awswaf:clientip:geo:country:US"} in recs[1]["labels"]
+    assert [n["ruleId"] for n in recs[1]["nonTerminatingMatchingRules"]] == ["as64501"]
+
+
+def test_ip_reputation_groups_fed_with_lists(spawn, upstream, tmp_path):
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "AWSManagedIPReputationList.txt").write_text("# known bad\n127.0.0.11\n198.51.100.0/24\n")
+    (lists / "AWSManagedIPDDoSList.txt").write_text("127.0.0.12\n")
+    srv = spawn("waf-iplists", "--waf-ip-lists", str(lists))
+    waf = client(srv, "wafv2")
+    d = waf.describe_managed_rule_group(VendorName="AWS", Name="AWSManagedRulesAmazonIpReputationList", Scope="REGIONAL")
+    assert d["Capacity"] == 25
+    assert d["LabelNamespace"] == "awswaf:managed:aws:amazon-ip-list:"
+    assert [(r["Name"], list(r["Action"])) for r in d["Rules"]] == [
+        ("AWSManagedIPReputationList", ["Block"]), ("AWSManagedReconnaissanceList", ["Block"]),
+        ("AWSManagedIPDDoSList", ["Count"])]
+    proxy, port = create_proxy(srv, upstream)
+    acl = web_acl(waf, [
+        {"Name": "reputation", "Priority": 0,
+         "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesAmazonIpReputationList"}},
+         "OverrideAction": {"None": {}}, "VisibilityConfig": VC("reputation")},
+        {"Name": "anonymous", "Priority": 1,
+         "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesAnonymousIpList"}},
+         "OverrideAction": {"None": {}}, "VisibilityConfig": VC("anonymous")},
+        {"Name": "ddos-label", "Priority": 2,
+         "Statement": {"LabelMatchStatement": {"Scope": "LABEL",
+                                               "Key": "awswaf:managed:aws:amazon-ip-list:AWSManagedIPDDoSList"}},
+         "Action": {"Block": {"CustomResponse": {"ResponseCode": 429}}}, "VisibilityConfig": VC("ddos-label")},
+    ])
+    assert waf.get_web_acl(Name=acl["Name"], Scope="REGIONAL", Id=acl["Id"])["WebACL"]["Capacity"] == 76
+    waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=proxy)
+    assert get(port, source="127.0.0.11")[0] == 403
+    assert get(port, source="127.0.0.12")[0] == 429  # the DDoS list only counts; its label is used
+    assert get(port, source="127.0.0.13")[0] == 200
+    # A list written while the server runs applies within seconds.
+    (lists / "AnonymousIPList.txt").write_text("127.0.0.13\n")
+    assert wait_status(port, 403, source="127.0.0.13", deadline=30) == 403
+
+
+def test_tls_termination(server, upstream, tmp_path):
+    import datetime as dt
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    certf, keyf = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certf.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyf.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    name = "tls-" + uuid.uuid4().hex[:8]
+    port = free_port()
+    proxy = rampart(server, "waf", "proxy", "create", "--endpoint", server.endpoint, "--name", name,
+                    "--listen", f"127.0.0.1:{port}", "--upstream", upstream,
+                    "--tls-cert", str(certf), "--tls-key", str(keyf)).stdout.strip()
+    waf = client(server, "wafv2")
+    acl = web_acl(waf, [{"Name": "xss", "Priority": 0,
+                         "Statement": {"XssMatchStatement": {"FieldToMatch": {"QueryString": {}},
+                                                             "TextTransformations": [{"Priority": 0, "Type": "URL_DECODE"}]}},
+                         "Action": {"Block": {}}, "VisibilityConfig": VC("xss")}])
+    waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=proxy)
+    ctx = ssl.create_default_context(cafile=str(certf))
+    conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
+    conn.request("GET", "/page?q=hello")
+    r = conn.getresponse()
+    body = json.loads(r.read())
+    assert r.status == 200
+    assert [v for k, v in body["headers"] if k.lower() == "x-forwarded-proto"] == ["https"]
+    conn.request("GET", "/page?q=%3Cscript%3Ealert(1)%3C/script%3E")
+    r = conn.getresponse()
+    r.read()
+    assert r.status == 403
+    conn.close()
+    # A certificate file that is not one is refused at creation.
+    p = rampart(server, "waf", "proxy", "create", "--endpoint", server.endpoint, "--name", name + "x",
+                "--listen", "127.0.0.1:0", "--upstream", upstream, "--tls-cert", str(keyf), "--tls-key", str(keyf),
+                check=False)
+    assert p.returncode != 0 and "ValidationException" in p.stderr

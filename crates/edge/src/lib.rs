@@ -6,6 +6,7 @@
 //! `rampart waf proxy` commands), stored, and listen again after every restart.
 #![forbid(unsafe_code)]
 
+pub mod geo;
 pub mod log;
 pub mod observe;
 mod proxy;

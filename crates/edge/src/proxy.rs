@@ -244,10 +244,16 @@ fn observe(
     now: u64,
 ) {
     let acl = &e.plan.arn;
+    let country = inner
+        .geo
+        .as_ref()
+        .and_then(|g| g.country(peer.ip()))
+        .map(|c| String::from_utf8_lossy(&c).into_owned())
+        .unwrap_or_else(|| "-".to_string());
     let seen = Seen {
         req: wreq,
         client_ip: peer.ip().to_string(),
-        country: "-".to_string(),
+        country,
         request_id,
     };
     let metric = match v.action {

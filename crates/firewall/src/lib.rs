@@ -37,7 +37,10 @@ pub mod transform;
 pub mod xss;
 
 pub use inspect::{Inspection, Zone};
-pub use managed::{Action, ManagedGroup, ManagedRule, Match, DEFAULT_GROUPS, GROUP_NAMES};
+pub use managed::{
+    ip_group, Action, IpGroup, ManagedGroup, ManagedRule, Match, DEFAULT_GROUPS, GROUP_NAMES,
+    IP_GROUPS,
+};
 pub use request::{FieldToMatch, JsonMatchScope, Request, DEFAULT_BODY_LIMIT};
 pub use sqli::Sensitivity;
 pub use transform::{apply, apply_all, Transformation};

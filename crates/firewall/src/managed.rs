@@ -101,6 +101,42 @@ pub const GROUP_NAMES: &[&str] = &[
     "AWSManagedRulesPHPRuleSet",
 ];
 
+/// An IP reputation group: rules that match the client address against lists.
+#[derive(Debug, Clone, Copy)]
+pub struct IpGroup {
+    pub name: &'static str,
+    /// The label namespace (`awswaf:managed:aws:amazon-ip-list`).
+    pub namespace: &'static str,
+    /// (rule name, default action); each rule's label is `<namespace>:<rule name>`.
+    pub rules: &'static [(&'static str, Action)],
+}
+
+/// AWS's IP reputation groups, fed with address lists by the operator.
+pub const IP_GROUPS: &[IpGroup] = &[
+    IpGroup {
+        name: "AWSManagedRulesAmazonIpReputationList",
+        namespace: "awswaf:managed:aws:amazon-ip-list",
+        rules: &[
+            ("AWSManagedIPReputationList", Action::Block),
+            ("AWSManagedReconnaissanceList", Action::Block),
+            ("AWSManagedIPDDoSList", Action::Count),
+        ],
+    },
+    IpGroup {
+        name: "AWSManagedRulesAnonymousIpList",
+        namespace: "awswaf:managed:aws:anonymous-ip-list",
+        rules: &[
+            ("AnonymousIPList", Action::Block),
+            ("HostingProviderIPList", Action::Block),
+        ],
+    },
+];
+
+/// The IP reputation group of that name.
+pub fn ip_group(name: &str) -> Option<&'static IpGroup> {
+    IP_GROUPS.iter().find(|g| g.name == name)
+}
+
 /// The groups a web ACL usually starts with (AdminProtection is off, as AWS's console
 /// suggests).
 pub const DEFAULT_GROUPS: &[&str] = &[

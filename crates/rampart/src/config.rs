@@ -24,6 +24,18 @@ pub struct Config {
     pub log: String,
     pub limits: LimitsConfig,
     pub trail: TrailConfig,
+    pub waf: WafConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WafConfig {
+    /// An address database for GeoMatch / AsnMatch (CSV `first,last,CC` ranges, or
+    /// iptoasn.com's TSV with AS numbers).
+    pub geo_database: Option<PathBuf>,
+    /// The directory of the IP reputation groups' address lists (`<rule name>.txt`)
+    /// [default: <data dir>/waf-ip-lists].
+    pub ip_lists_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -79,6 +91,7 @@ impl Default for Config {
             log: "info".into(),
             limits: LimitsConfig::default(),
             trail: TrailConfig::default(),
+            waf: WafConfig::default(),
         }
     }
 }

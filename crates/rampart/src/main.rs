@@ -145,6 +145,15 @@ struct ServeArgs {
     /// When audit events of read-only calls become durable [default: batched].
     #[arg(long, env = "RAMPART_TRAIL_SYNC", value_enum)]
     trail_sync: Option<config::TrailSync>,
+    /// Address database for WAF GeoMatch/AsnMatch statements (CSV ranges `first,last,CC`, or
+    /// iptoasn.com's TSV).
+    #[arg(long, env = "RAMPART_WAF_GEO_DATABASE")]
+    waf_geo_database: Option<PathBuf>,
+    /// Directory of the address lists that feed the WAF's IP reputation groups
+    /// (`AWSManagedIPReputationList.txt`, `AnonymousIPList.txt`, ...) [default:
+    /// <data dir>/waf-ip-lists].
+    #[arg(long, env = "RAMPART_WAF_IP_LISTS")]
+    waf_ip_lists: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -175,6 +184,12 @@ impl ServeArgs {
         }
         if let Some(v) = self.trail_sync {
             c.trail.sync = v;
+        }
+        if let Some(v) = &self.waf_geo_database {
+            c.waf.geo_database = Some(v.clone());
+        }
+        if let Some(v) = &self.waf_ip_lists {
+            c.waf.ip_lists_dir = Some(v.clone());
         }
         c
     }
@@ -374,13 +389,11 @@ async fn serve(mut cfg: Config) -> Result<()> {
     };
     let tls = rampart_server::tls::server_config(&cert, &key_path)?;
 
-    let services::Services { registry, edge } = services::registry(
-        &identity,
-        &trail,
-        o.root.clone(),
-        &cfg.regions,
-        &cfg.data_dir,
-    );
+    let services::Services {
+        registry,
+        edge,
+        waf,
+    } = services::registry(&identity, &trail, o.root.clone(), &cfg.regions, &cfg)?;
     let reset_edge = edge.clone();
     let metrics_edge = edge.clone();
     let authorizer = services::authorizer(&identity);
@@ -440,12 +453,27 @@ async fn serve(mut cfg: Config) -> Result<()> {
             }
         }
     });
+    // The IP reputation lists are re-read when their files change.
+    let mut stop_lists = stop_rx.clone();
+    let lists_task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let w = waf.clone();
+                    let _ = tokio::task::spawn_blocking(move || w.refresh_ip_lists()).await;
+                }
+                _ = stop_lists.changed() => break,
+            }
+        }
+    });
     let server = tokio::spawn(rampart_server::serve(listener, state, stop_rx));
     wait_for_signal().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = server.await;
     let _ = sign_task.await;
+    let _ = lists_task.await;
     let t = trail.clone();
     let _ = tokio::task::spawn_blocking(move || t.sign_head()).await;
     o.store.close();

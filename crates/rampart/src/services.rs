@@ -26,6 +26,7 @@ fn noting_key_use(
 pub struct Services {
     pub registry: Registry,
     pub edge: rampart_edge::Edge,
+    pub waf: Arc<rampart_waf::WafService>,
 }
 
 pub fn registry(
@@ -33,8 +34,9 @@ pub fn registry(
     trail: &Trail,
     root: Arc<rampart_crypto::RootKey>,
     regions: &[String],
-    data_dir: &std::path::Path,
-) -> Services {
+    cfg: &crate::config::Config,
+) -> anyhow::Result<Services> {
+    let data_dir = &cfg.data_dir;
     let mut r = Registry::default();
     let sts = Arc::new(rampart_identity::sts::TokenService::new(identity.clone()));
     r.add(
@@ -98,20 +100,33 @@ pub fn registry(
         }),
     );
     // ---- WAF (crates/waf) and the edge's proxies that enforce it (crates/edge) ---------------
-    let edge = rampart_edge::Edge::new(trail.store().clone(), data_dir.join("waf-logs"), None);
-    let waf = Arc::new(rampart_waf::WafService::new(
-        trail.store().clone(),
-        Arc::new(edge.clone()),
-    ));
+    let geo: Option<Arc<dyn rampart_firewall::acl::GeoLookup>> = match &cfg.waf.geo_database {
+        Some(p) => Some(Arc::new(
+            rampart_edge::geo::GeoDb::load(p)
+                .map_err(|e| anyhow::anyhow!("waf.geo_database: {e}"))?,
+        )),
+        None => None,
+    };
+    let edge = rampart_edge::Edge::new(trail.store().clone(), data_dir.join("waf-logs"), geo);
+    let lists_dir = cfg
+        .waf
+        .ip_lists_dir
+        .clone()
+        .unwrap_or_else(|| data_dir.join("waf-ip-lists"));
+    let waf = Arc::new(
+        rampart_waf::WafService::new(trail.store().clone(), Arc::new(edge.clone()))
+            .with_ip_lists(lists_dir),
+    );
     let forget = waf.clone();
     edge.on_deleted(move |account, region, arn| forget.resource_deleted(account, region, arn));
     // Proxies listen again after a restart, with the plans of their web ACLs.
     edge.start_all();
     waf.publish_all();
+    let waf_api = waf.clone();
     r.add(
         &rampart_model::wafv2::SERVICE,
         noting_key_use(identity, move |ctx, op, input| {
-            rampart_model::wafv2::dispatch(waf.as_ref(), ctx, op, input)
+            rampart_model::wafv2::dispatch(waf_api.as_ref(), ctx, op, input)
         }),
     );
     let edge_api = edge.clone();
@@ -121,7 +136,11 @@ pub fn registry(
             rampart_model::edge::dispatch(&edge_api, ctx, op, input)
         }),
     );
-    Services { registry: r, edge }
+    Ok(Services {
+        registry: r,
+        edge,
+        waf,
+    })
 }
 
 /// The identity store as the request path's source of policies.

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod entity;
+pub mod lists;
 mod managed;
 pub mod plane;
 
@@ -156,6 +157,7 @@ fn tags_in(tags: Option<Vec<m::Tag>>) -> R<Vec<Tag>> {
 struct ScopeView {
     entities: Vec<Entity>,
     account: String,
+    lists: Arc<lists::IpLists>,
 }
 
 impl ScopeView {
@@ -174,7 +176,13 @@ impl ScopeView {
         Ok(ScopeView {
             entities,
             account: account.to_string(),
+            lists: Arc::default(),
         })
+    }
+
+    fn with_lists(mut self, lists: Arc<lists::IpLists>) -> ScopeView {
+        self.lists = lists;
+        self
     }
 
     fn by_arn(&self, arn: &str, kind: Kind) -> Option<&Entity> {
@@ -197,6 +205,10 @@ fn ip_family(spec: &Value) -> ip::Family {
 }
 
 impl acl::Resolver for ScopeView {
+    fn managed_ip_list(&self, rule: &str) -> Option<Arc<ip::IpSet>> {
+        self.lists.sets.get(rule).cloned()
+    }
+
     fn ip_set(&self, arn: &str) -> Option<acl::IpSetDef> {
         let e = self.by_arn(arn, Kind::IpSet)?;
         let fam = ip_family(&e.spec);
@@ -493,11 +505,50 @@ fn describe(e: &Entity) -> Value {
 pub struct WafService {
     store: Arc<dyn Store>,
     plane: Arc<dyn DataPlane>,
+    /// Where the IP reputation lists live, and what was read from there.
+    lists_dir: Option<std::path::PathBuf>,
+    lists: std::sync::RwLock<Arc<lists::IpLists>>,
 }
 
 impl WafService {
     pub fn new(store: Arc<dyn Store>, plane: Arc<dyn DataPlane>) -> WafService {
-        WafService { store, plane }
+        WafService {
+            store,
+            plane,
+            lists_dir: None,
+            lists: std::sync::RwLock::new(Arc::default()),
+        }
+    }
+
+    /// Feeds the IP reputation groups from the lists in `dir` (see [`lists`]).
+    pub fn with_ip_lists(mut self, dir: std::path::PathBuf) -> WafService {
+        let l = lists::IpLists::load(&dir);
+        for (rule, n) in &l.counts {
+            tracing::info!(rule, addresses = n, "IP reputation list loaded");
+        }
+        self.lists = std::sync::RwLock::new(Arc::new(l));
+        self.lists_dir = Some(dir);
+        self
+    }
+
+    fn current_lists(&self) -> Arc<lists::IpLists> {
+        self.lists.read().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Re-reads the IP reputation lists if their files changed, and republishes the plans.
+    pub fn refresh_ip_lists(&self) {
+        let Some(dir) = &self.lists_dir else {
+            return;
+        };
+        if !self.current_lists().changed(dir) {
+            return;
+        }
+        let l = Arc::new(lists::IpLists::load(dir));
+        tracing::info!(lists = ?l.counts, "IP reputation lists changed");
+        if let Ok(mut g) = self.lists.write() {
+            *g = l;
+        }
+        self.publish_all();
     }
 
     fn region_of(ctx: &RequestContext, scope: m::Scope) -> R<String> {
@@ -745,10 +796,11 @@ impl WafService {
             return;
         }
         let prefix = format!("{account}/{region}/");
+        let lists = self.current_lists();
         let r = self
             .store
             .read(|tx| -> TxR<(ScopeView, Vec<(String, String)>)> {
-                let view = ScopeView::load(tx, account, region)?;
+                let view = ScopeView::load(tx, account, region)?.with_lists(lists);
                 let assoc = tx
                     .scan(ASSOCIATIONS, &prefix, None, 100_000)?
                     .into_iter()
@@ -1138,6 +1190,7 @@ impl Wafv2 for WafService {
                 let mut view = ScopeView {
                     entities: view.entities.clone(),
                     account: view.account.clone(),
+                    lists: view.lists.clone(),
                 };
                 for x in view.entities.iter_mut() {
                     if x.arn == e.arn {

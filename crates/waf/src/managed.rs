@@ -4,7 +4,7 @@
 
 use rampart_core::AwsError;
 use rampart_firewall::acl::wcu::managed_capacity;
-use rampart_firewall::{ManagedGroup, GROUP_NAMES};
+use rampart_firewall::{ip_group, ManagedGroup, GROUP_NAMES, IP_GROUPS};
 use serde_json::{json, Value};
 
 /// The one version Rampart ships of each group.
@@ -22,6 +22,8 @@ fn description(name: &str) -> &'static str {
         "AWSManagedRulesUnixRuleSet" => "Contains rules that block request patterns associated with exploiting vulnerabilities specific to POSIX/POSIX-like OS, including LFI attacks. This can help prevent attacks that expose file contents or execute code for which access should not been allowed.",
         "AWSManagedRulesWindowsRuleSet" => "Contains rules that block request patterns associated with exploiting vulnerabilities specific to Windows, (e.g., PowerShell commands). This can help prevent exploits that allow attacker to run unauthorized commands or execute malicious code.",
         "AWSManagedRulesPHPRuleSet" => "Contains rules that block request patterns associated with exploiting vulnerabilities specific to the use of the PHP, including injection of unsafe PHP functions. This can help prevent exploits that allow an attacker to remotely execute code or commands.",
+        "AWSManagedRulesAmazonIpReputationList" => "This group contains rules that are based on Amazon threat intelligence. This is useful if you would like to block sources associated with bots or other threats.",
+        "AWSManagedRulesAnonymousIpList" => "This group contains rules that allow you to block requests from services that allow obfuscation of viewer identity. This can include request originating from VPN, proxies, Tor nodes, and hosting providers. This is useful if you want to filter out viewers that may be trying to hide their identity from your application.",
         _ => "",
     }
 }
@@ -32,17 +34,52 @@ fn not_found(vendor: &str, name: &str) -> AwsError {
     ))
 }
 
-fn group(vendor: &str, name: &str) -> Result<ManagedGroup, AwsError> {
+/// A rule of a managed group as Describe shows it: (name, label, action name).
+type RuleInfo = (String, String, &'static str);
+
+/// A group's label namespace and rules.
+fn group(vendor: &str, name: &str) -> Result<(String, Vec<RuleInfo>), AwsError> {
     if vendor != "AWS" {
         return Err(not_found(vendor, name));
     }
-    ManagedGroup::by_name(name).ok_or_else(|| not_found(vendor, name))
+    if let Some(g) = ip_group(name) {
+        let rules = g
+            .rules
+            .iter()
+            .map(|(r, a)| {
+                let action = match a {
+                    rampart_firewall::Action::Count => "Count",
+                    rampart_firewall::Action::Allow => "Allow",
+                    rampart_firewall::Action::Block => "Block",
+                };
+                (r.to_string(), format!("{}:{r}", g.namespace), action)
+            })
+            .collect();
+        return Ok((g.namespace.to_string(), rules));
+    }
+    let g = ManagedGroup::by_name(name).ok_or_else(|| not_found(vendor, name))?;
+    let rules = g
+        .rules
+        .iter()
+        .map(|r| (r.name.to_string(), r.label.clone(), "Block"))
+        .collect();
+    Ok((g.namespace.to_string(), rules))
+}
+
+/// Every group, by name (the order markers page through).
+fn all_names() -> impl Iterator<Item = &'static str> {
+    let mut v: Vec<&'static str> = GROUP_NAMES
+        .iter()
+        .copied()
+        .chain(IP_GROUPS.iter().map(|g| g.name))
+        .collect();
+    v.sort_unstable();
+    v.into_iter()
 }
 
 pub fn list(marker: Option<&str>, limit: usize) -> Value {
-    let page: Vec<Value> = GROUP_NAMES
-        .iter()
-        .filter(|n| marker.is_none_or(|m| **n > m))
+    let page: Vec<Value> = all_names()
+        .filter(|n| marker.is_none_or(|m| *n > m))
         .take(limit)
         .map(|n| {
             json!({"VendorName": "AWS", "Name": n, "VersioningSupported": true,
@@ -65,7 +102,7 @@ pub fn versions(vendor: &str, name: &str) -> Result<Value, AwsError> {
 }
 
 pub fn describe(vendor: &str, name: &str, version: Option<&str>) -> Result<Value, AwsError> {
-    let g = group(vendor, name)?;
+    let (namespace, group_rules) = group(vendor, name)?;
     if version.is_some_and(|v| v != VERSION) {
         return Err(rampart_model::wafv2::waf_nonexistent_item_exception(
             format!(
@@ -74,13 +111,15 @@ pub fn describe(vendor: &str, name: &str, version: Option<&str>) -> Result<Value
             ),
         ));
     }
-    let ns = format!("{}:", g.namespace);
-    let rules: Vec<Value> = g
-        .rules
+    let ns = format!("{namespace}:");
+    let rules: Vec<Value> = group_rules
         .iter()
-        .map(|r| json!({"Name": r.name, "Action": {"Block": {}}}))
+        .map(|(n, _, a)| json!({"Name": n, "Action": {*a: {}}}))
         .collect();
-    let labels: Vec<Value> = g.rules.iter().map(|r| json!({"Name": r.label})).collect();
+    let labels: Vec<Value> = group_rules
+        .iter()
+        .map(|(_, l, _)| json!({"Name": l}))
+        .collect();
     Ok(json!({
         "VersionName": VERSION,
         "Capacity": managed_capacity(name).unwrap_or(0),
@@ -92,8 +131,7 @@ pub fn describe(vendor: &str, name: &str, version: Option<&str>) -> Result<Value
 }
 
 pub fn products() -> Value {
-    let list: Vec<Value> = GROUP_NAMES
-        .iter()
+    let list: Vec<Value> = all_names()
         .map(|n| {
             json!({"VendorName": "AWS", "ManagedRuleSetName": n, "ProductId": n,
                    "ProductTitle": n, "ProductDescription": description(n),

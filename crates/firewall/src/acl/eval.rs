@@ -335,7 +335,7 @@ impl Plan {
                     }
                     stop.map(|(t, resp, h)| {
                         let ty = match g.rules {
-                            GroupRules::Managed(_) => "MANAGED_RULE_GROUP",
+                            GroupRules::Managed(_) | GroupRules::IpLists(_) => "MANAGED_RULE_GROUP",
                             GroupRules::Custom(_) => "GROUP",
                         };
                         (t, resp, h, ty)
@@ -450,31 +450,26 @@ fn eval_group(
     match &g.rules {
         GroupRules::Managed(group) => {
             for r in &group.rules {
-                let matched = r.matches(cx.inspection());
-                if !matched {
+                if !r.matches(cx.inspection()) {
                     continue;
                 }
-                cx.add_labels(std::slice::from_ref(&r.label));
-                let own = match r.action {
-                    crate::managed::Action::Block => RuleAction::Block(None),
-                    crate::managed::Action::Count => RuleAction::Count(Vec::new()),
-                    crate::managed::Action::Allow => RuleAction::Allow(Vec::new()),
-                };
-                let a = effective(r.name, own);
-                if g.excluded.contains(r.name) {
-                    hit.excluded.push(r.name.to_string());
+                if let Some(done) = managed_match(
+                    r.name, &r.label, r.action, g, &mut hit, cx, token, count_all, &effective,
+                ) {
+                    return done;
                 }
-                match outcome(&a, token, cx) {
-                    Outcome::Continue(action, _) => {
-                        hit.non_terminating.push((r.name.to_string(), action))
-                    }
-                    Outcome::Stop(t, _, _) if count_all => {
-                        return count_stop(&mut hit, r.name.to_string(), t)
-                    }
-                    Outcome::Stop(t, resp, h) => {
-                        hit.terminating = Some((r.name.to_string(), t.as_str()));
-                        return (hit, Some((t, resp, h)));
-                    }
+            }
+        }
+        GroupRules::IpLists(rules) => {
+            let ip = cx.req.source_ip.map(crate::acl::ip::canonical);
+            for r in rules.iter() {
+                if !ip.is_some_and(|a| r.set.contains(a)) {
+                    continue;
+                }
+                if let Some(done) = managed_match(
+                    r.name, &r.label, r.action, g, &mut hit, cx, token, count_all, &effective,
+                ) {
+                    return done;
                 }
             }
         }
@@ -491,6 +486,46 @@ fn eval_group(
         }
     }
     (hit, None)
+}
+
+/// A matching rule of a managed group: its label, its (overridden) action; `Some` when the
+/// group's evaluation ends here.
+#[allow(clippy::too_many_arguments)]
+fn managed_match(
+    name: &'static str,
+    label: &str,
+    action: crate::managed::Action,
+    g: &GroupRef,
+    hit: &mut RuleGroupHit,
+    cx: &mut Cx<'_, '_>,
+    token: TokenState,
+    count_all: bool,
+    effective: &dyn Fn(&str, RuleAction) -> RuleAction,
+) -> Option<(RuleGroupHit, Stop)> {
+    cx.add_labels(&[label.to_string()]);
+    let own = match action {
+        crate::managed::Action::Block => RuleAction::Block(None),
+        crate::managed::Action::Count => RuleAction::Count(Vec::new()),
+        crate::managed::Action::Allow => RuleAction::Allow(Vec::new()),
+    };
+    let a = effective(name, own);
+    if g.excluded.contains(name) {
+        hit.excluded.push(name.to_string());
+    }
+    match outcome(&a, token, cx) {
+        Outcome::Continue(action, _) => {
+            hit.non_terminating.push((name.to_string(), action));
+            None
+        }
+        Outcome::Stop(t, _, _) if count_all => {
+            hit.terminating = Some((name.to_string(), t.as_str()));
+            Some((std::mem::take(hit), None))
+        }
+        Outcome::Stop(t, resp, h) => {
+            hit.terminating = Some((name.to_string(), t.as_str()));
+            Some((std::mem::take(hit), Some((t, resp, h))))
+        }
+    }
 }
 
 fn eval_custom_rule(

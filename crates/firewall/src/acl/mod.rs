@@ -176,6 +176,11 @@ pub trait Resolver {
     /// The regular expressions of a regex pattern set.
     fn regex_set(&self, arn: &str) -> Option<Vec<String>>;
     fn rule_group(&self, arn: &str) -> Option<RuleGroupDef>;
+    /// The addresses of a rule of an IP reputation group (`AWSManagedIPReputationList`,
+    /// `AnonymousIPList`, ...), as the operator supplies them; none by default.
+    fn managed_ip_list(&self, _rule: &str) -> Option<Arc<ip::IpSet>> {
+        None
+    }
     /// An AWS managed rule group (`vendor`, `name`); the default looks up Rampart's
     /// implementations.
     fn managed_group(&self, vendor: &str, name: &str) -> Option<ManagedGroup> {

@@ -121,7 +121,18 @@ pub struct GroupRef {
 #[derive(Debug, Clone)]
 pub enum GroupRules {
     Managed(Arc<ManagedGroup>),
+    /// An IP reputation group: each rule an address list the operator supplies.
+    IpLists(Arc<Vec<IpListRule>>),
     Custom(Arc<Vec<Rule>>),
+}
+
+/// A rule of an IP reputation group.
+#[derive(Debug, Clone)]
+pub struct IpListRule {
+    pub name: &'static str,
+    pub label: String,
+    pub action: crate::managed::Action,
+    pub set: Arc<ip::IpSet>,
 }
 
 /// A compiled statement.
@@ -359,6 +370,31 @@ fn compile_managed(
 ) -> Result<Stmt, CompileError> {
     let vendor = o.str_req("VendorName", "MANAGED_RULE_SET_STATEMENT")?;
     let name = o.str_req("Name", "MANAGED_RULE_SET_STATEMENT")?;
+    if let (Some(g), "AWS") = (crate::managed::ip_group(name), vendor) {
+        let names: HashSet<&str> = g.rules.iter().map(|(r, _)| *r).collect();
+        let (excluded, overrides) = overrides(o, &names, opts, false)?;
+        let scope_down = match o.get("ScopeDownStatement") {
+            Some(s) => Some(Box::new(compile(s, ns, resolver, 1)?)),
+            None => None,
+        };
+        let rules = g
+            .rules
+            .iter()
+            .map(|(rule, action)| IpListRule {
+                name: rule,
+                label: format!("{}:{rule}", g.namespace),
+                action: *action,
+                set: resolver.managed_ip_list(rule).unwrap_or_default(),
+            })
+            .collect();
+        return Ok(Stmt::Group(Box::new(GroupRef {
+            id: format!("{vendor}#{name}"),
+            rules: GroupRules::IpLists(Arc::new(rules)),
+            excluded,
+            overrides,
+            scope_down,
+        })));
+    }
     let group = resolver
         .managed_group(vendor, name)
         .ok_or_else(|| CompileError::Nonexistent(format!("{vendor}#{name}")))?;
