@@ -1,11 +1,12 @@
 //! What each KMS operation acts on, for the request path's authorizer: the key (its key
 //! policy required, as on AWS), KMS's condition keys, and a grant that allows the call.
-use crate::record::{self, alias_arn, parse_key_ref, resolve, KeyRecord, KeyRef};
+use crate::record::{self, alias_arn, parse_key_ref, KeyRecord, KeyRef};
 use crate::{blob, KmsService, R};
 use base64::Engine as _;
 use rampart_core::{RequestContext, ResourceAccess};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Operations authorized by identity policies alone (resource `*`), as AWS documents them.
 const IDENTITY_ONLY: &[&str] = &[
@@ -164,13 +165,34 @@ impl KmsService {
             tries.push(crate::multiregion::ids_of(u)[1].clone());
         }
         for t in tries {
-            match self.read(|tx| resolve(tx, ctx, &t)) {
+            match self.lookup(ctx, &t) {
                 Ok(k) => return Ok(Some(k)),
                 Err(e) if e.code == "NotFoundException" => {}
                 Err(e) => return Err(e),
             }
         }
         Ok(None)
+    }
+
+    /// The names of the aliases of a key (cached like the key).
+    fn alias_names(&self, ctx: &RequestContext, key_id: &str) -> R<Arc<Vec<String>>> {
+        let cache_key = format!("a\n{}\n{}\n{key_id}", ctx.account_id, ctx.region);
+        if let Some(crate::keycache::Entry::Aliases(a)) = self.keys.get(&cache_key) {
+            return Ok(a);
+        }
+        let generation = self.keys.generation();
+        let names: Vec<String> = self
+            .read(|tx| record::aliases_of(tx, ctx, key_id))?
+            .into_iter()
+            .map(|a| a.alias_name)
+            .collect();
+        let names = Arc::new(names);
+        self.keys.put(
+            cache_key,
+            generation,
+            crate::keycache::Entry::Aliases(names.clone()),
+        );
+        Ok(names)
     }
 
     fn key_access(
@@ -234,12 +256,9 @@ impl KmsService {
                 c.push(("kms:RequestAlias".into(), vec![name]));
             }
         }
-        let aliases = self.read(|tx| record::aliases_of(tx, ctx, &k.key_id))?;
+        let aliases = self.alias_names(ctx, &k.key_id)?;
         if !aliases.is_empty() {
-            c.push((
-                "kms:ResourceAliases".into(),
-                aliases.into_iter().map(|a| a.alias_name).collect(),
-            ));
+            c.push(("kms:ResourceAliases".into(), aliases.to_vec()));
         }
         let op = action.trim_start_matches("kms:");
         let grant = self.grant_for(ctx, k, op, &context)?;

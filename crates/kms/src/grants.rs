@@ -9,6 +9,7 @@ use rampart_model::{Timestamp, Unit};
 use rampart_store::Tx;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub(crate) const GRANTS: &str = "kms_grant";
 const MAX_GRANTS_PER_KEY: usize = 50_000;
@@ -199,16 +200,29 @@ impl KmsService {
             op,
             m::GrantOperation::DescribeKey | m::GrantOperation::RetireGrant
         );
-        let grants = self.read(|tx| key_grants(tx, ctx, &k.key_id))?;
+        let cache_key = format!("g\n{}\n{}\n{}", ctx.account_id, ctx.region, k.key_id);
+        let grants = match self.keys.get(&cache_key) {
+            Some(crate::keycache::Entry::Grants(g)) => g,
+            _ => {
+                let generation = self.keys.generation();
+                let g = Arc::new(self.read(|tx| key_grants(tx, ctx, &k.key_id))?);
+                self.keys.put(
+                    cache_key,
+                    generation,
+                    crate::keycache::Entry::Grants(g.clone()),
+                );
+                g
+            }
+        };
         let me = Caller::of(ctx);
         Ok(grants
-            .into_iter()
+            .iter()
             .find(|g| {
                 me.is(&g.grantee)
                     && g.operations.contains(&op)
                     && (unconstrained || g.admits(context))
             })
-            .map(|g| g.grant_id))
+            .map(|g| g.grant_id.clone()))
     }
 
     pub(crate) fn create_grant(

@@ -14,6 +14,7 @@ mod authz;
 pub mod blob;
 mod grants;
 mod imports;
+mod keycache;
 mod lifecycle;
 mod multiregion;
 mod record;
@@ -133,6 +134,7 @@ pub struct KmsService {
     store: Arc<dyn Store>,
     root: Arc<RootKey>,
     cache: symmetric::MaterialCache,
+    keys: keycache::KeyCache,
     keygen: asymmetric::KeygenGate,
     /// The Regions this node serves (multi-Region replicas go only there).
     regions: Vec<String>,
@@ -144,6 +146,7 @@ impl KmsService {
             store,
             root,
             cache: symmetric::MaterialCache::new(4096),
+            keys: keycache::KeyCache::default(),
             regions: Vec::new(),
             keygen: asymmetric::KeygenGate::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -161,13 +164,35 @@ impl KmsService {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> TxR<T> + Send + 'static,
     ) -> R<T> {
-        self.store
+        let r = self
+            .store
             .write(f)
-            .map_err(|e: KmsError| e.into_aws("kms", || internal("store")))
+            .map_err(|e: KmsError| e.into_aws("kms", || internal("store")));
+        // Whatever the write changed (or, failing, may have), cached keys are stale now.
+        self.keys.invalidate();
+        r
     }
 
+    /// The key `raw` names (an id, ARN, alias name or alias ARN), from the key cache when
+    /// nothing changed since it was read.
     fn lookup(&self, ctx: &RequestContext, raw: &str) -> R<KeyRecord> {
-        self.read(|tx| resolve(tx, ctx, raw))
+        let cache_key = format!("k\n{}\n{}\n{raw}", ctx.account_id, ctx.region);
+        if let Some(keycache::Entry::Key(k)) = self.keys.get(&cache_key) {
+            return Ok(KeyRecord::clone(&k));
+        }
+        let generation = self.keys.generation();
+        let k = self.read(|tx| resolve(tx, ctx, raw))?;
+        self.keys.put(
+            cache_key,
+            generation,
+            keycache::Entry::Key(Arc::new(k.clone())),
+        );
+        Ok(k)
+    }
+
+    /// Forgets cached keys (the store was wiped behind the service's back: `--dev` reset).
+    pub fn clear_cache(&self) {
+        self.keys.invalidate();
     }
 
     /// Reads the key `raw` names, applies `f` to it and stores it, in one transaction.

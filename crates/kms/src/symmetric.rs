@@ -183,16 +183,20 @@ impl KmsService {
         }
         let k = match named {
             Some(n) => n,
-            None => self
-                .read(|tx| {
-                    for id in &ids {
-                        if let Some(k) = record::by_id(tx, ctx, id)? {
-                            return Ok(Some(k));
+            None => {
+                let mut found = None;
+                for id in &ids {
+                    match self.lookup(ctx, id) {
+                        Ok(k) => {
+                            found = Some(k);
+                            break;
                         }
+                        Err(e) if e.code == "NotFoundException" => {}
+                        Err(e) => return Err(e),
                     }
-                    Ok(None)
-                })?
-                .ok_or_else(invalid_ciphertext)?,
+                }
+                found.ok_or_else(invalid_ciphertext)?
+            }
         };
         k.require_usable()?;
         require_symmetric(&k, "Decrypt")?;

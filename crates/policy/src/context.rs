@@ -284,8 +284,13 @@ impl ContextValue {
     }
 
     fn from_text(text: String) -> ContextValue {
-        let number = parse_number(&text);
-        let epoch_ms = parse_date(&text);
+        // Numbers and dates start with a digit or a sign: names, ARNs and the like (most
+        // values) skip the parsers.
+        let numeric = text
+            .trim_start()
+            .starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.');
+        let number = if numeric { parse_number(&text) } else { None };
+        let epoch_ms = if numeric { parse_date(&text) } else { None };
         let ip = if text.contains(['.', ':']) {
             text.trim().parse::<IpAddr>().ok()
         } else {

@@ -16,6 +16,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Rampart: the security services of a cloud (KMS, Secrets Manager, WAF, ...), self-hosted,
 /// speaking AWS's wire protocols so the aws CLI, boto3 and the SDKs work unchanged.
 ///
@@ -393,6 +396,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
         registry,
         edge,
         waf,
+        kms,
     } = services::registry(&identity, &trail, o.root.clone(), &cfg.regions, &cfg)?;
     let reset_edge = edge.clone();
     let metrics_edge = edge.clone();
@@ -409,6 +413,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
         dev,
         on_reset: Some(Arc::new(move || {
             reset_edge.stop_all();
+            kms.clear_cache();
             reset_identity
                 .bootstrap(Some(rampart_identity::DEV_ACCOUNT), Some(("test", "test")))
                 .map(|_| ())

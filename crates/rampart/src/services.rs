@@ -27,6 +27,8 @@ pub struct Services {
     pub registry: Registry,
     pub edge: rampart_edge::Edge,
     pub waf: Arc<rampart_waf::WafService>,
+    /// Its key cache is cleared on a `--dev` reset.
+    pub kms: Arc<rampart_kms::KmsService>,
 }
 
 pub fn registry(
@@ -140,6 +142,7 @@ pub fn registry(
         registry: r,
         edge,
         waf,
+        kms,
     })
 }
 

@@ -361,6 +361,22 @@ pub async fn handle(
         };
     }
 
+    // A read-only JSON operation runs on the connection's task: it only reads the store (a
+    // page-cache lookup) and queues its audit event, so moving it to the blocking pool would
+    // cost more (two thread hand-offs) than it saves. Anything that may wait for a write's
+    // commit runs on the blocking pool.
+    if !state.strict_trail && read_only_json(&state, &parts) {
+        return process(
+            &state,
+            &parts,
+            &body,
+            peer,
+            secure,
+            &request_id,
+            proto_guess,
+        )
+        .into_response();
+    }
     let st = state.clone();
     let reply = tokio::task::spawn_blocking(move || {
         process(&st, &parts, &body, peer, secure, &request_id, proto_guess)
@@ -386,6 +402,21 @@ fn reset(state: &State) -> Result<(), String> {
         f()?;
     }
     Ok(())
+}
+
+/// Whether the request names (by `X-Amz-Target`) a read-only operation of a JSON service.
+fn read_only_json(state: &State, parts: &Parts) -> bool {
+    let Some(target) = header(parts, "x-amz-target") else {
+        return false;
+    };
+    let Some((prefix, op)) = target.rsplit_once('.') else {
+        return false;
+    };
+    state
+        .registry
+        .by_target_prefix(prefix)
+        .and_then(|e| e.model.operation(op))
+        .is_some_and(|o| o.read_only)
 }
 
 /// Authenticates, routes, decodes, validates, dispatches and audits one request.

@@ -243,6 +243,11 @@ pub trait WriteJob: Send {
     fn needs_savepoint(&self) -> bool {
         true
     }
+    /// Whether a caller waits for this job's commit (the writer then commits without
+    /// lingering for more jobs).
+    fn waits(&self) -> bool {
+        true
+    }
 }
 
 struct FnJob<F, R, E> {
@@ -268,6 +273,10 @@ where
 
     fn needs_savepoint(&self) -> bool {
         self.guarded
+    }
+
+    fn waits(&self) -> bool {
+        self.reply.is_some()
     }
 
     fn finish(mut self: Box<Self>, committed: Result<(), StoreError>) {

@@ -3,11 +3,13 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 /// Largest number of jobs committed together.
-const MAX_GROUP: usize = 256;
+const MAX_GROUP: usize = 1024;
+/// How long a group of detached jobs (audit events nobody waits for) may wait for company.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
 /// Idle reader connections kept open. Opening one costs its pragmas, a schema read and the
 /// re-preparation of every statement, so the pool must cover the request path's concurrency
 /// (its blocking threads), not just the cores.
@@ -50,9 +52,35 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The embedded back end: one SQLite database file in WAL mode.
+/// Jobs nobody waits for (audit events of read-only calls), collected without waking the
+/// writer; it takes them every few milliseconds, or when a waited-for job arrives.
+type Detached = Arc<Mutex<Vec<Box<dyn WriteJob>>>>;
+
+/// Detached jobs beyond this many wake the writer; beyond `MAX_DETACHED` they go through the
+/// bounded channel (so a writer that cannot keep up slows producers down).
+const NUDGE_AT: usize = 1024;
+const MAX_DETACHED: usize = 16_384;
+
+/// Wakes the writer (it runs nothing).
+struct Nudge;
+
+impl WriteJob for Nudge {
+    fn run(&mut self, _: &mut dyn Tx) -> bool {
+        true
+    }
+    fn finish(self: Box<Self>, _: Result<(), StoreError>) {}
+    fn needs_savepoint(&self) -> bool {
+        false
+    }
+    fn waits(&self) -> bool {
+        false
+    }
+}
+
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Option<SyncSender<Box<dyn WriteJob>>>>,
+    detached: Detached,
     handle: Mutex<Option<thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -63,6 +91,8 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: a commit is on disk (fsync of the WAL) before the writer answers anyone.
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // A larger WAL between checkpoints: a page written by many commits is copied back once.
+    conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
@@ -74,13 +104,16 @@ impl SqliteStore {
         let mut conn = open(path)?;
         migrate(&mut conn)?;
         let (tx, rx) = mpsc::sync_channel::<Box<dyn WriteJob>>(4096);
+        let detached: Detached = Arc::default();
+        let queued = detached.clone();
         let handle = thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, queued))
             .map_err(|e| StoreError::Backend(format!("spawn writer: {e}")))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(Some(tx)),
+            detached,
             handle: Mutex::new(Some(handle)),
             readers: Mutex::new(Vec::new()),
         })
@@ -130,22 +163,40 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn writer_loop(mut conn: Connection, rx: Receiver<Box<dyn WriteJob>>) {
-    while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
+fn writer_loop(mut conn: Connection, rx: Receiver<Box<dyn WriteJob>>, detached: Detached) {
+    loop {
+        // Wait for a job that someone waits for, or for the linger time to pass.
+        let (first, open) = match rx.recv_timeout(LINGER) {
+            Ok(j) => (Some(j), true),
+            Err(mpsc::RecvTimeoutError::Timeout) => (None, true),
+            Err(mpsc::RecvTimeoutError::Disconnected) => (None, false),
+        };
+        // Detached jobs queued so far were (nearly always) submitted before the job that woke
+        // the writer: they go first, so the trail keeps the order events happened in.
+        let mut group: Vec<Box<dyn WriteJob>> = Vec::new();
+        if let Ok(mut d) = detached.lock() {
+            let take = d.len().min(MAX_GROUP);
+            group.extend(d.drain(..take));
+        }
+        group.extend(first);
+        while group.len() < MAX_GROUP + NUDGE_AT {
             match rx.try_recv() {
                 Ok(j) => group.push(j),
                 Err(_) => break,
             }
         }
-        let result = run_group(&mut conn, &mut group);
-        for job in group {
-            let r = match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(StoreError::Backend(e.to_string())),
-            };
-            job.finish(r);
+        if !group.is_empty() {
+            let result = run_group(&mut conn, &mut group);
+            for job in group {
+                let r = match &result {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(StoreError::Backend(e.to_string())),
+                };
+                job.finish(r);
+            }
+        }
+        if !open && detached.lock().map(|d| d.is_empty()).unwrap_or(true) {
+            return;
         }
     }
 }
@@ -216,6 +267,27 @@ impl Store for SqliteStore {
 
     fn submit(&self, job: Box<dyn WriteJob>) {
         let sender = self.writer.lock().ok().and_then(|w| w.clone());
+        let job = if !job.waits() && sender.is_some() {
+            let rejected = match self.detached.lock() {
+                Ok(mut d) if d.len() < MAX_DETACHED => {
+                    d.push(job);
+                    if d.len() == NUDGE_AT {
+                        if let Some(s) = &sender {
+                            let _ = s.try_send(Box::new(Nudge));
+                        }
+                    }
+                    None
+                }
+                // Too many queued: wait for room in the channel like any write.
+                _ => Some(job),
+            };
+            match rejected {
+                None => return,
+                Some(j) => j,
+            }
+        } else {
+            job
+        };
         match sender {
             Some(s) => {
                 if let Err(mpsc::SendError(job)) = s.send(job) {

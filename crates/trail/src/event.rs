@@ -79,7 +79,9 @@ impl AuditEvent {
             }
         }
         AuditEvent {
-            event_id: uuid::Uuid::new_v4().to_string(),
+            // Time-ordered (UUIDv7: millisecond time, then random bits), so the trail's event-id
+            // index grows at its end instead of at random places.
+            event_id: uuid::Uuid::now_v7().to_string(),
             event_time: ctx.time,
             event_source: event_source.to_string(),
             event_name: ctx.operation.clone(),
@@ -106,55 +108,49 @@ impl AuditEvent {
     }
 
     /// The CloudTrail record (the `CloudTrailEvent` string LookupEvents returns).
+    /// The CloudTrail record of the event.
     pub fn to_record(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("eventVersion".into(), json!("1.11"));
-        m.insert("userIdentity".into(), self.user_identity.clone());
-        m.insert(
-            "eventTime".into(),
-            json!(self.event_time.to_rfc3339_opts(SecondsFormat::Secs, true)),
-        );
-        m.insert("eventSource".into(), json!(self.event_source));
-        m.insert("eventName".into(), json!(self.event_name));
-        m.insert("awsRegion".into(), json!(self.aws_region));
-        m.insert("sourceIPAddress".into(), json!(self.source_ip));
-        m.insert("userAgent".into(), json!(self.user_agent));
-        if let Some(c) = &self.error_code {
-            m.insert("errorCode".into(), json!(c));
-        }
-        if let Some(msg) = &self.error_message {
-            m.insert("errorMessage".into(), json!(msg));
-        }
-        m.insert("requestParameters".into(), self.request_parameters.clone());
-        m.insert("responseElements".into(), self.response_elements.clone());
-        if !self.additional.is_null() {
-            m.insert("additionalEventData".into(), self.additional.clone());
-        }
-        m.insert("requestID".into(), json!(self.request_id));
-        m.insert("eventID".into(), json!(self.event_id));
-        m.insert("readOnly".into(), json!(self.read_only));
-        if !self.resources.is_empty() {
-            let res: Vec<Value> = self
+        serde_json::to_value(self.record_view()).unwrap_or(Value::Null)
+    }
+
+    /// The record as a borrowed view that serializes straight to CloudTrail's JSON (key order
+    /// as CloudTrail writes it), without building a `Value` tree first.
+    fn record_view(&self) -> RecordView<'_> {
+        RecordView {
+            event_version: "1.11",
+            user_identity: &self.user_identity,
+            event_time: self.event_time.to_rfc3339_opts(SecondsFormat::Secs, true),
+            event_source: &self.event_source,
+            event_name: &self.event_name,
+            aws_region: &self.aws_region,
+            source_ip_address: &self.source_ip,
+            user_agent: &self.user_agent,
+            error_code: self.error_code.as_deref(),
+            error_message: self.error_message.as_deref(),
+            request_parameters: &self.request_parameters,
+            response_elements: &self.response_elements,
+            additional_event_data: (!self.additional.is_null()).then_some(&self.additional),
+            request_id: &self.request_id,
+            event_id: &self.event_id,
+            read_only: self.read_only,
+            resources: self
                 .resources
                 .iter()
-                .map(|r| json!({"accountId": self.recipient_account_id, "type": r.resource_type, "ARN": r.resource_name}))
-                .collect();
-            m.insert("resources".into(), Value::Array(res));
+                .map(|r| ResourceView {
+                    account_id: &self.recipient_account_id,
+                    resource_type: &r.resource_type,
+                    arn: &r.resource_name,
+                })
+                .collect(),
+            event_type: "AwsApiCall",
+            management_event: true,
+            recipient_account_id: &self.recipient_account_id,
+            event_category: "Management",
+            tls_details: self.secure_transport.then_some(TlsView {
+                tls_version: "TLSv1.3",
+                client_provided_host_header: None,
+            }),
         }
-        m.insert("eventType".into(), json!("AwsApiCall"));
-        m.insert("managementEvent".into(), json!(true));
-        m.insert(
-            "recipientAccountId".into(),
-            json!(self.recipient_account_id),
-        );
-        m.insert("eventCategory".into(), json!("Management"));
-        if self.secure_transport {
-            m.insert(
-                "tlsDetails".into(),
-                json!({"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": Value::Null}),
-            );
-        }
-        Value::Object(m)
     }
 
     pub fn to_row(&self) -> TrailRow {
@@ -172,8 +168,60 @@ impl AuditEvent {
             read_only: self.read_only,
             resource_type: first.map(|r| r.resource_type.clone()).unwrap_or_default(),
             resource_name: first.map(|r| r.resource_name.clone()).unwrap_or_default(),
-            record: self.to_record().to_string(),
+            record: serde_json::to_string(&self.record_view()).unwrap_or_default(),
             hash: Vec::new(),
         }
     }
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordView<'a> {
+    event_version: &'static str,
+    user_identity: &'a Value,
+    event_time: String,
+    event_source: &'a str,
+    event_name: &'a str,
+    aws_region: &'a str,
+    #[serde(rename = "sourceIPAddress")]
+    source_ip_address: &'a str,
+    user_agent: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<&'a str>,
+    request_parameters: &'a Value,
+    response_elements: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    additional_event_data: Option<&'a Value>,
+    #[serde(rename = "requestID")]
+    request_id: &'a str,
+    #[serde(rename = "eventID")]
+    event_id: &'a str,
+    read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<ResourceView<'a>>,
+    event_type: &'static str,
+    management_event: bool,
+    recipient_account_id: &'a str,
+    event_category: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_details: Option<TlsView>,
+}
+
+#[derive(serde::Serialize)]
+struct ResourceView<'a> {
+    #[serde(rename = "accountId")]
+    account_id: &'a str,
+    #[serde(rename = "type")]
+    resource_type: &'a str,
+    #[serde(rename = "ARN")]
+    arn: &'a str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TlsView {
+    tls_version: &'static str,
+    client_provided_host_header: Option<&'static str>,
 }

@@ -71,10 +71,14 @@ fn plan() -> &'static Plan {
     })
 }
 
+fn groups() -> &'static [ManagedGroup] {
+    static G: OnceLock<Vec<ManagedGroup>> = OnceLock::new();
+    G.get_or_init(|| GROUP_NAMES.iter().filter_map(|g| ManagedGroup::by_name(g)).collect())
+}
+
 fuzz_target!(|data: &[u8]| {
     let req = parse(data);
-    let groups: Vec<ManagedGroup> = GROUP_NAMES.iter().filter_map(|g| ManagedGroup::by_name(g)).collect();
-    let _ = evaluate_groups(&groups, &req);
+    let _ = evaluate_groups(groups(), &req);
     let rates = RateTracker::default();
     let env = EvalEnv { now_ms: 1, rates: &rates, geo: None, token: TokenState::default() };
     let _ = plan().evaluate(&req, &env);
