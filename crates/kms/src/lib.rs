@@ -146,7 +146,7 @@ impl KmsService {
             store,
             root,
             cache: symmetric::MaterialCache::new(4096),
-            keys: keycache::KeyCache::default(),
+            keys: keycache::new(),
             regions: Vec::new(),
             keygen: asymmetric::KeygenGate::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),

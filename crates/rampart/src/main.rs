@@ -397,6 +397,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
         edge,
         waf,
         kms,
+        secrets,
     } = services::registry(&identity, &trail, o.root.clone(), &cfg.regions, &cfg)?;
     let reset_edge = edge.clone();
     let metrics_edge = edge.clone();
@@ -414,6 +415,7 @@ async fn serve(mut cfg: Config) -> Result<()> {
         on_reset: Some(Arc::new(move || {
             reset_edge.stop_all();
             kms.clear_cache();
+            secrets.clear_cache();
             reset_identity
                 .bootstrap(Some(rampart_identity::DEV_ACCOUNT), Some(("test", "test")))
                 .map(|_| ())

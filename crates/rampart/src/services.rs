@@ -27,8 +27,9 @@ pub struct Services {
     pub registry: Registry,
     pub edge: rampart_edge::Edge,
     pub waf: Arc<rampart_waf::WafService>,
-    /// Its key cache is cleared on a `--dev` reset.
+    /// Their caches are cleared on a `--dev` reset.
     pub kms: Arc<rampart_kms::KmsService>,
+    pub secrets: Arc<rampart_secrets::SecretsService>,
 }
 
 pub fn registry(
@@ -85,6 +86,7 @@ pub fn registry(
         tracing::error!(error = %e, "the Secrets Manager scheduler could not start");
     }
     let secrets_resources = secrets.clone();
+    let secrets_svc = secrets.clone();
     r.add_with_resources(
         &rampart_model::secretsmanager::SERVICE,
         noting_key_use(identity, move |ctx, op, input| {
@@ -143,6 +145,7 @@ pub fn registry(
         edge,
         waf,
         kms,
+        secrets: secrets_svc,
     })
 }
 

@@ -1,7 +1,7 @@
 //! What a request acts on, for the request path's authorizer: the secret's ARN, its resource
 //! policy and Secrets Manager's condition keys. Wire it with `Registry::add_with_resources`.
 use crate::record::SecretRec;
-use crate::{find, SecretsService, R};
+use crate::{SecretsService, R};
 use rampart_core::{RequestContext, ResourceAccess};
 use serde_json::Value;
 
@@ -76,7 +76,7 @@ impl SecretsService {
         let Some(id) = input.get("SecretId").and_then(Value::as_str) else {
             return Ok(Vec::new());
         };
-        let rec = self.read(|tx| find(tx, &ctx.account_id, &ctx.region, id))?;
+        let rec = self.find_cached(ctx, id)?;
         Ok(rec
             .map(|rec| ResourceAccess {
                 action: format!("secretsmanager:{op}"),

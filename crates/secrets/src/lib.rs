@@ -457,6 +457,8 @@ pub struct SecretsService {
     rotators: Arc<Rotators>,
     /// ARNs of secrets being rotated by a worker of this process.
     rotating: Arc<Mutex<HashSet<String>>>,
+    /// Secret records as the request path read them (every write invalidates it).
+    cache: Arc<rampart_store::cache::ReadCache<Option<Arc<SecretRec>>>>,
 }
 
 impl SecretsService {
@@ -466,6 +468,10 @@ impl SecretsService {
             envelope,
             rotators: Arc::new(rotators),
             rotating: Arc::new(Mutex::new(HashSet::new())),
+            cache: Arc::new(rampart_store::cache::ReadCache::new(
+                30_000,
+                std::time::Duration::from_secs(1),
+            )),
         }
     }
 
@@ -479,14 +485,34 @@ impl SecretsService {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> TxR<T> + Send + 'static,
     ) -> R<T> {
-        self.store
+        let r = self
+            .store
             .write(f)
-            .map_err(|e: TxErr| e.into_aws("secretsmanager", internal))
+            .map_err(|e: TxErr| e.into_aws("secretsmanager", internal));
+        // Whatever the write changed (or, failing, may have), cached secrets are stale now.
+        self.cache.invalidate();
+        r
+    }
+
+    /// The secret `raw` names in the caller's account and region, from the cache when nothing
+    /// changed since it was read.
+    pub(crate) fn find_cached(&self, ctx: &RequestContext, raw: &str) -> R<Option<Arc<SecretRec>>> {
+        let key = format!("{}\n{}\n{raw}", ctx.account_id, ctx.region);
+        self.cache.get_or(key, || {
+            self.read(|tx| find(tx, &ctx.account_id, &ctx.region, raw))
+                .map(|r| r.map(Arc::new))
+        })
+    }
+
+    /// Forgets cached secrets (the store was wiped behind the service's back: `--dev` reset).
+    pub fn clear_cache(&self) {
+        self.cache.invalidate();
     }
 
     /// The secret `raw` names (scheduled for deletion or not).
     fn load(&self, ctx: &RequestContext, raw: &str) -> R<SecretRec> {
-        self.read(|tx| find(tx, &ctx.account_id, &ctx.region, raw))?
+        self.find_cached(ctx, raw)?
+            .map(|r| SecretRec::clone(&r))
             .ok_or_else(not_found)
     }
 
@@ -736,6 +762,9 @@ impl SecretsService {
             return;
         }
         let (key, vid) = (rkey(rec), v.id.clone());
+        // The cache forgets the record now; the detached write lands within milliseconds, and
+        // an entry read in between lives at most the cache's second.
+        self.cache.invalidate();
         self.store.write_detached(move |tx| {
             let Some(mut rec) = tx.get_json::<SecretRec>(SECRETS, &key)? else {
                 return Ok(());
@@ -848,8 +877,8 @@ impl SecretsService {
         ctx: &RequestContext,
         secret_id: &str,
     ) -> R<Option<(String, Option<String>)>> {
-        let rec = self.read(|tx| find(tx, &ctx.account_id, &ctx.region, secret_id))?;
-        Ok(rec.map(|r| (r.arn, r.policy)))
+        let rec = self.find_cached(ctx, secret_id)?;
+        Ok(rec.map(|r| (r.arn.clone(), r.policy.clone())))
     }
 
     /// Deletes secrets whose deletion date has passed and starts due rotations. The

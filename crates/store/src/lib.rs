@@ -11,6 +11,7 @@
 //! read connections (SQLite WAL lets them proceed during writes).
 #![forbid(unsafe_code)]
 
+pub mod cache;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
