@@ -593,3 +593,78 @@ def test_tls_termination(server, upstream, tmp_path):
                 "--listen", "127.0.0.1:0", "--upstream", upstream, "--tls-cert", str(keyf), "--tls-key", str(keyf),
                 check=False)
     assert p.returncode != 0 and "ValidationException" in p.stderr
+
+
+def test_challenge_and_captcha_issue_tokens(server, upstream):
+    import hashlib
+    import http.cookies
+
+    waf = client(server, "wafv2")
+    proxy, port = create_proxy(server, upstream)
+    prefix = lambda p: {"ByteMatchStatement": {"SearchString": p.encode(), "PositionalConstraint": "STARTS_WITH",  # noqa: E731
+                                               "FieldToMatch": {"UriPath": {}},
+                                               "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
+    acl = web_acl(waf, [
+        {"Name": "challenge-app", "Priority": 0, "Statement": prefix("/app"), "Action": {"Challenge": {}},
+         "VisibilityConfig": VC("challenge-app")},
+        {"Name": "captcha-login", "Priority": 1, "Statement": prefix("/login"), "Action": {"Captcha": {}},
+         "VisibilityConfig": VC("captcha-login")},
+    ], ChallengeConfig={"ImmunityTimeProperty": {"ImmunityTime": 300}})
+    waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=proxy)
+    html = {"Accept": "text/html,application/xhtml+xml", "User-Agent": "Mozilla/5.0"}
+
+    # An API client gets 202 and the action header, no page.
+    status, headers, body = get(port, "/app/data", headers={"Accept": "application/json"})
+    assert (status, headers["x-amzn-waf-action"], body) == (202, "challenge", b"")
+    # A browser gets the page with a nonce; the proof of work earns a token.
+    status, headers, body = get(port, "/app/page", headers=html)
+    assert status == 202 and headers["content-type"].startswith("text/html")
+    nonce = re.search(r'const nonce = "([^"]+)", bits = (\d+)', body.decode())
+    bits = int(nonce.group(2))
+    n = nonce.group(1)
+    counter = 0
+    while True:
+        h = hashlib.sha256(f"{n}:{counter}".encode()).digest()
+        if int.from_bytes(h, "big") >> (256 - bits) == 0:
+            break
+        counter += 1
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert get(port, "/.well-known/rampart-waf/challenge", method="POST", headers=form,
+               body=f"nonce={n}&counter=not-a-number")[0] == 403
+    assert get(port, "/.well-known/rampart-waf/challenge", method="POST", headers=form,
+               body=f"nonce=1.forged.nonce&counter={counter}")[0] == 403
+    status, headers, _ = get(port, "/.well-known/rampart-waf/challenge", method="POST", headers=form,
+                             body=f"nonce={n}&counter={counter}")
+    assert status == 200
+    cookie = http.cookies.SimpleCookie(headers["set-cookie"])
+    token = cookie["aws-waf-token"].value
+    assert "HttpOnly" in headers["set-cookie"]
+    with_token = {**html, "Cookie": f"aws-waf-token={token}"}
+    assert get(port, "/app/page", headers=with_token)[0] == 200
+    # A forged token is no token.
+    assert get(port, "/app/page", headers={**html, "Cookie": f"aws-waf-token=9{token[1:]}"})[0] == 202
+    # The challenge token does not pass a CAPTCHA.
+    status, headers, body = get(port, "/login", headers=with_token)
+    assert status == 405 and headers["x-amzn-waf-action"] == "captcha"
+    page = body.decode()
+    n = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    answer = "".join(re.findall(r"<text [^>]*>(.)</text>", page))
+    assert len(answer) == 6
+    status, _, _ = get(port, "/.well-known/rampart-waf/captcha", method="POST", headers=form,
+                       body=f"nonce={n}&answer=WRONG1&return=%2Flogin")
+    assert status == 405
+    status, headers, _ = get(port, "/.well-known/rampart-waf/captcha", method="POST",
+                             headers={**form, "Cookie": f"aws-waf-token={token}"},
+                             body=f"nonce={n}&answer={answer.lower()}&return=%2Flogin")
+    assert status == 303 and headers["location"] == "/login"
+    token2 = http.cookies.SimpleCookie(headers["set-cookie"])["aws-waf-token"].value
+    both = {**html, "Cookie": f"aws-waf-token={token2}"}
+    assert get(port, "/login", headers=both)[0] == 200
+    assert get(port, "/app/page", headers=both)[0] == 200
+    # The return address is a path on this site, never another site.
+    page = get(port, "/login", headers=html)[2].decode()
+    n = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    answer = "".join(re.findall(r"<text [^>]*>(.)</text>", page))
+    status, headers, _ = get(port, "/.well-known/rampart-waf/captcha", method="POST", headers=form,
+                             body=f"nonce={n}&answer={answer}&return=%2F%2Fevil.example%2F")
+    assert status == 303 and headers["location"] == "/"

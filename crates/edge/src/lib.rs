@@ -10,6 +10,7 @@ pub mod geo;
 pub mod log;
 pub mod observe;
 mod proxy;
+pub mod token;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -93,6 +94,8 @@ pub struct Inner {
     pub observations: observe::Observations,
     pub logs: log::LogWriter,
     pub geo: Option<Arc<dyn GeoLookup>>,
+    /// Issues and checks `aws-waf-token`s (CAPTCHA and Challenge actions).
+    pub tokens: token::Tokens,
     client: HttpsClient,
     on_deleted: Mutex<Option<OnDeleted>>,
 }
@@ -150,8 +153,14 @@ fn tls_config(cert: &str, key: &str) -> Result<Arc<rustls::ServerConfig>, String
 }
 
 impl Edge {
-    /// An edge whose WAF logs go under `log_dir`. Must be called inside a Tokio runtime.
-    pub fn new(store: Arc<dyn Store>, log_dir: PathBuf, geo: Option<Arc<dyn GeoLookup>>) -> Edge {
+    /// An edge whose WAF logs go under `log_dir`, signing `aws-waf-token`s with `token_key`.
+    /// Must be called inside a Tokio runtime.
+    pub fn new(
+        store: Arc<dyn Store>,
+        log_dir: PathBuf,
+        geo: Option<Arc<dyn GeoLookup>>,
+        token_key: &[u8],
+    ) -> Edge {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider());
         let https = match https {
@@ -190,6 +199,7 @@ impl Edge {
                 observations: observe::Observations::default(),
                 logs: log::LogWriter::start(log_dir),
                 geo,
+                tokens: token::Tokens::new(token_key),
                 client,
                 on_deleted: Mutex::new(None),
             }),

@@ -14,13 +14,14 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use rampart_firewall::acl::{EvalEnv, Terminal, TokenState, Verdict};
+use rampart_firewall::acl::{EvalEnv, Terminal, Verdict};
 use rampart_firewall::Request;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::log::{self, Seen};
+use crate::token;
 use crate::{now_ms, Inner, ProxyRec};
 
 /// Bodies larger than this are refused with 413 (the edge buffers what it forwards).
@@ -207,14 +208,24 @@ async fn handle(
     }
     wreq.body = body.to_vec();
 
+    // The token endpoints the interstitials post to.
+    if parts.method == http::Method::POST {
+        match parts.uri.path() {
+            token::CHALLENGE_PATH => return challenge_answer(&inner, &wreq, tls),
+            token::CAPTCHA_PATH => return captcha_answer(&inner, &wreq, tls),
+            _ => {}
+        }
+    }
+
     let enforced = inner.enforcement(&rec.arn);
     let now = now_ms();
+    let token_state = inner.tokens.state(&wreq.cookies());
     let verdict = enforced.as_ref().map(|e| {
         let env = EvalEnv {
             now_ms: now,
             rates: &inner.rates,
             geo: inner.geo.as_deref(),
-            token: TokenState::default(),
+            token: token_state,
         };
         e.plan.evaluate(&wreq, &env)
     });
@@ -224,6 +235,9 @@ async fn handle(
     }
 
     match verdict {
+        Some(v) if matches!(v.action, Terminal::Captcha | Terminal::Challenge) => {
+            interstitial(&inner, &v, &parts, &target)
+        }
         Some(v) if v.action != Terminal::Allow => respond(&v),
         v => {
             let inserted = v.map(|v| v.insert_headers).unwrap_or_default();
@@ -300,6 +314,134 @@ fn observe(
             inner.logs.write(&cfg.name, &r);
         }
     }
+}
+
+fn wants_html(parts: &http::request::Parts) -> bool {
+    parts
+        .headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|s| s.contains("text/html")))
+}
+
+/// CAPTCHA (405) and Challenge (202) answers, as AWS WAF gives them: the
+/// `x-amzn-waf-action` header, and for browsers (`Accept: text/html`) the interstitial page.
+fn interstitial(
+    inner: &Inner,
+    v: &Verdict,
+    parts: &http::request::Parts,
+    target: &str,
+) -> hyper::Response<Body> {
+    let captcha = v.action == Terminal::Captcha;
+    let html = wants_html(parts).then(|| {
+        if captcha {
+            let (nonce, answer) = inner.tokens.captcha();
+            token::captcha_page(&nonce, &answer, target)
+        } else {
+            token::challenge_page(&inner.tokens.challenge_nonce())
+        }
+    });
+    let has_body = html.is_some();
+    let mut resp = hyper::Response::new(full(html.unwrap_or_default()));
+    *resp.status_mut() = if captcha {
+        http::StatusCode::METHOD_NOT_ALLOWED
+    } else {
+        http::StatusCode::ACCEPTED
+    };
+    let h = resp.headers_mut();
+    h.insert(http::header::SERVER, HeaderValue::from_static("awselb/2.0"));
+    h.insert(
+        "x-amzn-waf-action",
+        HeaderValue::from_static(if captcha { "captcha" } else { "challenge" }),
+    );
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    if has_body {
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+    }
+    resp
+}
+
+fn form_of(req: &Request) -> std::collections::HashMap<String, String> {
+    form_urlencoded::parse(&req.body).into_owned().collect()
+}
+
+fn set_token(resp: &mut hyper::Response<Body>, token: &str, tls: bool) {
+    let cookie = format!(
+        "{}={token}; Path=/; Max-Age=259200; HttpOnly; SameSite=Lax{}",
+        token::COOKIE,
+        if tls { "; Secure" } else { "" }
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(http::header::SET_COOKIE, v);
+    }
+}
+
+fn solve_times(inner: &Inner, req: &Request) -> (u64, u64) {
+    req.cookies()
+        .iter()
+        .filter(|(n, _)| n == token::COOKIE)
+        .find_map(|(_, v)| inner.tokens.read(v))
+        .unwrap_or((0, 0))
+}
+
+fn now_s() -> u64 {
+    now_ms() / 1000
+}
+
+/// A challenge's proof of work: a token whose challenge time is now.
+fn challenge_answer(inner: &Inner, req: &Request, tls: bool) -> hyper::Response<Body> {
+    let f = form_of(req);
+    let ok = inner.tokens.check_challenge(
+        f.get("nonce").map(String::as_str).unwrap_or(""),
+        f.get("counter").map(String::as_str).unwrap_or(""),
+    );
+    if !ok {
+        return alb_page(403, "Forbidden");
+    }
+    let (_, captcha_at) = solve_times(inner, req);
+    let mut resp = hyper::Response::new(full("ok\n"));
+    set_token(&mut resp, &inner.tokens.token(now_s(), captcha_at), tls);
+    resp
+}
+
+/// A CAPTCHA's answer: back to the page asked for with a token, or a new puzzle.
+fn captcha_answer(inner: &Inner, req: &Request, tls: bool) -> hyper::Response<Body> {
+    let f = form_of(req);
+    let back = f
+        .get("return")
+        .filter(|r| r.starts_with('/') && !r.starts_with("//"))
+        .cloned()
+        .unwrap_or_else(|| "/".to_string());
+    let ok = inner.tokens.check_captcha(
+        f.get("nonce").map(String::as_str).unwrap_or(""),
+        f.get("answer").map(String::as_str).unwrap_or(""),
+    );
+    if !ok {
+        let (nonce, answer) = inner.tokens.captcha();
+        let mut resp = hyper::Response::new(full(token::captcha_page(&nonce, &answer, &back)));
+        *resp.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
+        resp.headers_mut()
+            .insert("x-amzn-waf-action", HeaderValue::from_static("captcha"));
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        return resp;
+    }
+    let now = now_s();
+    let mut resp = hyper::Response::new(full(Bytes::new()));
+    *resp.status_mut() = http::StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(&back) {
+        resp.headers_mut().insert(http::header::LOCATION, v);
+    }
+    set_token(&mut resp, &inner.tokens.token(now, now), tls);
+    resp
 }
 
 fn respond(v: &Verdict) -> hyper::Response<Body> {

@@ -58,7 +58,8 @@ pub fn registry(
         }),
     );
     let kms = Arc::new(
-        rampart_kms::KmsService::new(trail.store().clone(), root).with_regions(regions.to_vec()),
+        rampart_kms::KmsService::new(trail.store().clone(), root.clone())
+            .with_regions(regions.to_vec()),
     );
     // Deletes keys at the end of their waiting period and rotates keys when due.
     kms.start_scheduler(std::time::Duration::from_secs(60));
@@ -111,7 +112,15 @@ pub fn registry(
         )),
         None => None,
     };
-    let edge = rampart_edge::Edge::new(trail.store().clone(), data_dir.join("waf-logs"), geo);
+    let token_key = root
+        .derive_key("waf-token")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let edge = rampart_edge::Edge::new(
+        trail.store().clone(),
+        data_dir.join("waf-logs"),
+        geo,
+        token_key.as_slice(),
+    );
     let lists_dir = cfg
         .waf
         .ip_lists_dir
