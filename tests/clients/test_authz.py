@@ -8,7 +8,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import client, error_of, request_id_of, wait_for_event
+from conftest import client, error_of, request_id_of, trail_rows, wait_for_event
 
 
 def narrow_user(server, policy: dict):
@@ -159,3 +159,132 @@ def test_request_tag_conditions(server):
     iam.untag_user(UserName=name, TagKeys=["team"])
     with pytest.raises(ClientError):
         iam.untag_user(UserName=name, TagKeys=["owner"])
+
+
+def test_secrets_manager_uses_kms_with_the_callers_permissions(server):
+    """Secrets Manager calls KMS as the caller, with kms:ViaService set: the AWS managed key's
+    policy lets anyone of the account use it through Secrets Manager (not directly), and a
+    customer key is usable only when its policy and the caller's IAM policies allow it."""
+    admin_sm = client(server, "secretsmanager")
+    kms = client(server, "kms")
+    name, kw = narrow_user(server, allow("secretsmanager:*"))
+    sm = client(server, "secretsmanager", **kw)
+    # The managed key works for a user with only Secrets Manager permissions...
+    plain = "m-" + uuid.uuid4().hex[:8]
+    sm.create_secret(Name=plain, SecretString="v1")
+    assert sm.get_secret_value(SecretId=plain)["SecretString"] == "v1"
+    managed = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]
+    assert managed["KeyManager"] == "AWS"
+    policy = json.loads(kms.get_key_policy(KeyId=managed["KeyId"], PolicyName="default")["Policy"])
+    via = [s["Condition"] for s in policy["Statement"] if "Condition" in s]
+    assert {"kms:CallerAccount": managed["AWSAccountId"],
+            "kms:ViaService": f"secretsmanager.{server_region(kms)}.amazonaws.com"} in [c.get("StringEquals") for c in via]
+    # ...but not directly, even for the administrator (its policy allows only via the service).
+    with pytest.raises(ClientError) as e:
+        kms.encrypt(KeyId="alias/aws/secretsmanager", Plaintext=b"x")
+    assert error_of(e.value)[1] == "AccessDeniedException"
+
+    # A customer key whose (default) policy delegates to IAM: the narrow user has no kms:*.
+    key = kms.create_key(Description="secrets authz")["KeyMetadata"]["Arn"]
+    cmk = "c-" + uuid.uuid4().hex[:8]
+    with pytest.raises(ClientError) as e:
+        sm.create_secret(Name=cmk, SecretString="v1", KmsKeyId=key)
+    status, code, msg = error_of(e.value)
+    assert (code, msg) == ("AccessDeniedException", "Access to KMS is not allowed")
+    # Nothing half-made: the name is still free for the administrator.
+    admin_sm.create_secret(Name=cmk, SecretString="secret-of-admin", KmsKeyId=key)
+    with pytest.raises(ClientError) as e:
+        sm.get_secret_value(SecretId=cmk)
+    assert error_of(e.value)[1:] == ("AccessDeniedException", "Access to KMS is not allowed")
+    # The refusal is in the trail twice: the caller's GetSecretValue and the KMS Decrypt that
+    # Secrets Manager made on its behalf.
+    ev = wait_for_event(server, request_id_of(e.value))
+    assert ev["errorCode"] == "AccessDeniedException"
+    deadline = time.monotonic() + 10
+    while True:
+        kms_events = [r["event"] for r in trail_rows(server, "record LIKE ?", (f"%{key}%",))
+                      if r["event"]["eventSource"] == "kms.amazonaws.com"
+                      and r["event"].get("errorCode") == "AccessDeniedException"
+                      and r["event"]["userIdentity"].get("invokedBy") == "secretsmanager.amazonaws.com"]
+        if kms_events or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert {e["eventName"] for e in kms_events} >= {"GenerateDataKey", "Decrypt"}
+    assert kms_events[0]["userIdentity"]["userName"] == name
+
+    # Grant the user Decrypt through Secrets Manager only: reads work, direct Decrypt does not.
+    iam = client(server, "iam")
+    iam.put_user_policy(UserName=name, PolicyName="via", PolicyDocument=json.dumps(allow(
+        ["kms:Decrypt"], key, Condition={"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}})))
+    assert sm.get_secret_value(SecretId=cmk)["SecretString"] == "secret-of-admin"
+    blob = kms.encrypt(KeyId=key, Plaintext=b"direct")["CiphertextBlob"]
+    with pytest.raises(ClientError) as e:
+        client(server, "kms", **kw).decrypt(CiphertextBlob=blob)
+    assert error_of(e.value)[1] == "AccessDeniedException"
+    # Writing needs GenerateDataKey, still not allowed.
+    with pytest.raises(ClientError) as e:
+        sm.put_secret_value(SecretId=cmk, SecretString="v2")
+    assert error_of(e.value)[1:] == ("AccessDeniedException", "Access to KMS is not allowed")
+    assert admin_sm.get_secret_value(SecretId=cmk)["SecretString"] == "secret-of-admin"
+
+
+def test_batch_read_checks_each_secret(server):
+    admin_sm = client(server, "secretsmanager")
+    tag = uuid.uuid4().hex[:8]
+    mine, theirs = f"mine-{tag}", f"theirs-{tag}"
+    admin_sm.create_secret(Name=mine, SecretString="mine")
+    admin_sm.create_secret(Name=theirs, SecretString="theirs")
+    region = server_region(admin_sm)
+    _, kw = narrow_user(server, {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:BatchGetSecretValue", "Resource": "*"},
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": f"arn:aws:secretsmanager:{region}:*:secret:mine-{tag}-*"},
+    ]})
+    sm = client(server, "secretsmanager", **kw)
+    r = sm.batch_get_secret_value(SecretIdList=[mine, theirs])
+    assert [v["Name"] for v in r["SecretValues"]] == [mine]
+    assert r["SecretValues"][0]["SecretString"] == "mine"
+    assert len(r["Errors"]) == 1
+    err = r["Errors"][0]
+    assert err["SecretId"] == theirs
+    assert err["ErrorCode"] == "AccessDeniedException"
+    assert "secretsmanager:GetSecretValue" in err["Message"]
+    assert "theirs" not in json.dumps(r["SecretValues"], default=str)
+
+
+def server_region(c) -> str:
+    return c.meta.region_name
+
+
+def test_secret_resource_policy_is_enforced(server):
+    """Same account: a secret's resource policy alone can allow a principal, and its explicit
+    Deny beats the administrator's identity policy."""
+    admin_sm = client(server, "secretsmanager")
+    name, kw = narrow_user(server, allow("sts:GetCallerIdentity"))
+    user_arn = client(server, "sts", **kw).get_caller_identity()["Arn"]
+    sid = "rp-" + uuid.uuid4().hex[:8]
+    arn = admin_sm.create_secret(Name=sid, SecretString="by-policy")["ARN"]
+    sm = client(server, "secretsmanager", **kw)
+    with pytest.raises(ClientError) as e:
+        sm.get_secret_value(SecretId=sid)
+    assert error_of(e.value)[1] == "AccessDeniedException"
+    admin_sm.put_resource_policy(SecretId=sid, ResourcePolicy=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Sid": "Reader", "Effect": "Allow", "Principal": {"AWS": user_arn},
+             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*"},
+            {"Sid": "NoDelete", "Effect": "Deny", "Principal": "*",
+             "Action": "secretsmanager:DeleteSecret", "Resource": "*"}]}))
+    # The user reads through the policy (the AWS managed key allows use via Secrets Manager).
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "by-policy"
+    assert sm.describe_secret(SecretId=sid)["Name"] == sid
+    with pytest.raises(ClientError) as e:
+        sm.put_secret_value(SecretId=sid, SecretString="nope")
+    assert error_of(e.value)[1] == "AccessDeniedException"
+    # The explicit Deny stops the administrator too.
+    with pytest.raises(ClientError) as e:
+        admin_sm.delete_secret(SecretId=sid, ForceDeleteWithoutRecovery=True)
+    status, code, msg = error_of(e.value)
+    assert code == "AccessDeniedException"
+    assert "explicit deny in a resource-based policy" in msg
+    admin_sm.delete_resource_policy(SecretId=sid)
+    admin_sm.delete_secret(SecretId=sid, ForceDeleteWithoutRecovery=True)

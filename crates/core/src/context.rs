@@ -80,6 +80,14 @@ impl RequestContext {
     }
 }
 
+/// The request path's permission check, for services that act on several resources within
+/// one request (a batch read) or on another service's resources on the caller's behalf
+/// (Secrets Manager using a KMS key): the same evaluator as every request's.
+pub trait AccessCheck: Send + Sync {
+    /// `Ok` when `ctx`'s caller may do `access`; else the AccessDenied error to answer.
+    fn check(&self, ctx: &RequestContext, access: &ResourceAccess) -> Result<(), crate::AwsError>;
+}
+
 /// What an operation acts on, as a service with resource policies describes it to the request
 /// path's authorizer (which evaluates the caller's identity policies together with `policy`).
 /// An operation may need several (KMS `ReEncrypt`: `kms:ReEncryptFrom` on the source key and

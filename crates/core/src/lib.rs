@@ -6,5 +6,5 @@ pub mod context;
 pub mod error;
 pub mod ids;
 
-pub use context::{Principal, PrincipalKind, RequestContext, ResourceAccess};
+pub use context::{AccessCheck, Principal, PrincipalKind, RequestContext, ResourceAccess};
 pub use error::AwsError;

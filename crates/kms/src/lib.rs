@@ -333,7 +333,7 @@ impl KmsService {
             m::KeyUsageType::EncryptDecrypt,
             format!("Default key that protects my {service} data when no other key is defined"),
             Vec::new(),
-            lifecycle::default_policy(&ctx.account_id),
+            lifecycle::aws_managed_policy(&ctx.account_id, service, &ctx.region),
         )?;
         rec.aws_managed = true;
         let ctx2 = ctx.clone();

@@ -30,6 +30,47 @@ pub(crate) fn default_policy(account: &str) -> String {
     .to_string()
 }
 
+/// The key policy of the AWS managed key of `service` (`alias/aws/secretsmanager`) as AWS
+/// writes it: every principal of the account may use the key through that service only
+/// (`kms:ViaService`), and the account may read its metadata directly.
+pub(crate) fn aws_managed_policy(account: &str, service: &str, region: &str) -> String {
+    let through = format!("Allow access through {service} for all principals in the account that are authorized to use {service}");
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": format!("auto-{service}-2"),
+        "Statement": [{
+            "Sid": through,
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:CreateGrant", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {
+                "kms:CallerAccount": account,
+                "kms:ViaService": format!("{service}.{region}.amazonaws.com"),
+            }}
+        }, {
+            // AWS repeats the first Sid here; Rampart's policy parser (as IAM's) wants them
+            // unique.
+            "Sid": format!("{through} to generate data keys"),
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:CallerAccount": account},
+                "StringLike": {"kms:ViaService": format!("{service}.*.amazonaws.com")},
+            }
+        }, {
+            "Sid": "Allow direct access to key metadata to the account",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
+            "Resource": "*"
+        }]
+    })
+    .to_string()
+}
+
 pub(crate) fn no_custom_key_store(id: &str) -> AwsError {
     m::custom_key_store_not_found_exception(format!(
         "Custom key store '{id}' does not exist. Custom key stores are not available on this Rampart node."

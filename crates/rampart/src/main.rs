@@ -392,16 +392,16 @@ async fn serve(mut cfg: Config) -> Result<()> {
     };
     let tls = rampart_server::tls::server_config(&cert, &key_path)?;
 
+    let authorizer = services::authorizer(&identity);
     let services::Services {
         registry,
         edge,
         waf,
         kms,
         secrets,
-    } = services::registry(&identity, &trail, o.root.clone(), &cfg.regions, &cfg)?;
+    } = services::registry(&identity, &trail, o.root.clone(), authorizer.clone(), &cfg)?;
     let reset_edge = edge.clone();
     let metrics_edge = edge.clone();
-    let authorizer = services::authorizer(&identity);
     let reset_identity = identity.clone();
     let dev = cfg.dev;
     let state = Arc::new(rampart_server::State {

@@ -36,9 +36,13 @@ pub fn registry(
     identity: &Identity,
     trail: &Trail,
     root: Arc<rampart_crypto::RootKey>,
-    regions: &[String],
+    authorizer: Option<Arc<rampart_server::authz::Authorizer>>,
     cfg: &crate::config::Config,
 ) -> anyhow::Result<Services> {
+    let regions = &cfg.regions;
+    // Checks made inside an operation: the secrets of a batch read, and the KMS key Secrets
+    // Manager uses on the caller's behalf.
+    let access = authorizer.map(|a| a as Arc<dyn rampart_core::AccessCheck>);
     let data_dir = &cfg.data_dir;
     let mut r = Registry::default();
     let sts = Arc::new(rampart_identity::sts::TokenService::new(identity.clone()));
@@ -74,14 +78,19 @@ pub fn registry(
         Arc::new(move |ctx, op, input| kms_resources.accesses(ctx, op, input)),
     );
     // ---- Secrets Manager (crates/secrets): values envelope-encrypted through KMS ----------
-    let secrets = Arc::new(rampart_secrets::SecretsService::new(
+    let mut secrets = rampart_secrets::SecretsService::new(
         trail.store().clone(),
         Arc::new(KmsEnvelope {
             kms: kms.clone(),
             trail: trail.clone(),
+            access: access.clone(),
         }),
         secrets_rotators(),
-    ));
+    );
+    if let Some(a) = &access {
+        secrets = secrets.with_access_check(a.clone());
+    }
+    let secrets = Arc::new(secrets);
     // Deletes secrets at the end of their recovery window and starts due rotations.
     if let Err(e) = secrets.start_scheduler() {
         tracing::error!(error = %e, "the Secrets Manager scheduler could not start");
@@ -212,9 +221,40 @@ fn secrets_rotators() -> rampart_secrets::Rotators {
 struct KmsEnvelope {
     kms: Arc<rampart_kms::KmsService>,
     trail: Trail,
+    /// The caller's permission to use the key through Secrets Manager (`kms:ViaService`).
+    access: Option<Arc<dyn rampart_core::AccessCheck>>,
 }
 
 impl KmsEnvelope {
+    /// Whether the caller may do KMS `op` (with `input` as a direct call would send it)
+    /// through Secrets Manager: the key policy and the caller's IAM policies decide, with
+    /// `kms:ViaService` set as AWS sets it. A refusal is AWS's "Access to KMS is not allowed";
+    /// `refused` then names the key, for the trail.
+    fn authorize(
+        &self,
+        ctx: &RequestContext,
+        op: &str,
+        input: &Value,
+        refused: &mut Option<String>,
+    ) -> Result<(), AwsError> {
+        let Some(check) = &self.access else {
+            return Ok(());
+        };
+        let via = format!("secretsmanager.{}.amazonaws.com", ctx.region);
+        for mut a in self.kms.accesses(ctx, op, input)? {
+            a.context
+                .push(("kms:ViaService".to_string(), vec![via.clone()]));
+            match check.check(ctx, &a) {
+                Err(e) if e.code == "AccessDeniedException" => {
+                    *refused = Some(a.resource);
+                    return Err(AwsError::access_denied("Access to KMS is not allowed"));
+                }
+                r => r?,
+            }
+        }
+        Ok(())
+    }
+
     fn record(
         &self,
         ctx: &RequestContext,
@@ -260,7 +300,15 @@ impl rampart_secrets::Envelope for KmsEnvelope {
             Some(k) => k.to_string(),
             None => self.kms.aws_managed_key(ctx, "secretsmanager")?,
         };
-        let r = self.kms.encrypt_for(ctx, &key, context, plaintext);
+        let mut refused = None;
+        let r = self
+            .authorize(
+                ctx,
+                "GenerateDataKey",
+                &serde_json::json!({"KeyId": key, "EncryptionContext": context}),
+                &mut refused,
+            )
+            .and_then(|()| self.kms.encrypt_for(ctx, &key, context, plaintext));
         let params = serde_json::json!({
             "keyId": key,
             "encryptionContext": context,
@@ -270,7 +318,10 @@ impl rampart_secrets::Envelope for KmsEnvelope {
             ctx,
             "GenerateDataKey",
             params,
-            r.as_ref().ok().map(|(_, arn)| arn.as_str()),
+            r.as_ref()
+                .ok()
+                .map(|(_, arn)| arn.as_str())
+                .or(refused.as_deref()),
             r.as_ref().err(),
         );
         r
@@ -282,7 +333,15 @@ impl rampart_secrets::Envelope for KmsEnvelope {
         context: &std::collections::BTreeMap<String, String>,
         blob: &[u8],
     ) -> Result<zeroize::Zeroizing<Vec<u8>>, AwsError> {
-        let r = self.kms.decrypt_for(ctx, blob, context);
+        use base64::Engine as _;
+        let input = serde_json::json!({
+            "CiphertextBlob": base64::engine::general_purpose::STANDARD.encode(blob),
+            "EncryptionContext": context,
+        });
+        let mut refused = None;
+        let r = self
+            .authorize(ctx, "Decrypt", &input, &mut refused)
+            .and_then(|()| self.kms.decrypt_for(ctx, blob, context));
         let params = serde_json::json!({
             "encryptionContext": context,
             "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
@@ -291,7 +350,10 @@ impl rampart_secrets::Envelope for KmsEnvelope {
             ctx,
             "Decrypt",
             params,
-            r.as_ref().ok().map(|(_, arn)| arn.as_str()),
+            r.as_ref()
+                .ok()
+                .map(|(_, arn)| arn.as_str())
+                .or(refused.as_deref()),
             r.as_ref().err(),
         );
         r.map(|(pt, _)| pt)

@@ -459,6 +459,8 @@ pub struct SecretsService {
     rotating: Arc<Mutex<HashSet<String>>>,
     /// Secret records as the request path read them (every write invalidates it).
     cache: Arc<rampart_store::cache::ReadCache<Option<Arc<SecretRec>>>>,
+    /// The request path's permission check, for the secrets of a batch read.
+    access: Option<Arc<dyn rampart_core::AccessCheck>>,
 }
 
 impl SecretsService {
@@ -472,6 +474,7 @@ impl SecretsService {
                 30_000,
                 std::time::Duration::from_secs(1),
             )),
+            access: None,
         }
     }
 
@@ -502,6 +505,26 @@ impl SecretsService {
             self.read(|tx| find(tx, &ctx.account_id, &ctx.region, raw))
                 .map(|r| r.map(Arc::new))
         })
+    }
+
+    /// Checks each secret of `BatchGetSecretValue` as `GetSecretValue` on it (identity and
+    /// resource policies), as AWS does.
+    pub fn with_access_check(mut self, check: Arc<dyn rampart_core::AccessCheck>) -> Self {
+        self.access = Some(check);
+        self
+    }
+
+    /// Whether the caller may `GetSecretValue` on `id` (the batch operation's per-secret
+    /// check); `Ok` also when the secret does not exist (reading it then says so).
+    fn may_read(&self, ctx: &RequestContext, id: &str) -> R<()> {
+        let Some(check) = &self.access else {
+            return Ok(());
+        };
+        let input = serde_json::json!({"SecretId": id});
+        for a in self.accesses(ctx, "GetSecretValue", &input)? {
+            check.check(ctx, &a)?;
+        }
+        Ok(())
     }
 
     /// Forgets cached secrets (the store was wiped behind the service's back: `--dev` reset).
@@ -568,6 +591,9 @@ impl SecretsService {
             .map_err(|e| {
                 if e.status >= 500 {
                     internal()
+                } else if e.code == "AccessDeniedException" {
+                    // The caller may not use the key: AWS says so as it is.
+                    e
                 } else {
                     encryption_failure(&e)
                 }
@@ -591,6 +617,8 @@ impl SecretsService {
             .map_err(|e| {
                 if e.status >= 500 {
                     internal()
+                } else if e.code == "AccessDeniedException" {
+                    e
                 } else {
                     decryption_failure()
                 }
@@ -1475,7 +1503,10 @@ impl SecretsManager for SecretsService {
         let mut values = Vec::new();
         let mut errors = Vec::new();
         for id in targets {
-            match self.read_value(ctx, &id, None, None) {
+            match self
+                .may_read(ctx, &id)
+                .and_then(|()| self.read_value(ctx, &id, None, None))
+            {
                 Ok((rec, v, pt)) => {
                     let (s, b) = decode_value(&pt)?;
                     values.push(m::SecretValueEntry {

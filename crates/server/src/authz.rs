@@ -278,6 +278,17 @@ impl Authorizer {
     }
 }
 
+impl rampart_core::AccessCheck for Authorizer {
+    fn check(&self, ctx: &RequestContext, access: &ResourceAccess) -> Result<(), AwsError> {
+        let o = self.check_access(ctx, access, &[])?;
+        if o.is_allowed() {
+            Ok(())
+        } else {
+            Err(denied(&o, false))
+        }
+    }
+}
+
 /// AWS's refusal for a denied decision, in the protocol's dialect.
 pub fn denied(outcome: &Outcome, query_protocol: bool) -> AwsError {
     let msg =

@@ -404,7 +404,16 @@ fn reset(state: &State) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether the request names (by `X-Amz-Target`) a read-only operation of a JSON service.
+/// Operations the models call read-only that still do heavy work (RSA key generation) or
+/// write (an import's wrapping key): they run on the blocking pool like writes.
+const HEAVY_READS: &[&str] = &[
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GetParametersForImport",
+];
+
+/// Whether the request names (by `X-Amz-Target`) a light read-only operation of a JSON
+/// service, which runs on the connection's task.
 fn read_only_json(state: &State, parts: &Parts) -> bool {
     let Some(target) = header(parts, "x-amz-target") else {
         return false;
@@ -412,6 +421,9 @@ fn read_only_json(state: &State, parts: &Parts) -> bool {
     let Some((prefix, op)) = target.rsplit_once('.') else {
         return false;
     };
+    if HEAVY_READS.contains(&op) {
+        return false;
+    }
     state
         .registry
         .by_target_prefix(prefix)
