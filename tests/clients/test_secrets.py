@@ -758,6 +758,156 @@ def test_rotation_local_command(servers, tmp_path):
         srv.stop()
 
 
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rotator.test")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    certf, keyf = tmp_path / "hook-cert.pem", tmp_path / "hook-key.pem"
+    certf.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyf.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return certf, keyf
+
+
+def test_rotation_https_webhook(servers, tmp_path):
+    """A rotator registered as an HTTPS webhook gets each step's Lambda event, signed with the
+    shared secret, and calls back with boto3 as a Lambda function would; a failing step (HTTP
+    500) leaves AWSPENDING in place and the same token resumes."""
+    import hashlib
+    import hmac
+    import http.server
+    import ssl
+
+    certf, keyf = _self_signed(tmp_path)
+    shared = b"webhook-shared-secret-" + uuid.uuid4().hex.encode()
+    (tmp_path / "hook.key").write_bytes(shared + b"\n")
+    seen, bad_signatures, fail = [], [], threading.Event()
+    state = {}
+
+    class Rotator(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            sig = dict(p.split("=", 1) for p in self.headers.get("X-Rampart-Signature", "").split(","))
+            want = hmac.new(shared, sig.get("t", "").encode() + b"." + body, hashlib.sha256).hexdigest()
+            fresh = abs(time.time() - int(sig.get("t", "0"))) < 300
+            if not (fresh and hmac.compare_digest(want, sig.get("v1", ""))):
+                bad_signatures.append(body)
+                self.send_response(401)
+                self.end_headers()
+                return
+            event = json.loads(body)
+            step, arn, token = event["Step"], event["SecretId"], event["ClientRequestToken"]
+            sm = client(state["srv"], "secretsmanager")
+            status = 200
+            if step == "setSecret" and fail.is_set():
+                status = 500
+            elif step == "createSecret":
+                try:
+                    sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+                except sm.exceptions.ResourceNotFoundException:
+                    sm.put_secret_value(SecretId=arn, ClientRequestToken=token,
+                                        SecretString="rotated-" + token[:8], VersionStages=["AWSPENDING"])
+            elif step == "finishSecret":
+                versions = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+                current = [v for v, s in versions.items() if "AWSCURRENT" in s][0]
+                if current != token:
+                    sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT",
+                                                   MoveToVersionId=token, RemoveFromVersionId=current)
+            seen.append(step if status == 200 else step + "-failed")
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Rotator)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(certf, keyf)
+    httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    cfg = tmp_path / "rampart.toml"
+    cfg.write_text(
+        "[secrets.webhooks.hook-rotator]\n"
+        f"url = \"https://127.0.0.1:{httpd.server_address[1]}/rotate\"\n"
+        f"ca_file = \"{certf}\"\nsecret_file = \"{tmp_path / 'hook.key'}\"\n"
+        # The same endpoint with a wrong secret: every call refused by the rotator.
+        "[secrets.webhooks.forged]\n"
+        f"url = \"https://127.0.0.1:{httpd.server_address[1]}/rotate\"\n"
+        f"ca_file = \"{certf}\"\nsecret_file = \"{tmp_path / 'other.key'}\"\n"
+        # A certificate Rampart does not trust.
+        "[secrets.webhooks.untrusted]\n"
+        f"url = \"https://127.0.0.1:{httpd.server_address[1]}/rotate\"\n")
+    (tmp_path / "other.key").write_text("not-the-shared-secret-at-all")
+    try:
+        srv = state["srv"] = servers.start("webhooks", "--config", str(cfg), dev=True)
+        try:
+            sm = client(srv, "secretsmanager")
+            name = uniq("hook")
+            sm.create_secret(Name=name, SecretString="original")
+            v2 = sm.rotate_secret(SecretId=name, RotationLambdaARN=lambda_arn(srv, "hook-rotator"))["VersionId"]
+            wait_current(sm, name, v2)
+            assert sm.get_secret_value(SecretId=name)["SecretString"] == "rotated-" + v2[:8]
+            deadline = time.time() + 10
+            while len(seen) < 4 and time.time() < deadline:
+                time.sleep(0.05)
+            assert seen == ["createSecret", "setSecret", "testSecret", "finishSecret"]
+            # A failing step: AWSPENDING stays, the same token resumes.
+            fail.set()
+            v3 = sm.rotate_secret(SecretId=name)["VersionId"]
+            deadline = time.time() + 30
+            while "setSecret-failed" not in seen and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            assert stages(sm, name)[v3] == ["AWSPENDING"]
+            assert fails(sm.rotate_secret, SecretId=name)[1] == "InvalidRequestException"
+            fail.clear()
+            assert sm.rotate_secret(SecretId=name, ClientRequestToken=v3)["VersionId"] == v3
+            wait_current(sm, name, v3)
+            assert stages(sm, name)[v2] == ["AWSPREVIOUS"]
+            # Forged events are refused by the rotator; an untrusted certificate is refused by
+            # Rampart: either way the rotation does not finish.
+            assert not bad_signatures
+            for hook in ("forged", "untrusted"):
+                other = uniq(hook)
+                sm.create_secret(Name=other, SecretString="keep")
+                before = srv.stderr().count("rotation did not finish")
+                v = sm.rotate_secret(SecretId=other, RotationLambdaARN=lambda_arn(srv, hook))["VersionId"]
+                deadline = time.time() + 10
+                while time.time() < deadline and srv.stderr().count("rotation did not finish") == before:
+                    time.sleep(0.05)
+                assert stages(sm, other)[v] == ["AWSPENDING"], hook
+                assert sm.get_secret_value(SecretId=other)["SecretString"] == "keep"
+            assert len(bad_signatures) == 1
+            assert "certificate" in srv.stderr().lower() or "invalidcertificate" in srv.stderr().lower()
+            # Neither the shared secret nor a secret value is in the log.
+            assert shared.decode() not in srv.stderr() and "rotated-" not in srv.stderr()
+        finally:
+            srv.stop()
+    finally:
+        httpd.shutdown()
+    # A webhook over plain HTTP to another host is refused at start.
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[secrets.webhooks.x]\nurl = \"http://192.0.2.1/rotate\"\n")
+    p = servers.run("--config", str(bad), "serve", "--dev", "--listen", "127.0.0.1:0", timeout=30)
+    assert p.returncode != 0 and "https://" in p.stderr
+
+
 def test_caching_client_reads_through_rotation(sm, server):
     """AWS's caching client for Python (aws-secretsmanager-caching) sees the rotated value once
     its refresh interval has passed, and never an error in between."""

@@ -143,19 +143,7 @@ impl Target {
             req = req.header(n.as_str(), v.as_str());
         }
         let req = req.body(Full::new(Bytes::from(body)))?;
-        let mut roots = rustls::RootCertStore::empty();
-        if let Some(ca) = &self.ca_bundle {
-            let f = std::fs::File::open(ca).with_context(|| format!("{}", ca.display()))?;
-            for c in rustls_pemfile::certs(&mut std::io::BufReader::new(f)) {
-                roots.add(c?)?;
-            }
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let tls = tls_config(self.ca_bundle.as_deref(), true)?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -190,4 +178,32 @@ impl Target {
         }
         Ok(v)
     }
+}
+
+/// A TLS client configuration trusting the PEM certificates in `ca` and, with `system`, the
+/// system's roots.
+pub(crate) fn tls_config(
+    ca: Option<&std::path::Path>,
+    system: bool,
+) -> anyhow::Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    if system {
+        // Unreadable system certificates are skipped, as browsers do.
+        let found = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(found.certs);
+    }
+    if let Some(ca) = ca {
+        let f = std::fs::File::open(ca).with_context(|| format!("{}", ca.display()))?;
+        for c in rustls_pemfile::certs(&mut std::io::BufReader::new(f)) {
+            roots.add(c.with_context(|| format!("{}", ca.display()))?)?;
+        }
+    }
+    Ok(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
 }

@@ -25,6 +25,34 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub trail: TrailConfig,
     pub waf: WafConfig,
+    pub secrets: SecretsConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// The directory of local-command rotators (an executable per function name)
+    /// [default: $RAMPART_ROTATORS_DIR].
+    pub rotators_dir: Option<PathBuf>,
+    /// The endpoint local-command rotators call back, given to them as `AWS_ENDPOINT_URL`
+    /// [default: $RAMPART_ROTATOR_ENDPOINT].
+    pub rotator_endpoint: Option<String>,
+    /// HTTPS webhook rotators, by the function name a `RotationLambdaARN` ends with.
+    pub webhooks: std::collections::BTreeMap<String, WebhookConfig>,
+}
+
+/// One webhook rotator: each rotation step's Lambda event is POSTed to `url`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// An `https://` URL (`http://` only to a loopback address).
+    pub url: String,
+    /// PEM CA certificates to trust for it, besides the system's.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// A file holding the shared secret each request is signed with (`X-Rampart-Signature`).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -92,6 +120,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             trail: TrailConfig::default(),
             waf: WafConfig::default(),
+            secrets: SecretsConfig::default(),
         }
     }
 }

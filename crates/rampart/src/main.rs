@@ -4,6 +4,7 @@
 mod client;
 mod config;
 mod services;
+mod webhook;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand};

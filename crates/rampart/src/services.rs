@@ -85,7 +85,7 @@ pub fn registry(
             trail: trail.clone(),
             access: access.clone(),
         }),
-        secrets_rotators(),
+        secrets_rotators(&cfg.secrets)?,
     );
     if let Some(a) = &access {
         secrets = secrets.with_access_check(a.clone());
@@ -205,14 +205,25 @@ pub fn authorizer(identity: &Identity) -> Option<Arc<rampart_server::authz::Auth
 
 // ---- Secrets Manager: its KMS envelope and rotators -----------------------------------------
 
-/// Where local-command rotators live (`RAMPART_ROTATORS_DIR`) and the endpoint they call back
-/// (`RAMPART_ROTATOR_ENDPOINT`, given to them as `AWS_ENDPOINT_URL`).
-fn secrets_rotators() -> rampart_secrets::Rotators {
-    rampart_secrets::Rotators {
-        dir: std::env::var_os("RAMPART_ROTATORS_DIR").map(std::path::PathBuf::from),
-        endpoint: std::env::var("RAMPART_ROTATOR_ENDPOINT").ok(),
+/// The rotators of `[secrets]`: local commands in `rotators_dir` (or `RAMPART_ROTATORS_DIR`),
+/// which call back `rotator_endpoint` (or `RAMPART_ROTATOR_ENDPOINT`, given to them as
+/// `AWS_ENDPOINT_URL`), and the HTTPS webhooks.
+fn secrets_rotators(
+    cfg: &crate::config::SecretsConfig,
+) -> anyhow::Result<rampart_secrets::Rotators> {
+    let webhooks = crate::webhook::WebhookRotators::load(cfg)?;
+    Ok(rampart_secrets::Rotators {
+        dir: cfg
+            .rotators_dir
+            .clone()
+            .or_else(|| std::env::var_os("RAMPART_ROTATORS_DIR").map(std::path::PathBuf::from)),
+        endpoint: cfg
+            .rotator_endpoint
+            .clone()
+            .or_else(|| std::env::var("RAMPART_ROTATOR_ENDPOINT").ok()),
+        webhooks: webhooks.map(|w| Arc::new(w) as Arc<dyn rampart_secrets::Webhooks>),
         ..Default::default()
-    }
+    })
 }
 
 /// Secrets Manager's envelope encryption through Rampart's KMS. Like AWS, each KMS call leaves

@@ -19,7 +19,7 @@ mod replication;
 mod rotation;
 pub mod schedule;
 
-pub use rotation::{Rotators, POSTGRES_ROTATOR, RANDOM_ROTATOR};
+pub use rotation::{valid_function_name, Rotators, Webhooks, POSTGRES_ROTATOR, RANDOM_ROTATOR};
 
 use base64::Engine as _;
 use labels::CURRENT;

@@ -2,9 +2,11 @@
 //! `setSecret`, `testSecret`, `finishSecret`) run on a worker thread against a rotator.
 //!
 //! In place of Lambda, `RotationLambdaARN` (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`)
-//! names a rotator: [`RANDOM_ROTATOR`], built in, or an executable `NAME` in the rotators
-//! directory, which gets each step's Lambda event as JSON on stdin and calls back into Rampart
-//! with an AWS SDK or the CLI, as a Lambda function would.
+//! names a rotator: [`RANDOM_ROTATOR`] and [`POSTGRES_ROTATOR`], built in; an HTTPS webhook
+//! registered in the server's configuration, which gets each step's Lambda event as the body
+//! of a POST; or an executable `NAME` in the rotators directory, which gets it as JSON on
+//! stdin. Either calls back into Rampart with an AWS SDK or the CLI, as a Lambda function
+//! would.
 use crate::labels::{self, CURRENT, PENDING};
 use crate::record::RulesRec;
 use crate::schedule::{self, Schedule};
@@ -36,6 +38,17 @@ pub struct Rotators {
     pub endpoint: Option<String>,
     /// How long one step may run (Lambda's maximum is 15 minutes).
     pub step_timeout: Duration,
+    /// The webhook rotators (HTTPS endpoints registered by function name).
+    pub webhooks: Option<std::sync::Arc<dyn Webhooks>>,
+}
+
+/// Rotators reached over HTTPS, registered with the server by function name.
+pub trait Webhooks: Send + Sync + std::fmt::Debug {
+    /// Whether a webhook rotator is registered under `name`.
+    fn has(&self, name: &str) -> bool;
+    /// POSTs one step's Lambda event to the rotator `name` and waits up to `timeout` for a
+    /// 2xx answer; `Err` says why not (for the log: never a secret).
+    fn invoke(&self, name: &str, event: &[u8], timeout: Duration) -> Result<(), String>;
 }
 
 impl Default for Rotators {
@@ -44,6 +57,7 @@ impl Default for Rotators {
             dir: None,
             endpoint: None,
             step_timeout: Duration::from_secs(300),
+            webhooks: None,
         }
     }
 }
@@ -51,6 +65,7 @@ impl Default for Rotators {
 enum Rotator {
     Random,
     Postgres,
+    Webhook(String),
     Command(PathBuf),
 }
 
@@ -73,17 +88,21 @@ fn in_progress() -> AwsError {
 }
 
 /// The function name of a Lambda ARN in the caller's account and region.
+/// A Lambda function name as a rotator's name: 1-64 letters, digits, `-` and `_`.
+pub fn valid_function_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 pub fn function_name(region: &str, account: &str, arn: &str) -> Option<String> {
     let rest = arn.strip_prefix("arn:aws:lambda:")?;
     let parts: Vec<&str> = rest.split(':').collect();
     match parts.as_slice() {
         [r, a, "function", name] | [r, a, "function", name, _] if *r == region && *a == account => {
-            let ok = !name.is_empty()
-                && name.len() <= 64
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            ok.then(|| name.to_string())
+            valid_function_name(name).then(|| name.to_string())
         }
         _ => None,
     }
@@ -97,6 +116,9 @@ impl Rotators {
         }
         if name == POSTGRES_ROTATOR {
             return Some(Rotator::Postgres);
+        }
+        if self.webhooks.as_ref().is_some_and(|w| w.has(&name)) {
+            return Some(Rotator::Webhook(name));
         }
         let path = self.dir.as_ref()?.join(&name);
         let meta = std::fs::metadata(&path).ok()?;
@@ -344,9 +366,9 @@ impl SecretsService {
             return;
         }
         let r = match &rotator {
+            // Its testSecret step does nothing.
             Rotator::Random => Ok(()),
-            Rotator::Postgres => self.postgres_step(ctx, arn, &token, "testSecret"),
-            Rotator::Command(p) => self.command_step(p, ctx, arn, &token, "testSecret"),
+            r => self.step(r, ctx, arn, &token, "testSecret"),
         };
         match r {
             Ok(()) => tracing::info!(secret = %arn, "rotation configuration tested"),
@@ -377,12 +399,7 @@ impl SecretsService {
         let mut ok = rotator.is_some();
         if let Some(rotator) = &rotator {
             for step in STEPS {
-                let r = match rotator {
-                    Rotator::Random => self.random_step(ctx, arn, token, step),
-                    Rotator::Postgres => self.postgres_step(ctx, arn, token, step),
-                    Rotator::Command(p) => self.command_step(p, ctx, arn, token, step),
-                };
-                if let Err(e) = r {
+                if let Err(e) = self.step(rotator, ctx, arn, token, step) {
                     tracing::warn!(secret = %arn, step, code = %e.code, "rotation step failed");
                     ok = false;
                     break;
@@ -418,6 +435,41 @@ impl SecretsService {
                 false
             }
         }
+    }
+
+    /// One step of the rotation protocol, by the rotator that does it.
+    fn step(
+        &self,
+        rotator: &Rotator,
+        ctx: &RequestContext,
+        arn: &str,
+        token: &str,
+        step: &str,
+    ) -> R<()> {
+        match rotator {
+            Rotator::Random => self.random_step(ctx, arn, token, step),
+            Rotator::Postgres => self.postgres_step(ctx, arn, token, step),
+            Rotator::Webhook(name) => self.webhook_step(name, arn, token, step),
+            Rotator::Command(p) => self.command_step(p, ctx, arn, token, step),
+        }
+    }
+
+    /// A webhook rotator: the Lambda event POSTed, a 2xx answer for success.
+    fn webhook_step(&self, name: &str, arn: &str, token: &str, step: &str) -> R<()> {
+        let failed =
+            || m::internal_service_error(format!("The rotation function failed at step {step}."));
+        let hooks = self.rotators.webhooks.as_ref().ok_or_else(failed)?;
+        let event = lambda_event(arn, token, step);
+        hooks
+            .invoke(
+                name,
+                event.to_string().as_bytes(),
+                self.rotators.step_timeout,
+            )
+            .map_err(|why| {
+                tracing::warn!(rotator = %name, step, why, "rotator failed");
+                failed()
+            })
     }
 
     /// The built-in rotator: a new random value (only the `password` field of a JSON object).
@@ -542,12 +594,7 @@ impl SecretsService {
             tracing::warn!(rotator = %path.display(), step, why, "rotator failed");
             m::internal_service_error(format!("The rotation function failed at step {step}."))
         };
-        let event = serde_json::json!({
-            "SecretId": arn,
-            "ClientRequestToken": token,
-            "Step": step,
-            "RotationToken": uuid::Uuid::new_v4().to_string(),
-        });
+        let event = lambda_event(arn, token, step);
         let log = path.with_extension("log");
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -590,6 +637,16 @@ impl SecretsService {
             }
         }
     }
+}
+
+/// The event a rotation Lambda function gets for one step.
+fn lambda_event(arn: &str, token: &str, step: &str) -> serde_json::Value {
+    serde_json::json!({
+        "SecretId": arn,
+        "ClientRequestToken": token,
+        "Step": step,
+        "RotationToken": uuid::Uuid::new_v4().to_string(),
+    })
 }
 
 /// Attaches AWSPENDING to version `token` (created empty if new), refusing when another
