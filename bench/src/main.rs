@@ -190,6 +190,8 @@ struct Run {
     end: Instant,
     /// First non-2xx answer (status, body) or transport error seen, kept once.
     first_error: OnceLock<String>,
+    /// Requests sent so far by all workers (for `${Slot}`).
+    sent: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -307,7 +309,19 @@ async fn worker(run: Arc<Run>) -> Result<WorkerResult> {
             if sender.ready().await.is_err() {
                 continue 'conn;
             }
-            let req = build_request(&run, &mut signer, run.op.target.as_deref(), &body)?;
+            let spread_body;
+            let body = if run.op.spread > 0 {
+                let n = run.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let slot = (n / ops::PER_SLOT) % run.op.spread as u64;
+                spread_body = Bytes::from(substitute(
+                    &body,
+                    &BTreeMap::from([("Slot".to_string(), slot.to_string())]),
+                ));
+                &spread_body
+            } else {
+                &body
+            };
+            let req = build_request(&run, &mut signer, run.op.target.as_deref(), body)?;
             let t0 = Instant::now();
             let res = tokio::time::timeout(run.timeout, send(&mut sender, req)).await;
             let t1 = Instant::now();
@@ -391,6 +405,16 @@ async fn setup(run: &mut Run, quiet: bool) -> Result<()> {
         "Plaintext1K".to_string(),
         base64::engine::general_purpose::STANDARD.encode([0x5au8; 1024]),
     );
+    vars.insert(
+        "RunId".to_string(),
+        format!(
+            "{:x}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros())
+                .unwrap_or_default()
+        ),
+    );
     if !run.op.setup.is_empty() {
         let mut signer = Signer::new(
             &run.access_key,
@@ -399,22 +423,30 @@ async fn setup(run: &mut Run, quiet: bool) -> Result<()> {
             &run.region,
             &run.op.service,
         );
-        for (target, body) in run.op.setup.clone() {
-            // A connection per request: some servers close after each answer.
-            let mut sender = connect(run).await.context("setup connection")?;
-            let body = substitute(&body, &vars);
-            let req = build_request(run, &mut signer, target.as_deref(), &Bytes::from(body))?;
-            let (status, resp) = tokio::time::timeout(run.timeout, send(&mut sender, req))
-                .await
-                .map_err(|_| anyhow!("setup request timed out"))??;
-            let what = target.as_deref().unwrap_or("setup");
-            if (200..300).contains(&status) {
-                capture(&resp, &mut vars);
-                if !quiet {
-                    eprintln!("setup: {what}: HTTP {status}");
+        for (target, body, repeat) in run.op.setup.clone() {
+            for i in 0..repeat {
+                // A connection per request: some servers close after each answer.
+                let mut sender = connect(run).await.context("setup connection")?;
+                vars.insert("Index".to_string(), i.to_string());
+                let body = substitute(&body, &vars);
+                let req = build_request(run, &mut signer, target.as_deref(), &Bytes::from(body))?;
+                let (status, resp) = tokio::time::timeout(run.timeout, send(&mut sender, req))
+                    .await
+                    .map_err(|_| anyhow!("setup request timed out"))??;
+                let what = target.as_deref().unwrap_or("setup");
+                if (200..300).contains(&status) {
+                    capture(&resp, &mut vars);
+                    if !quiet && i + 1 == repeat {
+                        let times = if repeat > 1 {
+                            format!(" (x{repeat})")
+                        } else {
+                            String::new()
+                        };
+                        eprintln!("setup: {what}: HTTP {status}{times}");
+                    }
+                } else if !quiet {
+                    eprintln!("setup: {what}: {} (continuing)", error_text(status, &resp));
                 }
-            } else if !quiet {
-                eprintln!("setup: {what}: {} (continuing)", error_text(status, &resp));
             }
         }
     }
@@ -456,6 +488,7 @@ async fn bench(args: &Args) -> Result<Outcome> {
         measure_start: Instant::now(),
         end: Instant::now(),
         first_error: OnceLock::new(),
+        sent: std::sync::atomic::AtomicU64::new(0),
     };
     if !args.no_setup {
         setup(&mut run, args.json).await?;

@@ -25,11 +25,14 @@ impl Proto {
 /// failure is reported and the run goes on (an "already exists" answer is the usual one).
 /// String members of its JSON answer (top level and one level down, e.g. `KeyMetadata.KeyId`
 /// as `KeyId`) become variables that later setup bodies and the op's body name as `${Name}`;
-/// `${Plaintext1K}` is 1,024 bytes, base64.
+/// `${Plaintext1K}` is 1,024 bytes, base64; `${RunId}` is unique to the run.
 #[derive(Clone, Copy, Debug)]
 pub struct Setup {
     pub target: Option<&'static str>,
     pub body: &'static str,
+    /// Sent this many times, `${Index}` counting from 0 (the op's [`OpTemplate::spread`]
+    /// resources).
+    pub repeat: usize,
 }
 
 /// One operation the bench knows by name.
@@ -44,11 +47,22 @@ pub struct OpTemplate {
     pub target: Option<&'static str>,
     pub body: &'static str,
     pub setup: &'static [Setup],
+    /// Spreads the requests over this many resources: `${Slot}` in the body becomes
+    /// (request number / [`PER_SLOT`]) modulo `spread` (0: no spreading).
+    pub spread: usize,
 }
+
+/// Requests sent to one resource before the next (`${Slot}`): Secrets Manager keeps at most
+/// 100 versions of a secret, none removed before it is a day old.
+pub const PER_SLOT: u64 = 90;
+
+/// Secrets the PutSecretValue op spreads its writes over (90 each: 36,000 writes a run).
+const PUT_SECRETS: usize = 400;
 
 const CREATE_SYMMETRIC_KEY: Setup = Setup {
     target: Some("TrentService.CreateKey"),
     body: r#"{"Description":"rampart-bench"}"#,
+    repeat: 1,
 };
 
 pub const OPS: &[OpTemplate] = &[
@@ -59,6 +73,7 @@ pub const OPS: &[OpTemplate] = &[
         target: None,
         body: "Action=GetCallerIdentity&Version=2011-06-15",
         setup: &[],
+        spread: 0,
     },
     OpTemplate {
         name: "iam:ListUsers",
@@ -67,6 +82,7 @@ pub const OPS: &[OpTemplate] = &[
         target: None,
         body: "Action=ListUsers&Version=2010-05-08",
         setup: &[],
+        spread: 0,
     },
     OpTemplate {
         name: "kms:GenerateRandom",
@@ -75,6 +91,7 @@ pub const OPS: &[OpTemplate] = &[
         target: Some("TrentService.GenerateRandom"),
         body: r#"{"NumberOfBytes":32}"#,
         setup: &[],
+        spread: 0,
     },
     OpTemplate {
         name: "kms:ListKeys",
@@ -83,6 +100,7 @@ pub const OPS: &[OpTemplate] = &[
         target: Some("TrentService.ListKeys"),
         body: "{}",
         setup: &[],
+        spread: 0,
     },
     OpTemplate {
         name: "kms:Encrypt",
@@ -91,6 +109,7 @@ pub const OPS: &[OpTemplate] = &[
         target: Some("TrentService.Encrypt"),
         body: r#"{"KeyId":"${KeyId}","Plaintext":"${Plaintext1K}"}"#,
         setup: &[CREATE_SYMMETRIC_KEY],
+        spread: 0,
     },
     OpTemplate {
         name: "kms:Decrypt",
@@ -103,8 +122,10 @@ pub const OPS: &[OpTemplate] = &[
             Setup {
                 target: Some("TrentService.Encrypt"),
                 body: r#"{"KeyId":"${KeyId}","Plaintext":"${Plaintext1K}"}"#,
+                repeat: 1,
             },
         ],
+        spread: 0,
     },
     OpTemplate {
         name: "kms:GenerateDataKey",
@@ -113,6 +134,7 @@ pub const OPS: &[OpTemplate] = &[
         target: Some("TrentService.GenerateDataKey"),
         body: r#"{"KeyId":"${KeyId}","KeySpec":"AES_256"}"#,
         setup: &[CREATE_SYMMETRIC_KEY],
+        spread: 0,
     },
     OpTemplate {
         name: "kms:Sign",
@@ -123,7 +145,9 @@ pub const OPS: &[OpTemplate] = &[
         setup: &[Setup {
             target: Some("TrentService.CreateKey"),
             body: r#"{"KeySpec":"ECC_NIST_P256","KeyUsage":"SIGN_VERIFY","Description":"rampart-bench"}"#,
+            repeat: 1,
         }],
+        spread: 0,
     },
     OpTemplate {
         name: "kms:CreateKey",
@@ -132,6 +156,7 @@ pub const OPS: &[OpTemplate] = &[
         target: Some("TrentService.CreateKey"),
         body: r#"{"Description":"rampart-bench"}"#,
         setup: &[],
+        spread: 0,
     },
     OpTemplate {
         name: "secretsmanager:GetSecretValue",
@@ -142,18 +167,22 @@ pub const OPS: &[OpTemplate] = &[
         setup: &[Setup {
             target: Some("secretsmanager.CreateSecret"),
             body: r#"{"Name":"rampart-bench","SecretString":"rampart-bench-value"}"#,
+            repeat: 1,
         }],
+        spread: 0,
     },
     OpTemplate {
         name: "secretsmanager:PutSecretValue",
         service: "secretsmanager",
         proto: Proto::Json("1.1"),
         target: Some("secretsmanager.PutSecretValue"),
-        body: r#"{"SecretId":"rampart-bench-put","SecretString":"rampart-bench-new-value"}"#,
+        body: r#"{"SecretId":"rampart-bench-put-${RunId}-${Slot}","SecretString":"rampart-bench-new-value"}"#,
         setup: &[Setup {
             target: Some("secretsmanager.CreateSecret"),
-            body: r#"{"Name":"rampart-bench-put","SecretString":"rampart-bench-value"}"#,
+            body: r#"{"Name":"rampart-bench-put-${RunId}-${Index}","SecretString":"rampart-bench-value"}"#,
+            repeat: PUT_SECRETS,
         }],
+        spread: PUT_SECRETS,
     },
     OpTemplate {
         name: "secretsmanager:ListSecrets",
@@ -162,6 +191,7 @@ pub const OPS: &[OpTemplate] = &[
         target: Some("secretsmanager.ListSecrets"),
         body: "{}",
         setup: &[],
+        spread: 0,
     },
 ];
 
@@ -173,7 +203,10 @@ pub struct Op {
     pub content_type: String,
     pub target: Option<String>,
     pub body: Vec<u8>,
-    pub setup: Vec<(Option<String>, Vec<u8>)>,
+    /// Setup requests: target, body, times to send it.
+    pub setup: Vec<(Option<String>, Vec<u8>, usize)>,
+    /// See [`OpTemplate::spread`].
+    pub spread: usize,
 }
 
 /// Resolves `--op` with `--body`, `--target`, `--content-type` and `--service` overrides. An
@@ -193,12 +226,13 @@ pub fn resolve(
         bail!("--op must look like service:Operation (known: {})", known());
     }
     let tpl = OPS.iter().find(|o| o.name.eq_ignore_ascii_case(name));
-    let (proto, tpl_target, tpl_body, setup) = match tpl {
+    let (proto, tpl_target, tpl_body, setup, spread) = match tpl {
         Some(t) => (
             t.proto,
             t.target.map(str::to_owned),
             t.body.to_owned(),
             t.setup,
+            t.spread,
         ),
         None => match (target, body) {
             (Some(_), b) => (
@@ -206,8 +240,9 @@ pub fn resolve(
                 None,
                 b.unwrap_or("{}").to_owned(),
                 &[][..],
+                0,
             ),
-            (None, Some(b)) => (Proto::Query, None, b.to_owned(), &[][..]),
+            (None, Some(b)) => (Proto::Query, None, b.to_owned(), &[][..], 0),
             (None, None) => bail!(
                 "unknown op '{name}': give --target (JSON 1.1) or --body (Query) for an ad-hoc \
                  operation (known: {})",
@@ -235,8 +270,15 @@ pub fn resolve(
         body: body.map(str::to_owned).unwrap_or(tpl_body).into_bytes(),
         setup: setup
             .iter()
-            .map(|s| (s.target.map(str::to_owned), s.body.as_bytes().to_vec()))
+            .map(|s| {
+                (
+                    s.target.map(str::to_owned),
+                    s.body.as_bytes().to_vec(),
+                    s.repeat,
+                )
+            })
             .collect(),
+        spread,
     })
 }
 

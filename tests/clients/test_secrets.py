@@ -271,12 +271,32 @@ def test_update_secret_version_stage(sm):
     # AWSCURRENT can't be removed without a new home; versions must exist.
     assert fails(sm.update_secret_version_stage, SecretId=name, VersionStage="AWSCURRENT", RemoveFromVersionId=v1)[1] == "InvalidParameterException"
     assert fails(sm.update_secret_version_stage, SecretId=name, VersionStage="x", MoveToVersionId=str(uuid.uuid4()))[1] == "InvalidParameterException"
-    # 20 labels per version at most.
-    for i in range(18):
+    # 20 labels across the secret's versions at most (AWSPREVIOUS on v2 counts).
+    for i in range(17):
         sm.update_secret_version_stage(SecretId=name, VersionStage=f"l{i}", MoveToVersionId=v1)
-    assert len(stages(sm, name)[v1]) == 19
-    sm.update_secret_version_stage(SecretId=name, VersionStage="l18", MoveToVersionId=v1)
-    assert fails(sm.update_secret_version_stage, SecretId=name, VersionStage="l19", MoveToVersionId=v1)[1] == "LimitExceededException"
+    assert len(stages(sm, name)[v1]) == 18
+    sm.update_secret_version_stage(SecretId=name, VersionStage="l17", MoveToVersionId=v1)
+    assert fails(sm.update_secret_version_stage, SecretId=name, VersionStage="l18", MoveToVersionId=v1)[1] == "LimitExceededException"
+    assert fails(sm.update_secret_version_stage, SecretId=name, VersionStage="l18", MoveToVersionId=v2)[1] == "LimitExceededException"
+    # Moving a label adds none.
+    sm.update_secret_version_stage(SecretId=name, VersionStage="l17", MoveToVersionId=v2, RemoveFromVersionId=v1)
+
+
+def test_versions_quota(sm):
+    """A secret holds at most 100 versions; unlabeled ones are removed only once a day old, so
+    the 101st young version is refused (AWS's advice: no more than one write per 10 minutes)."""
+    name = uniq("quota")
+    sm.create_secret(Name=name, SecretString="v0")
+    for i in range(1, 100):
+        sm.put_secret_value(SecretId=name, SecretString=f"v{i}")
+    ids = [v["VersionId"] for v in sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True, MaxResults=100)["Versions"]]
+    assert len(ids) == 100
+    status, code, msg = fails(sm.put_secret_value, SecretId=name, SecretString="v100")
+    assert (status, code) == (400, "LimitExceededException") and "100 versions" in msg
+    assert fails(sm.update_secret, SecretId=name, SecretString="v100")[1] == "LimitExceededException"
+    # Nothing half-written: the current value is the last accepted one.
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "v99"
+    assert len(sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True, MaxResults=100)["Versions"]) == 100
 
 
 def test_concurrent_puts_lose_nothing(sm, server):

@@ -7,8 +7,8 @@ use rampart_model::secretsmanager as m;
 pub const CURRENT: &str = "AWSCURRENT";
 pub const PREVIOUS: &str = "AWSPREVIOUS";
 pub const PENDING: &str = "AWSPENDING";
-/// Staging labels attached to one version (AWS quota).
-pub const MAX_STAGES_PER_VERSION: usize = 20;
+/// Staging labels attached across all versions of a secret (AWS quota).
+pub const MAX_STAGES: usize = 20;
 /// Versions kept before unlabeled ones are removed (AWS: "more than 100").
 pub const MAX_VERSIONS: usize = 100;
 /// Unlabeled versions younger than this are never removed.
@@ -16,7 +16,7 @@ pub const PRUNE_MIN_AGE_SECS: f64 = 86_400.0;
 
 fn too_many_labels() -> AwsError {
     m::limit_exceeded_exception(format!(
-        "You can't attach more than {MAX_STAGES_PER_VERSION} staging labels to a version of a secret."
+        "You can't attach more than {MAX_STAGES} staging labels across the versions of a secret."
     ))
 }
 
@@ -46,9 +46,9 @@ fn attach_one(versions: &mut [VersionRec], target: &str, stage: &str) -> Result<
     }
     if let Some(v) = versions.iter_mut().find(|v| v.id == target) {
         v.stages.push(stage.to_string());
-        if v.stages.len() > MAX_STAGES_PER_VERSION {
-            return Err(too_many_labels());
-        }
+    }
+    if versions.iter().map(|v| v.stages.len()).sum::<usize>() > MAX_STAGES {
+        return Err(too_many_labels());
     }
     Ok(())
 }
@@ -65,7 +65,7 @@ pub fn attach(
             uniq.push(s);
         }
     }
-    if uniq.len() > MAX_STAGES_PER_VERSION {
+    if uniq.len() > MAX_STAGES {
         return Err(too_many_labels());
     }
     for s in uniq {
@@ -163,6 +163,20 @@ pub fn prune(versions: &mut Vec<VersionRec>, now: f64) -> usize {
     let n = doomed.len();
     versions.retain(|v| !doomed.contains(&v.id));
     n
+}
+
+/// Prunes as [`prune`] does after a new version was added, refusing the new version when the
+/// secret would still hold more than [`MAX_VERSIONS`] (all labeled or younger than a day):
+/// AWS's quota on versions per secret, which writing more than once every ~15 minutes
+/// reaches.
+pub fn prune_for_new(versions: &mut Vec<VersionRec>, now: f64) -> Result<(), AwsError> {
+    prune(versions, now);
+    if versions.len() > MAX_VERSIONS {
+        return Err(m::limit_exceeded_exception(format!(
+            "You can't create more than {MAX_VERSIONS} versions of a secret. Secrets Manager removes versions without staging labels only once they are more than 24 hours old."
+        )));
+    }
+    Ok(())
 }
 
 /// Checks the label invariant: at most one version per label.

@@ -700,7 +700,7 @@ impl SecretsService {
                 if rec.with_stage(CURRENT).is_none() {
                     labels::attach(&mut rec.versions, &token2, &[CURRENT.to_string()])?;
                 }
-                labels::prune(&mut rec.versions, t);
+                labels::prune_for_new(&mut rec.versions, t)?;
                 rec.last_changed = Some(t);
                 rec.revision += 1;
                 // With AutomaticallyAfterDays, a new current value counts as a rotation.

@@ -670,11 +670,13 @@ fn begin(rec: &mut crate::record::SecretRec, token: &str) -> R<()> {
             "You can't modify an existing version, you can only create a new version.",
         ));
     }
+    let t = now();
     if rec.version(token).is_none() {
         rec.versions
-            .push(crate::record::VersionRec::new(token, Vec::new(), now()));
+            .push(crate::record::VersionRec::new(token, Vec::new(), t));
     }
-    labels::attach(&mut rec.versions, token, &[PENDING.to_string()])
+    labels::attach(&mut rec.versions, token, &[PENDING.to_string()])?;
+    labels::prune_for_new(&mut rec.versions, t)
 }
 
 /// AWS's JSON format for database credentials.
