@@ -252,25 +252,59 @@ def test_ed25519_sign_verify_offline(kms, keys, tmp_path):
                    SigningAlgorithm="ED25519_SHA_512") == "ValidationException"
 
 
-@pytest.mark.xfail(reason="ED25519_PH_SHA_512 (Ed25519ph) is not in aws-lc-rs's safe API; Rampart lists it "
-                          "in SigningAlgorithms but cannot sign with it yet", strict=True)
-def test_ed25519ph_sign(kms, keys):
+def test_ed25519ph_sign(kms, keys, tmp_path):
+    """ED25519_PH_SHA_512 (RFC 8032 Ed25519ph; the crate's unit test checks RFC 8032's vector):
+    RAW messages are hashed with SHA-512 by KMS, DIGEST takes the 64-byte hash; Ed25519 is
+    deterministic, so both give the same signature, and it is not a plain Ed25519 signature."""
     md = keys("ECC_NIST_EDWARDS25519", "SIGN_VERIFY")
-    d = hashlib.sha512(b"prehashed").digest()
+    msg = b"prehashed " + uuid.uuid4().bytes
+    d = hashlib.sha512(msg).digest()
     sig = kms.sign(KeyId=md["KeyId"], Message=d, MessageType="DIGEST", SigningAlgorithm="ED25519_PH_SHA_512")["Signature"]
-    assert kms.verify(KeyId=md["KeyId"], Message=d, MessageType="DIGEST", Signature=sig,
-                      SigningAlgorithm="ED25519_PH_SHA_512")["SignatureValid"] is True
+    assert len(sig) == 64
+    raw = kms.sign(KeyId=md["KeyId"], Message=msg, MessageType="RAW", SigningAlgorithm="ED25519_PH_SHA_512")["Signature"]
+    assert raw == sig
+    for mt, m in (("DIGEST", d), ("RAW", msg)):
+        assert kms.verify(KeyId=md["KeyId"], Message=m, MessageType=mt, Signature=sig,
+                          SigningAlgorithm="ED25519_PH_SHA_512")["SignatureValid"] is True
+    assert code_of(kms.verify, KeyId=md["KeyId"], Message=msg + b"x", MessageType="RAW", Signature=sig,
+                   SigningAlgorithm="ED25519_PH_SHA_512") == "KMSInvalidSignatureException"
+    # Not pure Ed25519 over the message, nor over its hash.
+    for m in (msg, d):
+        assert code_of(kms.verify, KeyId=md["KeyId"], Message=m, Signature=sig,
+                       SigningAlgorithm="ED25519_SHA_512") == "KMSInvalidSignatureException"
+    assert code_of(kms.sign, KeyId=md["KeyId"], Message=d[:63], MessageType="DIGEST",
+                   SigningAlgorithm="ED25519_PH_SHA_512") == "ValidationException"
 
 
-@pytest.mark.xfail(reason="ML-DSA with an external mu (MessageType EXTERNAL_MU) is not in aws-lc-rs's safe API",
-                   strict=True)
-def test_ml_dsa_external_mu(kms, keys):
-    md = keys("ML_DSA_44", "SIGN_VERIFY")
-    mu = hashlib.shake_256(b"mu").digest(64)
+def _mu(public_spki: bytes, raw_len: int, msg: bytes) -> bytes:
+    """FIPS 204's mu for `msg` with an empty context: SHAKE256(SHAKE256(pk, 64) || 0 || 0 || msg)."""
+    pk = public_spki[-raw_len:]
+    tr = hashlib.shake_256(pk).digest(64)
+    return hashlib.shake_256(tr + b"\x00\x00" + msg).digest(64)
+
+
+@pytest.mark.parametrize("spec, pk_len", [("ML_DSA_44", 1312), ("ML_DSA_65", 1952), ("ML_DSA_87", 2592)])
+def test_ml_dsa_external_mu(kms, keys, spec, pk_len):
+    """EXTERNAL_MU signs FIPS 204's mu computed by the caller: a signature of mu verifies as a
+    RAW signature of the message mu was computed from, and the other way round."""
+    md = keys(spec, "SIGN_VERIFY")
+    pub = kms.get_public_key(KeyId=md["KeyId"])["PublicKey"]
+    msg = b"signed elsewhere " + uuid.uuid4().bytes
+    mu = _mu(pub, pk_len, msg)
     sig = kms.sign(KeyId=md["KeyId"], Message=mu, MessageType="EXTERNAL_MU",
                    SigningAlgorithm="ML_DSA_SHAKE_256")["Signature"]
     assert kms.verify(KeyId=md["KeyId"], Message=mu, MessageType="EXTERNAL_MU", Signature=sig,
                       SigningAlgorithm="ML_DSA_SHAKE_256")["SignatureValid"] is True
+    assert kms.verify(KeyId=md["KeyId"], Message=msg, MessageType="RAW", Signature=sig,
+                      SigningAlgorithm="ML_DSA_SHAKE_256")["SignatureValid"] is True
+    raw_sig = kms.sign(KeyId=md["KeyId"], Message=msg, MessageType="RAW", SigningAlgorithm="ML_DSA_SHAKE_256")["Signature"]
+    assert kms.verify(KeyId=md["KeyId"], Message=mu, MessageType="EXTERNAL_MU", Signature=raw_sig,
+                      SigningAlgorithm="ML_DSA_SHAKE_256")["SignatureValid"] is True
+    assert code_of(kms.verify, KeyId=md["KeyId"], Message=_mu(pub, pk_len, msg + b"x"), MessageType="EXTERNAL_MU",
+                   Signature=sig, SigningAlgorithm="ML_DSA_SHAKE_256") == "KMSInvalidSignatureException"
+    # mu is 64 bytes.
+    assert code_of(kms.sign, KeyId=md["KeyId"], Message=mu[:32], MessageType="EXTERNAL_MU",
+                   SigningAlgorithm="ML_DSA_SHAKE_256") == "ValidationException"
 
 
 @pytest.mark.parametrize("spec", ["ML_DSA_44", "ML_DSA_65", "ML_DSA_87"])

@@ -7,8 +7,8 @@
 //! SPKI encoding for ML-KEM, so this module writes it (RFC 9935: the algorithm OID with absent
 //! parameters, then the raw encapsulation key).
 //!
-//! Not available in aws-lc-rs's safe API, so [`KeyError::UnsupportedAlgorithm`]: Ed25519ph
-//! (`ED25519_PH_SHA_512`) and ML-DSA with an external mu (`EXTERNAL_MU`).
+//! Ed25519ph (`ED25519_PH_SHA_512`) and ML-DSA with an external mu (`EXTERNAL_MU`) are not in
+//! aws-lc-rs's safe API: they go to aws-lc itself through `rampart-lc-ext`.
 use aws_lc_rs::agreement;
 use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::encoding::AsDer;
@@ -323,6 +323,35 @@ fn ed25519_key(private: &[u8]) -> Result<sig::Ed25519KeyPair, KeyError> {
     sig::Ed25519KeyPair::from_pkcs8(private).map_err(internal)
 }
 
+/// The 32-byte seed and public key of a PKCS#8 Ed25519 key (for Ed25519ph).
+fn ed25519_parts(private: &[u8]) -> Result<(Zeroizing<[u8; 32]>, [u8; 32]), KeyError> {
+    use aws_lc_rs::encoding::AsBigEndian as _;
+    let pair = ed25519_key(private)?;
+    let seed = pair.seed().map_err(internal)?;
+    let seed = seed.as_be_bytes().map_err(internal)?;
+    let seed = <[u8; 32]>::try_from(seed.as_ref()).map_err(internal)?;
+    let public = <[u8; 32]>::try_from(pair.public_key().as_ref()).map_err(internal)?;
+    Ok((Zeroizing::new(seed), public))
+}
+
+fn digest64(d: &Digest) -> Result<&[u8; 64], KeyError> {
+    <&[u8; 64]>::try_from(d.as_ref()).map_err(internal)
+}
+
+/// An ML-DSA key's stored seed.
+fn seed32(private: &[u8]) -> Result<&[u8; 32], KeyError> {
+    <&[u8; 32]>::try_from(private).map_err(internal)
+}
+
+fn ml_dsa_set(spec: KeySpec) -> Result<rampart_lc_ext::MlDsa, KeyError> {
+    match spec {
+        KeySpec::MlDsa44 => Ok(rampart_lc_ext::MlDsa::MlDsa44),
+        KeySpec::MlDsa65 => Ok(rampart_lc_ext::MlDsa::MlDsa65),
+        KeySpec::MlDsa87 => Ok(rampart_lc_ext::MlDsa::MlDsa87),
+        _ => Err(KeyError::UnsupportedAlgorithm),
+    }
+}
+
 fn ml_dsa_key(
     alg: &'static sig::PqdsaSigningAlgorithm,
     private: &[u8],
@@ -419,6 +448,8 @@ pub fn mac_algorithms(spec: KeySpec) -> Vec<MacAlgorithm> {
 enum Input<'a> {
     Message(&'a [u8]),
     Digest(Digest),
+    /// FIPS 204's mu, 64 bytes (ML-DSA `EXTERNAL_MU`).
+    Mu(&'a [u8; 64]),
 }
 
 /// Checks `alg` against `spec` and `msg_type` against `alg`, hashing `RAW` messages for the
@@ -433,10 +464,12 @@ fn input<'a>(
         return Err(KeyError::UnsupportedAlgorithm);
     }
     match (alg, msg_type, alg.hash()) {
-        // Ed25519ph and ML-DSA external mu are not in aws-lc-rs's API.
-        (SigningAlgorithm::Ed25519PhSha512, _, _)
-        | (SigningAlgorithm::MlDsaShake256, MessageType::ExternalMu, _) => {
-            Err(KeyError::UnsupportedAlgorithm)
+        (SigningAlgorithm::MlDsaShake256, MessageType::ExternalMu, _) => {
+            <&[u8; 64]>::try_from(message).map(Input::Mu).map_err(|_| {
+                KeyError::InvalidMessage(
+                    "Message of type EXTERNAL_MU must be the 64-byte mu of FIPS 204.".to_string(),
+                )
+            })
         }
         (_, MessageType::Raw, None) => Ok(Input::Message(message)),
         (_, MessageType::Raw, Some(hash)) => Ok(Input::Digest(digest::digest(hash, message))),
@@ -481,6 +514,16 @@ pub fn sign(
         (Family::Ed25519, Input::Message(m), _) => {
             Ok(ed25519_key(private)?.sign(m).as_ref().to_vec())
         }
+        (Family::Ed25519, Input::Digest(d), _) => {
+            let (seed, public) = ed25519_parts(private)?;
+            rampart_lc_ext::ed25519ph_sign(&seed, &public, digest64(&d)?)
+                .map(|s| s.to_vec())
+                .ok_or(KeyError::Internal)
+        }
+        (Family::MlDsa(..), Input::Mu(mu), _) => {
+            rampart_lc_ext::ml_dsa_sign_mu(ml_dsa_set(spec)?, seed32(private)?, mu)
+                .ok_or(KeyError::Internal)
+        }
         (Family::MlDsa(a, _), Input::Message(m), _) => {
             let mut out = vec![0u8; a.signature_len()];
             let n = ml_dsa_key(a, private)?
@@ -504,6 +547,25 @@ pub fn verify(
     signature: &[u8],
 ) -> Result<bool, KeyError> {
     let input = input(spec, alg, msg_type, message)?;
+    match (family(spec), &input) {
+        (Family::Ed25519, Input::Digest(d)) => {
+            let (_, public) = ed25519_parts(private)?;
+            return Ok(rampart_lc_ext::ed25519ph_verify(
+                &public,
+                digest64(d)?,
+                signature,
+            ));
+        }
+        (Family::MlDsa(..), Input::Mu(mu)) => {
+            return Ok(rampart_lc_ext::ml_dsa_verify_mu(
+                ml_dsa_set(spec)?,
+                seed32(private)?,
+                mu,
+                signature,
+            ));
+        }
+        _ => {}
+    }
     let verifier: &'static dyn sig::VerificationAlgorithm =
         match (family(spec), rsa_algorithms(alg)) {
             (Family::Rsa(_), Some((_, params))) => params,
@@ -516,6 +578,7 @@ pub fn verify(
     Ok(match input {
         Input::Message(m) => public.verify(m, signature),
         Input::Digest(d) => public.verify_digest(&d, signature),
+        Input::Mu(_) => return Err(KeyError::UnsupportedAlgorithm),
     }
     .is_ok())
 }
