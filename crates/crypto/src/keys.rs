@@ -290,6 +290,33 @@ pub fn generate(spec: KeySpec) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     }
 }
 
+/// An ML-KEM data key pair as `GenerateDataKeyPair` returns it (as AWS does): the private key
+/// as PKCS#8 DER holding only the 64-byte seed (RFC 9935's `seed [0]` form) and the public
+/// key's SubjectPublicKeyInfo DER.
+pub fn ml_kem_data_key_pair(spec: KeySpec) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>), KeyError> {
+    let (set, arc) = match spec {
+        KeySpec::MlKem512 => (rampart_lc_ext::MlKem::MlKem512, 1),
+        KeySpec::MlKem768 => (rampart_lc_ext::MlKem::MlKem768, 2),
+        KeySpec::MlKem1024 => (rampart_lc_ext::MlKem::MlKem1024, 3),
+        _ => return Err(KeyError::UnsupportedAlgorithm),
+    };
+    let mut seed = Zeroizing::new([0u8; 64]);
+    SystemRandom::new().fill(&mut *seed).map_err(internal)?;
+    let (_, ek) = rampart_lc_ext::ml_kem_from_seed(set, &seed).ok_or(KeyError::Internal)?;
+    // PrivateKeyInfo { version 0, AlgorithmIdentifier { id-alg-ml-kem-* }, OCTET STRING {
+    // [0] IMPLICIT OCTET STRING (64 bytes) } }.
+    let oid = [6, 9, 0x60, 0x86, 0x48, 1, 0x65, 3, 4, 4, arc];
+    let mut body = Zeroizing::new(vec![2, 1, 0]);
+    body.extend(der_header(0x30, oid.len()));
+    body.extend_from_slice(&oid);
+    body.extend(der_header(0x04, 2 + seed.len()));
+    body.extend(der_header(0x80, seed.len()));
+    body.extend_from_slice(&*seed);
+    let mut der = Zeroizing::new(der_header(0x30, body.len()));
+    der.extend_from_slice(&body);
+    Ok((der, ml_kem_spki(arc, &ek)))
+}
+
 /// The X.509 SubjectPublicKeyInfo DER of the key (`GetPublicKey`); HMAC keys have none.
 pub fn public_key_der(spec: KeySpec, private: &[u8]) -> Result<Vec<u8>, KeyError> {
     let der: aws_lc_rs::encoding::PublicKeyX509Der = match family(spec) {

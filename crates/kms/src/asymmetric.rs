@@ -335,8 +335,8 @@ impl KmsService {
         keys::decrypt(spec(k.spec)?, &mat, a, ciphertext).map_err(|e| key_error(e, name, k))
     }
 
-    /// A data key pair: the private key (PKCS#8) and its encryption under the symmetric key
-    /// `raw`, and the public key (SubjectPublicKeyInfo).
+    /// A data key pair: the private key (PKCS#8; ML-KEM in its 64-byte seed form) and its
+    /// encryption under the symmetric key `raw`, and the public key (SubjectPublicKeyInfo).
     pub(crate) fn data_key_pair(
         &self,
         ctx: &RequestContext,
@@ -356,9 +356,18 @@ impl KmsService {
         let k = self.lookup(ctx, raw)?;
         k.require_usable()?;
         crate::symmetric::require_symmetric(&k, "GenerateDataKeyPair")?;
-        let private = generate(&self.keygen, ks)?;
-        let public = keys::public_key_der(kspec, &private)
-            .map_err(|_| internal("data key pair public key"))?;
+        let (private, public) = if matches!(
+            ks,
+            m::KeySpec::MlKem512 | m::KeySpec::MlKem768 | m::KeySpec::MlKem1024
+        ) {
+            // PKCS#8 with the seed, as AWS returns ML-KEM private keys.
+            keys::ml_kem_data_key_pair(kspec).map_err(|_| internal("ML-KEM data key pair"))?
+        } else {
+            let private = generate(&self.keygen, ks)?;
+            let public = keys::public_key_der(kspec, &private)
+                .map_err(|_| internal("data key pair public key"))?;
+            (private, public)
+        };
         let empty = BTreeMap::new();
         let blob = self.encrypt_with(
             &k,

@@ -1,11 +1,13 @@
-//! Ed25519ph (RFC 8032 section 5.1 with SHA-512 pre-hashing, KMS's `ED25519_PH_SHA_512`) and
-//! ML-DSA signing of an external mu (FIPS 204's mu, KMS's `MessageType: EXTERNAL_MU`): aws-lc
-//! implements both, aws-lc-rs's safe API does not expose them. Each function here wraps one
+//! Ed25519ph (RFC 8032 section 5.1 with SHA-512 pre-hashing, KMS's `ED25519_PH_SHA_512`),
+//! ML-DSA signing of an external mu (FIPS 204's mu, KMS's `MessageType: EXTERNAL_MU`) and
+//! ML-KEM key generation from a seed (FIPS 203 `ML-KEM.KeyGen_internal(d, z)`, for private keys
+//! in RFC 9935's seed form): aws-lc implements them, aws-lc-rs's safe API does not expose them. Each function here wraps one
 //! aws-lc call with fixed-size inputs, checks every return code and frees what it allocates;
 //! nothing else in Rampart uses unsafe code.
 
 use aws_lc_sys as ffi;
 use std::ptr;
+use zeroize::Zeroizing;
 
 /// An ML-DSA parameter set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +152,78 @@ pub fn ml_dsa_verify_mu(set: MlDsa, seed: &[u8; 32], mu: &[u8; 64], signature: &
     // SAFETY: no arguments; clears this thread's error queue.
     unsafe { ffi::ERR_clear_error() };
     ok
+}
+
+/// An ML-KEM parameter set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MlKem {
+    MlKem512,
+    MlKem768,
+    MlKem1024,
+}
+
+impl MlKem {
+    fn nid(self) -> i32 {
+        match self {
+            MlKem::MlKem512 => ffi::NID_MLKEM512,
+            MlKem::MlKem768 => ffi::NID_MLKEM768,
+            MlKem::MlKem1024 => ffi::NID_MLKEM1024,
+        }
+    }
+
+    /// Lengths of the encapsulation key and of the (expanded) decapsulation key (FIPS 203,
+    /// table 3).
+    pub fn key_lens(self) -> (usize, usize) {
+        match self {
+            MlKem::MlKem512 => (800, 1632),
+            MlKem::MlKem768 => (1184, 2400),
+            MlKem::MlKem1024 => (1568, 3168),
+        }
+    }
+}
+
+/// The ML-KEM key pair of a 64-byte `seed` (d ‖ z): the expanded decapsulation key (zeroized
+/// on drop) and the encapsulation key. `None` if aws-lc refuses.
+pub fn ml_kem_from_seed(set: MlKem, seed: &[u8; 64]) -> Option<(Zeroizing<Vec<u8>>, Vec<u8>)> {
+    struct Guard(*mut ffi::EVP_PKEY_CTX, *mut ffi::EVP_PKEY);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            // SAFETY: both are null or were allocated by aws-lc below, and are freed once.
+            unsafe {
+                ffi::EVP_PKEY_free(self.1);
+                ffi::EVP_PKEY_CTX_free(self.0);
+            }
+        }
+    }
+    // SAFETY: creates a new context (or null) for the KEM key type; no pointers passed.
+    let ctx = unsafe { ffi::EVP_PKEY_CTX_new_id(ffi::EVP_PKEY_KEM, ptr::null_mut()) };
+    let mut g = Guard(ctx, ptr::null_mut());
+    if ctx.is_null() {
+        return None;
+    }
+    let mut seed_len = seed.len();
+    // SAFETY: `ctx` is a valid context; `g.1` is a null key pointer aws-lc sets to a new key
+    // it allocates; `seed` has `seed_len` (64) readable bytes, the seed length of every
+    // ML-KEM set, which aws-lc checks.
+    let ok = unsafe {
+        ffi::EVP_PKEY_CTX_kem_set_params(ctx, set.nid()) == 1
+            && ffi::EVP_PKEY_keygen_init(ctx) == 1
+            && ffi::EVP_PKEY_keygen_deterministic(ctx, &mut g.1, seed.as_ptr(), &mut seed_len) == 1
+    };
+    if !ok || g.1.is_null() {
+        return None;
+    }
+    let (ek_len, dk_len) = set.key_lens();
+    let mut dk = Zeroizing::new(vec![0u8; dk_len]);
+    let mut ek = vec![0u8; ek_len];
+    let (mut dl, mut el) = (dk.len(), ek.len());
+    // SAFETY: `g.1` is the valid key made above; each buffer is writable for the length
+    // passed, which aws-lc checks against the key's and sets to what it wrote.
+    let ok = unsafe {
+        ffi::EVP_PKEY_get_raw_private_key(g.1, dk.as_mut_ptr(), &mut dl) == 1
+            && ffi::EVP_PKEY_get_raw_public_key(g.1, ek.as_mut_ptr(), &mut el) == 1
+    };
+    (ok && dl == dk_len && el == ek_len).then_some((dk, ek))
 }
 
 /// Zeroes `buf` in a way the compiler does not remove.

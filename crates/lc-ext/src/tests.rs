@@ -55,3 +55,30 @@ fn ml_dsa_external_mu_round_trip() {
         assert!(!ml_dsa_verify_mu(set, &seed, &mu, &sig[1..]));
     }
 }
+
+#[test]
+fn ml_kem_from_seed_is_a_working_deterministic_pair() {
+    use aws_lc_rs::kem;
+    for (set, alg) in [
+        (MlKem::MlKem512, &kem::ML_KEM_512),
+        (MlKem::MlKem768, &kem::ML_KEM_768),
+        (MlKem::MlKem1024, &kem::ML_KEM_1024),
+    ] {
+        let seed = [9u8; 64];
+        let (dk, ek) = ml_kem_from_seed(set, &seed).unwrap();
+        let (dk2, ek2) = ml_kem_from_seed(set, &seed).unwrap();
+        assert_eq!((dk.as_slice(), &ek), (dk2.as_slice(), &ek2));
+        assert_ne!(ml_kem_from_seed(set, &[8u8; 64]).unwrap().1, ek);
+        // The expanded key holds the encapsulation key (FIPS 203: dk_pke ‖ ek ‖ H(ek) ‖ z),
+        // z is the seed's second half, and the pair works with aws-lc-rs.
+        let (ek_len, dk_len) = set.key_lens();
+        assert_eq!(dk.len(), dk_len);
+        assert_eq!(&dk[ek_len - 32..2 * ek_len - 32], ek.as_slice());
+        assert_eq!(&dk[dk_len - 32..], &seed[32..]);
+        let public = kem::EncapsulationKey::new(alg, &ek).unwrap();
+        let (ct, secret) = public.encapsulate().unwrap();
+        let private = kem::DecapsulationKey::new(alg, &dk).unwrap();
+        let opened = private.decapsulate(ct.as_ref().into()).unwrap();
+        assert_eq!(secret.as_ref(), opened.as_ref());
+    }
+}

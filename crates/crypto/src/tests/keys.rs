@@ -553,3 +553,28 @@ fn openssl_interop() {
     );
     assert!(text.contains("BIT STRING"), "{text}");
 }
+
+#[test]
+fn ml_kem_data_key_pairs_are_pkcs8_seeds() {
+    for (spec, set, arc) in [
+        (KeySpec::MlKem512, rampart_lc_ext::MlKem::MlKem512, 1u8),
+        (KeySpec::MlKem768, rampart_lc_ext::MlKem::MlKem768, 2),
+        (KeySpec::MlKem1024, rampart_lc_ext::MlKem::MlKem1024, 3),
+    ] {
+        let (private, public) = ml_kem_data_key_pair(spec).unwrap();
+        assert_eq!(private.len(), 86);
+        let head = [
+            0x30, 0x54, 2, 1, 0, 0x30, 0x0b, 6, 9, 0x60, 0x86, 0x48, 1, 0x65, 3, 4, 4, arc, 4,
+            0x42, 0x80, 0x40,
+        ];
+        assert_eq!(&private[..head.len()], &head);
+        let seed: [u8; 64] = private[head.len()..].try_into().unwrap();
+        let (_, ek) = rampart_lc_ext::ml_kem_from_seed(set, &seed).unwrap();
+        assert!(public.ends_with(&ek));
+        assert_eq!(public, ml_kem_spki(arc, &ek));
+    }
+    assert_eq!(
+        ml_kem_data_key_pair(KeySpec::Rsa2048).err(),
+        Some(KeyError::UnsupportedAlgorithm)
+    );
+}
