@@ -109,3 +109,74 @@ def test_import_tokens_and_rules(kms):
     assert code == "UnsupportedOperationException"
     status, code, _ = fails(kms.enable_key_rotation, KeyId=key)
     assert code == "UnsupportedOperationException"
+
+
+def _import(kms, key, der, algorithm="RSA_AES_KEY_WRAP_SHA_256"):
+    params = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm=algorithm, WrappingKeySpec="RSA_3072")
+    return kms.import_key_material(KeyId=key, ImportToken=params["ImportToken"],
+                                   EncryptedKeyMaterial=wrap(params, der, algorithm),
+                                   ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+
+
+def _pkcs8(private):
+    return private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+
+def _spki(private):
+    return private.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_import_asymmetric_signing_keys(kms):
+    """RSA, ECC and Ed25519 private keys made offline (PKCS#8), imported: GetPublicKey gives the
+    offline public key, KMS signatures verify with it, and a key of another size or curve is
+    refused as IncorrectKeyMaterialException."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    msg = b"imported signing key " + os.urandom(8)
+    cases = [
+        ("RSA_2048", rsa.generate_private_key(65537, 2048), "RSASSA_PSS_SHA_256",
+         lambda pub, sig: pub.verify(sig, msg, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256()),
+         rsa.generate_private_key(65537, 3072)),
+        ("ECC_NIST_P256", ec.generate_private_key(ec.SECP256R1()), "ECDSA_SHA_256",
+         lambda pub, sig: pub.verify(sig, msg, ec.ECDSA(hashes.SHA256())),
+         ec.generate_private_key(ec.SECP384R1())),
+        ("ECC_SECG_P256K1", ec.generate_private_key(ec.SECP256K1()), "ECDSA_SHA_256",
+         lambda pub, sig: pub.verify(sig, msg, ec.ECDSA(hashes.SHA256())),
+         ec.generate_private_key(ec.SECP256R1())),
+        ("ECC_NIST_EDWARDS25519", ed25519.Ed25519PrivateKey.generate(), "ED25519_SHA_512",
+         lambda pub, sig: pub.verify(sig, msg),
+         ec.generate_private_key(ec.SECP256R1())),
+    ]
+    for spec, private, alg, check, wrong in cases:
+        md = kms.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY", Origin="EXTERNAL")["KeyMetadata"]
+        assert md["KeyState"] == "PendingImport", spec
+        assert fails(kms.get_public_key, KeyId=md["KeyId"])[1] == "KMSInvalidStateException"
+        status, code, _ = fails(_import, kms=kms, key=md["KeyId"], der=_pkcs8(wrong))
+        assert (status, code) == (400, "IncorrectKeyMaterialException"), spec
+        first = _import(kms, md["KeyId"], _pkcs8(private))["KeyMaterialId"]
+        assert kms.describe_key(KeyId=md["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+        assert kms.get_public_key(KeyId=md["KeyId"])["PublicKey"] == _spki(private), spec
+        sig = kms.sign(KeyId=md["KeyId"], Message=msg, SigningAlgorithm=alg)["Signature"]
+        check(private.public_key(), sig)
+        # The same key re-imported keeps its material id.
+        kms.delete_imported_key_material(KeyId=md["KeyId"])
+        assert _import(kms, md["KeyId"], _pkcs8(private))["KeyMaterialId"] == first
+    # Not a private key at all.
+    md = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY", Origin="EXTERNAL")["KeyMetadata"]
+    assert fails(_import, kms=kms, key=md["KeyId"], der=os.urandom(120))[1] == "IncorrectKeyMaterialException"
+
+
+def test_import_rsa_encryption_key(kms):
+    """Data encrypted offline with the imported key's public half decrypts in KMS."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(65537, 3072)
+    md = kms.create_key(KeySpec="RSA_3072", KeyUsage="ENCRYPT_DECRYPT", Origin="EXTERNAL")["KeyMetadata"]
+    _import(kms, md["KeyId"], _pkcs8(private))
+    ct = private.public_key().encrypt(b"for kms", padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None))
+    assert kms.decrypt(KeyId=md["KeyId"], CiphertextBlob=ct, EncryptionAlgorithm="RSAES_OAEP_SHA_256")["Plaintext"] == b"for kms"
+    # Post-quantum key material cannot be imported (yet).
+    status, code, _ = fails(kms.create_key, KeySpec="ML_DSA_44", KeyUsage="SIGN_VERIFY", Origin="EXTERNAL")
+    assert code == "UnsupportedOperationException"

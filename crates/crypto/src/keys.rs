@@ -290,6 +290,34 @@ pub fn generate(spec: KeySpec) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     }
 }
 
+/// Imported asymmetric key material (a PKCS#8 DER private key, v1 or v2) checked against
+/// `spec` (RSA modulus size, curve) and re-encoded in the stored form (PKCS#8 v1), so the same
+/// key always gives the same bytes. ML-DSA, ML-KEM and HMAC keys are not PKCS#8 here.
+pub fn import_private(spec: KeySpec, der: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    fn bad<E>(_: E) -> KeyError {
+        KeyError::InvalidMessage("not a PKCS#8 private key of this key spec".to_string())
+    }
+    match family(spec) {
+        Family::Rsa(size) => {
+            let key = aws_lc_rs::rsa::KeyPair::from_pkcs8(der).map_err(bad)?;
+            if key.public_modulus_len() != size.len() {
+                return Err(bad(()));
+            }
+            let out: aws_lc_rs::encoding::Pkcs8V1Der = key.as_der().map_err(internal)?;
+            Ok(secret(out.as_ref()))
+        }
+        Family::Ec(curve, _) => {
+            let key = sig::EcdsaKeyPair::from_pkcs8(curve, der).map_err(bad)?;
+            Ok(secret(key.to_pkcs8v1().map_err(internal)?.as_ref()))
+        }
+        Family::Ed25519 => {
+            let key = sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?;
+            Ok(secret(key.to_pkcs8v1().map_err(internal)?.as_ref()))
+        }
+        _ => Err(KeyError::UnsupportedAlgorithm),
+    }
+}
+
 /// An ML-KEM data key pair as `GenerateDataKeyPair` returns it (as AWS does): the private key
 /// as PKCS#8 DER holding only the 64-byte seed (RFC 9935's `seed [0]` form) and the public
 /// key's SubjectPublicKeyInfo DER.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
 use zeroize::Zeroizing;
 
-fn spec(s: m::KeySpec) -> R<keys::KeySpec> {
+pub(crate) fn spec(s: m::KeySpec) -> R<keys::KeySpec> {
     use keys::KeySpec as K;
     use m::KeySpec as S;
     Ok(match s {

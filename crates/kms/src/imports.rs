@@ -48,7 +48,11 @@ fn wrapping_spec(s: m::WrappingKeySpec) -> R<keys::KeySpec> {
 
 /// The material's length for the key's spec (symmetric keys take 256 bits; HMAC keys their
 /// size). Asymmetric private keys are not importable yet.
-fn material_len_ok(k: &KeyRecord, len: usize) -> R<()> {
+/// The imported material checked against the key's spec, in the form the key stores:
+/// 32 bytes (symmetric), the HMAC key lengths AWS allows, or a PKCS#8 private key of the
+/// key spec (RSA, ECC, Ed25519), re-encoded so the same key always gives the same bytes.
+fn checked_material(k: &KeyRecord, material: Zeroizing<Vec<u8>>) -> R<Zeroizing<Vec<u8>>> {
+    let len = material.len();
     let ok = match k.spec {
         m::KeySpec::SymmetricDefault => len == 32,
         m::KeySpec::Hmac224 => (28..=64).contains(&len),
@@ -56,20 +60,47 @@ fn material_len_ok(k: &KeyRecord, len: usize) -> R<()> {
         m::KeySpec::Hmac384 => (48..=128).contains(&len),
         m::KeySpec::Hmac512 => (64..=128).contains(&len),
         _ => {
-            return Err(m::unsupported_operation_exception(format!(
-                "Importing key material for {} keys is not supported by Rampart yet.",
-                k.spec
-            )))
+            let spec = crate::asymmetric::spec(k.spec)?;
+            return match keys::import_private(spec, &material) {
+                Ok(m) => Ok(m),
+                Err(keys::KeyError::UnsupportedAlgorithm) => Err(unsupported_import(k)),
+                Err(_) => Err(incorrect_material(k)),
+            };
         }
     };
     if ok {
-        Ok(())
+        Ok(material)
     } else {
-        Err(m::incorrect_key_material_exception(format!(
-            "The key material is not valid for key spec {}.",
-            k.spec
-        )))
+        Err(incorrect_material(k))
     }
+}
+
+fn incorrect_material(k: &KeyRecord) -> AwsError {
+    m::incorrect_key_material_exception(format!(
+        "The key material is not valid for key spec {}.",
+        k.spec
+    ))
+}
+
+/// Key specs whose material Rampart cannot import (ML-DSA, ML-KEM, SM2).
+pub(crate) fn importable(spec: m::KeySpec) -> bool {
+    !matches!(
+        spec,
+        m::KeySpec::MlDsa44
+            | m::KeySpec::MlDsa65
+            | m::KeySpec::MlDsa87
+            | m::KeySpec::MlKem512
+            | m::KeySpec::MlKem768
+            | m::KeySpec::MlKem1024
+            | m::KeySpec::Sm2
+    )
+}
+
+fn unsupported_import(k: &KeyRecord) -> AwsError {
+    m::unsupported_operation_exception(format!(
+        "Importing key material for {} keys is not supported by Rampart yet.",
+        k.spec
+    ))
 }
 
 fn require_external(k: &KeyRecord) -> R<()> {
@@ -273,7 +304,7 @@ impl KmsService {
                 (false, None) => None,
             };
         let material = self.unwrap_import(&k, &params, input.encrypted_key_material.as_bytes())?;
-        material_len_ok(&k, material.len())?;
+        let material = checked_material(&k, material)?;
         let id = self.imported_material_id(&k, &material)?;
         let mat: MaterialRec = self.seal_material_as(&k.arn, &id, &material, None)?;
         let ctx2 = ctx.clone();

@@ -1,7 +1,9 @@
 //! Key lifecycle: creation, enabling and disabling, scheduled deletion (carried out by
 //! [`KmsService::sweep`], which also rotates keys whose automatic rotation is due), rotation,
 //! tags and the key policy.
-use crate::record::{self, aliases_of, key_arn, now, KeyRecord, RotationRec, TagRec, KEYS};
+use crate::record::{
+    self, aliases_of, key_arn, now, KeyRecord, MaterialRec, RotationRec, TagRec, KEYS,
+};
 use crate::{algorithms, decode_marker, limit_of, page, KmsService, R};
 use rampart_core::{AwsError, RequestContext};
 use rampart_model::kms as m;
@@ -211,7 +213,33 @@ impl KmsService {
         let arn = key_arn(ctx, &key_id);
         let material = self.new_material(spec)?;
         let mat = self.seal_material(&arn, &material, None)?;
-        Ok(KeyRecord {
+        Ok(Self::key_record(
+            ctx,
+            key_id,
+            arn,
+            spec,
+            usage,
+            description,
+            tags,
+            policy,
+            vec![mat],
+        ))
+    }
+
+    /// A key record holding `materials` (none for a key awaiting imported material).
+    #[allow(clippy::too_many_arguments)]
+    fn key_record(
+        ctx: &RequestContext,
+        key_id: String,
+        arn: String,
+        spec: m::KeySpec,
+        usage: m::KeyUsageType,
+        description: String,
+        tags: Vec<TagRec>,
+        policy: String,
+        materials: Vec<MaterialRec>,
+    ) -> KeyRecord {
+        KeyRecord {
             key_id,
             arn,
             account_id: ctx.account_id.clone(),
@@ -223,7 +251,7 @@ impl KmsService {
             policy,
             spec,
             usage,
-            materials: vec![mat],
+            materials,
             aws_managed: false,
             deletion_date: None,
             pending_window_days: None,
@@ -234,7 +262,7 @@ impl KmsService {
             valid_to: None,
             expiration_model: None,
             multi_region: None,
-        })
+        }
     }
 
     pub(crate) fn create(
@@ -266,11 +294,7 @@ impl KmsService {
         let usage = algorithms::usage_for(spec, input.key_usage)?;
         let external = match input.origin {
             None | Some(m::OriginType::AwsKms) => false,
-            Some(m::OriginType::External)
-                if spec == m::KeySpec::SymmetricDefault || algorithms::is_hmac(spec) =>
-            {
-                true
-            }
+            Some(m::OriginType::External) if crate::imports::importable(spec) => true,
             Some(o) => {
                 return Err(m::unsupported_operation_exception(format!(
                     "Origin {o} is not supported by Rampart yet for KeySpec {spec}."
@@ -299,15 +323,25 @@ impl KmsService {
         } else {
             uuid::Uuid::new_v4().to_string()
         };
-        let mut rec = self.new_key_record_as(
-            ctx,
-            key_id,
-            spec,
-            usage,
-            input.description.unwrap_or_default(),
-            tag_recs(input.tags)?,
-            policy,
-        )?;
+        let description = input.description.unwrap_or_default();
+        let tags = tag_recs(input.tags)?;
+        let mut rec = if external {
+            // No material (nor a wasted key generation) until ImportKeyMaterial.
+            let arn = key_arn(ctx, &key_id);
+            Self::key_record(
+                ctx,
+                key_id,
+                arn,
+                spec,
+                usage,
+                description,
+                tags,
+                policy,
+                Vec::new(),
+            )
+        } else {
+            self.new_key_record_as(ctx, key_id, spec, usage, description, tags, policy)?
+        };
         if multi_region {
             rec.multi_region = Some(crate::multiregion::MrkRec {
                 primary_region: ctx.region.clone(),
@@ -315,9 +349,7 @@ impl KmsService {
             });
         }
         if external {
-            // No material until ImportKeyMaterial.
             rec.origin = m::OriginType::External;
-            rec.materials.clear();
             rec.state = m::KeyState::PendingImport;
         }
         let saved = rec.clone();
