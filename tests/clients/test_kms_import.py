@@ -180,3 +180,84 @@ def test_import_rsa_encryption_key(kms):
     # Post-quantum key material cannot be imported (yet).
     status, code, _ = fails(kms.create_key, KeySpec="ML_DSA_44", KeyUsage="SIGN_VERIFY", Origin="EXTERNAL")
     assert code == "UnsupportedOperationException"
+
+
+def _import_sym(kms, key, material, **kw):
+    params = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    return kms.import_key_material(KeyId=key, ImportToken=params["ImportToken"],
+                                   EncryptedKeyMaterial=wrap(params, material, "RSAES_OAEP_SHA_256"),
+                                   ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", **kw)
+
+
+def _materials(kms, key, which="ALL_KEY_MATERIAL"):
+    return [(r["KeyMaterialId"], r.get("KeyMaterialState"), r.get("ImportState"))
+            for r in kms.list_key_rotations(KeyId=key, IncludeKeyMaterial=which)["Rotations"]]
+
+
+def test_imported_material_rotation(kms):
+    """Several imported materials on one symmetric key, as AWS since 2025: NEW_KEY_MATERIAL waits
+    in PENDING_ROTATION until RotateKeyOnDemand makes it current; old ciphertexts keep
+    decrypting while their material is imported; materials are deleted and re-imported by id."""
+    key = kms.create_key(Origin="EXTERNAL", Description="rotating byok")["KeyMetadata"]["KeyId"]
+    m1, m2, m3 = os.urandom(32), os.urandom(32), os.urandom(32)
+    id1 = _import_sym(kms, key, m1, KeyMaterialDescription="first")["KeyMaterialId"]
+    assert len(id1) == 64 and set(id1) <= set("0123456789abcdef")
+    blob1 = kms.encrypt(KeyId=key, Plaintext=b"one")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob1)["KeyMaterialId"] == id1
+    # Without ImportType a second, different material is taken as EXISTING: refused.
+    assert fails(_import_sym, kms=kms, key=key, material=m2)[1] == "IncorrectKeyMaterialException"
+    assert fails(_import_sym, kms=kms, key=key, material=m2, ImportType="NEW_KEY_MATERIAL",
+                 KeyMaterialId=id1)[1] == "ValidationException"
+    id2 = _import_sym(kms, key, m2, ImportType="NEW_KEY_MATERIAL", KeyMaterialDescription="second")["KeyMaterialId"]
+    assert _materials(kms, key) == [(id1, "CURRENT", "IMPORTED"), (id2, "PENDING_ROTATION", "IMPORTED")]
+    assert _materials(kms, key, "ROTATIONS_ONLY") == []
+    md = kms.describe_key(KeyId=key)["KeyMetadata"]
+    assert md["CurrentKeyMaterialId"] == id1 and md["KeyState"] == "Enabled"
+    # One material pending rotation at a time; the same material cannot be NEW twice.
+    assert fails(_import_sym, kms=kms, key=key, material=m3, ImportType="NEW_KEY_MATERIAL")[1] == "ValidationException"
+    assert fails(_import_sym, kms=kms, key=key, material=m1, ImportType="NEW_KEY_MATERIAL")[1] == "IncorrectKeyMaterialException"
+
+    kms.rotate_key_on_demand(KeyId=key)
+    assert _materials(kms, key) == [(id1, "NON_CURRENT", "IMPORTED"), (id2, "CURRENT", "IMPORTED")]
+    rot = kms.list_key_rotations(KeyId=key)["Rotations"]
+    assert [(r["KeyMaterialId"], r["RotationType"], r["KeyMaterialDescription"]) for r in rot] == [(id2, "ON_DEMAND", "second")]
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"] == id2
+    blob2 = kms.encrypt(KeyId=key, Plaintext=b"two")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob2)["KeyMaterialId"] == id2
+    d1 = kms.decrypt(CiphertextBlob=blob1)
+    assert d1["Plaintext"] == b"one" and d1["KeyMaterialId"] == id1
+    # Nothing pending: no rotation.
+    assert fails(kms.rotate_key_on_demand, KeyId=key)[1] == "KMSInvalidStateException"
+
+    # Deleting non-current material: the key stays usable, its ciphertexts do not decrypt
+    # until the same material is re-imported (by id).
+    kms.delete_imported_key_material(KeyId=key, KeyMaterialId=id1)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert _materials(kms, key)[0] == (id1, "NON_CURRENT", "PENDING_IMPORT")
+    status, code, _ = fails(kms.decrypt, CiphertextBlob=blob1)
+    assert status == 400 and code in ("KMSInvalidStateException", "InvalidCiphertextException")
+    assert fails(_import_sym, kms=kms, key=key, material=m1, KeyMaterialId=id2)[1] == "IncorrectKeyMaterialException"
+    assert _import_sym(kms, key, m1, ImportType="EXISTING_KEY_MATERIAL", KeyMaterialId=id1)["KeyMaterialId"] == id1
+    assert kms.decrypt(CiphertextBlob=blob1)["Plaintext"] == b"one"
+
+    # Material pending rotation can be deleted outright and replaced.
+    id3 = _import_sym(kms, key, m3, ImportType="NEW_KEY_MATERIAL")["KeyMaterialId"]
+    kms.delete_imported_key_material(KeyId=key, KeyMaterialId=id3)
+    assert id3 not in [m[0] for m in _materials(kms, key)]
+
+    # Deleting the current material (the default) makes the key PendingImport.
+    assert kms.delete_imported_key_material(KeyId=key)["KeyMaterialId"] == id2
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    assert _materials(kms, key)[1] == (id2, "CURRENT", "PENDING_IMPORT")
+    assert fails(kms.delete_imported_key_material, KeyId=key, KeyMaterialId="0" * 64)[1] == "NotFoundException"
+    _import_sym(kms, key, m2)
+    assert kms.decrypt(CiphertextBlob=blob2)["Plaintext"] == b"two"
+    # Automatic rotation stays unavailable for imported material.
+    assert fails(kms.enable_key_rotation, KeyId=key)[1] == "UnsupportedOperationException"
+
+
+def test_import_type_only_for_symmetric_keys(kms):
+    key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    assert fails(_import_sym, kms=kms, key=key, material=os.urandom(32), ImportType="NEW_KEY_MATERIAL")[1] == "ValidationException"
+    _import_sym(kms, key, os.urandom(32))
+    assert fails(kms.rotate_key_on_demand, KeyId=key)[1] == "UnsupportedOperationException"

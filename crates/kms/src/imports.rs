@@ -4,7 +4,7 @@
 //! AES-KWP of the material), ImportKeyMaterial unwraps it and seals it under the root of trust.
 //! The material id is derived from the material itself, so re-importing the same material
 //! after DeleteImportedKeyMaterial (or expiry) restores the ciphertexts made under it.
-use crate::record::{now, resolve, KeyRecord, MaterialRec};
+use crate::record::{now, public_material_id, resolve, ImportedRec, KeyRecord, MaterialRec};
 use crate::{internal, KmsService, R};
 use aws_lc_rs::{digest, key_wrap};
 use base64::Engine as _;
@@ -303,39 +303,115 @@ impl KmsService {
                 )),
                 (false, None) => None,
             };
+        let symmetric = k.is_symmetric();
+        if !symmetric
+            && (input.import_type.is_some()
+                || input.key_material_description.is_some()
+                || input.key_material_id.is_some())
+        {
+            return Err(AwsError::validation(
+                "ImportType, KeyMaterialDescription and KeyMaterialId are only valid for symmetric encryption keys.",
+            ));
+        }
+        if input.import_type == Some(m::ImportType::NewKeyMaterial)
+            && input.key_material_id.is_some()
+        {
+            return Err(AwsError::validation(
+                "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.",
+            ));
+        }
         let material = self.unwrap_import(&k, &params, input.encrypted_key_material.as_bytes())?;
         let material = checked_material(&k, material)?;
         let id = self.imported_material_id(&k, &material)?;
         let mat: MaterialRec = self.seal_material_as(&k.arn, &id, &material, None)?;
         let ctx2 = ctx.clone();
         let key_ref = k.key_id.clone();
-        let model = input.expiration_model;
+        let model = Some(
+            input
+                .expiration_model
+                .unwrap_or(m::ExpirationModelType::KeyMaterialExpires),
+        );
         self.write(move |tx| {
             let mut k = resolve(tx, &ctx2, &key_ref)?;
-            let previous = k.imported_id.clone();
-            if let Some(prev) = &previous {
-                if *prev != id {
-                    return Err(m::incorrect_key_material_exception(
-                        "The key material doesn't match the key material previously imported into this KMS key.",
-                    )
-                    .into());
-                }
-            }
             if k.state == m::KeyState::PendingDeletion {
                 return Err(k.invalid_state().into());
             }
-            k.imported_id = Some(id.clone());
-            k.materials = vec![mat];
-            k.valid_to = valid_to;
-            k.expiration_model = Some(model.unwrap_or(m::ExpirationModelType::KeyMaterialExpires));
-            if k.state == m::KeyState::PendingImport {
-                k.state = m::KeyState::Enabled;
+            k.migrate_imported();
+            let first = k.imported.is_empty();
+            let kind = input.import_type.unwrap_or(if first {
+                m::ImportType::NewKeyMaterial
+            } else {
+                m::ImportType::ExistingKeyMaterial
+            });
+            let mismatch = || {
+                m::incorrect_key_material_exception(
+                    "The key material doesn't match the key material previously imported into this KMS key.",
+                )
+            };
+            match kind {
+                m::ImportType::NewKeyMaterial => {
+                    if !first && !symmetric {
+                        return Err(mismatch().into());
+                    }
+                    if k.imported.iter().any(|r| r.id == id) {
+                        return Err(m::incorrect_key_material_exception(format!(
+                            "This key material is already associated with {}: import it with ImportType EXISTING_KEY_MATERIAL.",
+                            k.arn
+                        ))
+                        .into());
+                    }
+                    if k
+                        .imported
+                        .iter()
+                        .any(|r| r.state == m::KeyMaterialState::PendingRotation)
+                    {
+                        return Err(AwsError::validation(format!(
+                            "{} already has key material pending rotation: rotate the key on demand, or delete that key material, first.",
+                            k.arn
+                        ))
+                        .into());
+                    }
+                    k.imported.push(ImportedRec {
+                        id: id.clone(),
+                        description: input.key_material_description,
+                        state: if first {
+                            m::KeyMaterialState::Current
+                        } else {
+                            m::KeyMaterialState::PendingRotation
+                        },
+                        expiration_model: model,
+                        valid_to,
+                        material: Some(mat),
+                        rotation_date: None,
+                    });
+                }
+                m::ImportType::ExistingKeyMaterial => {
+                    if input
+                        .key_material_id
+                        .as_ref()
+                        .is_some_and(|want| *want != public_material_id(&id))
+                    {
+                        return Err(mismatch().into());
+                    }
+                    let r = k
+                        .imported
+                        .iter_mut()
+                        .find(|r| r.id == id)
+                        .ok_or_else(mismatch)?;
+                    r.material = Some(mat);
+                    r.expiration_model = model;
+                    r.valid_to = valid_to;
+                    if input.key_material_description.is_some() {
+                        r.description = input.key_material_description;
+                    }
+                }
             }
+            k.sync_imported();
             crate::record::put_key(tx, &k)?;
             tx.delete(IMPORTS, &k.store_key())?;
             Ok(m::ImportKeyMaterialResponse {
                 key_id: Some(k.arn.clone()),
-                key_material_id: Some(id),
+                key_material_id: Some(public_material_id(&id)),
             })
         })
     }
@@ -351,42 +427,127 @@ impl KmsService {
             if k.state == m::KeyState::PendingDeletion {
                 return Err(k.invalid_state());
             }
-            let id = k.current_material_id();
-            if let Some(want) = &input.key_material_id {
-                if *want != id {
-                    return Err(m::not_found_exception(format!(
-                        "Key material {want} does not exist for {}.",
-                        k.arn
-                    )));
-                }
+            k.migrate_imported();
+            let target = match input.key_material_id {
+                Some(id) => id,
+                None => k
+                    .imported_id
+                    .as_deref()
+                    .map(public_material_id)
+                    .unwrap_or_default(),
+            };
+            let Some(i) = k
+                .imported
+                .iter()
+                .position(|r| public_material_id(&r.id) == target)
+            else {
+                return Err(m::not_found_exception(format!(
+                    "Key material {target} does not exist for {}.",
+                    k.arn
+                )));
+            };
+            // Material pending rotation is not yet the key's: it goes entirely.
+            if k.imported[i].state == m::KeyMaterialState::PendingRotation {
+                k.imported.remove(i);
+            } else {
+                k.imported[i].material = None;
+                k.imported[i].valid_to = None;
             }
-            k.materials.clear();
-            k.valid_to = None;
-            k.state = m::KeyState::PendingImport;
+            k.sync_imported();
             Ok(m::DeleteImportedKeyMaterialResponse {
                 key_id: Some(k.arn.clone()),
-                key_material_id: (!id.is_empty()).then_some(id),
+                key_material_id: (!target.is_empty()).then_some(target),
             })
         })?;
         self.cache.forget(&k);
         Ok(out)
     }
 
+    /// On-demand rotation of a symmetric `EXTERNAL` key: the material imported as
+    /// `NEW_KEY_MATERIAL` (state `PENDING_ROTATION`) becomes current.
+    pub(crate) fn rotate_imported(&self, ctx: &RequestContext, raw: &str, max: u32) -> R<String> {
+        let k = self.lookup(ctx, raw)?;
+        let arn = self.update_key(ctx, raw, move |k| {
+            k.require_usable()?;
+            k.migrate_imported();
+            let Some(p) = k.imported.iter().position(|r| {
+                r.state == m::KeyMaterialState::PendingRotation && r.material.is_some()
+            }) else {
+                return Err(m::kms_invalid_state_exception(format!(
+                    "{} has no imported key material in PENDING_ROTATION state: import new key material (ImportType NEW_KEY_MATERIAL) first.",
+                    k.arn
+                )));
+            };
+            if k.on_demand_rotations >= max {
+                return Err(m::limit_exceeded_exception(format!(
+                    "{} has reached the maximum number of on-demand rotations ({max}).",
+                    k.arn
+                )));
+            }
+            k.on_demand_rotations += 1;
+            for r in &mut k.imported {
+                if r.state == m::KeyMaterialState::Current {
+                    r.state = m::KeyMaterialState::NonCurrent;
+                }
+            }
+            let r = &mut k.imported[p];
+            r.state = m::KeyMaterialState::Current;
+            r.rotation_date = Some(now());
+            k.sync_imported();
+            Ok(k.arn.clone())
+        })?;
+        self.cache.forget(&k);
+        Ok(arn)
+    }
+
+    /// The entries of `ListKeyRotations` for an `EXTERNAL` key: the materials made current by
+    /// a rotation, or (`all`) every associated material.
+    pub(crate) fn imported_rotations(k: &KeyRecord, all: bool) -> Vec<m::RotationsListEntry> {
+        let mut k = k.clone();
+        k.migrate_imported();
+        k.imported
+            .iter()
+            .filter(|r| all || r.rotation_date.is_some())
+            .map(|r| m::RotationsListEntry {
+                key_id: Some(k.arn.clone()),
+                key_material_id: Some(public_material_id(&r.id)),
+                key_material_description: r.description.clone(),
+                import_state: Some(if r.material.is_some() {
+                    m::ImportState::Imported
+                } else {
+                    m::ImportState::PendingImport
+                }),
+                key_material_state: Some(r.state),
+                expiration_model: r.expiration_model,
+                valid_to: r.valid_to.map(Timestamp),
+                rotation_date: r.rotation_date.map(Timestamp),
+                rotation_type: r.rotation_date.map(|_| m::RotationType::OnDemand),
+            })
+            .collect()
+    }
+
     /// Expires imported material whose ValidTo passed (the scheduler calls it).
     pub(crate) fn expire_imported(&self, k: &KeyRecord, at: f64) -> R<bool> {
-        if k.origin != m::OriginType::External || k.valid_to.is_none_or(|t| t > at) {
+        let due = |k: &KeyRecord| {
+            k.valid_to.is_some_and(|t| t <= at)
+                || k.imported
+                    .iter()
+                    .any(|r| r.material.is_some() && r.valid_to.is_some_and(|t| t <= at))
+        };
+        if k.origin != m::OriginType::External || !due(k) {
             return Ok(false);
         }
         let ctx = k.scope_context();
         let id = k.key_id.clone();
         self.update_key(&ctx, &id, move |k| {
-            if k.valid_to.is_some_and(|t| t <= at) {
-                k.materials.clear();
-                k.valid_to = None;
-                if k.state != m::KeyState::PendingDeletion {
-                    k.state = m::KeyState::PendingImport;
+            k.migrate_imported();
+            for r in &mut k.imported {
+                if r.material.is_some() && r.valid_to.is_some_and(|t| t <= at) {
+                    r.material = None;
+                    r.valid_to = None;
                 }
             }
+            k.sync_imported();
             Ok(())
         })?;
         self.cache.forget(k);

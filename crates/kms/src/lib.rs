@@ -35,6 +35,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
+/// The `KeyMaterialId` of the material a symmetric ciphertext names.
+fn blob_material_id(blob: &[u8]) -> Option<String> {
+    blob::header(blob)
+        .map(|h| record::public_material_id(&h.material_id.to_string()))
+        .ok()
+}
+
 pub(crate) const MAX_SCAN: usize = 100_000;
 
 pub(crate) type R<T> = Result<T, AwsError>;
@@ -658,16 +665,14 @@ impl Kms for KmsService {
                 plaintext: Some(Blob::new(pt.to_vec())),
                 encryption_algorithm: input.encryption_algorithm,
                 ciphertext_for_recipient: None,
-                key_material_id: Some(k.current_material_id()),
+                key_material_id: Some(k.current_public_id()),
             });
         }
         symmetric::check_algorithm(input.encryption_algorithm)?;
         let context = input.encryption_context.unwrap_or_default();
         let (pt, k) = self.decrypt_blob(ctx, blob_in.as_bytes(), named, &context)?;
         dry_run(input.dry_run)?;
-        let material = blob::header(blob_in.as_bytes())
-            .map(|h| h.material_id.to_string())
-            .ok();
+        let material = blob_material_id(blob_in.as_bytes());
         Ok(m::DecryptResponse {
             key_id: Some(k.arn),
             plaintext: Some(Blob::new(pt.to_vec())),
@@ -697,15 +702,13 @@ impl Kms for KmsService {
                 let pt =
                     self.rsa_decrypt(&k, input.source_encryption_algorithm, blob_in.as_bytes())?;
                 let alg = input.source_encryption_algorithm.unwrap_or_default();
-                let material = k.current_material_id();
+                let material = k.current_public_id();
                 (pt, k, alg, Some(material))
             }
             named => {
                 symmetric::check_algorithm(input.source_encryption_algorithm)?;
                 let (pt, k) = self.decrypt_blob(ctx, blob_in.as_bytes(), named, &src_ctx)?;
-                let material = blob::header(blob_in.as_bytes())
-                    .map(|h| h.material_id.to_string())
-                    .ok();
+                let material = blob_material_id(blob_in.as_bytes());
                 (
                     pt,
                     k,
@@ -735,7 +738,7 @@ impl Kms for KmsService {
             source_encryption_algorithm: Some(src_alg),
             destination_encryption_algorithm: Some(dst_alg),
             source_key_material_id: src_material,
-            destination_key_material_id: Some(dst.current_material_id()),
+            destination_key_material_id: Some(dst.current_public_id()),
             key_id: Some(dst.arn),
         })
     }
@@ -762,7 +765,7 @@ impl Kms for KmsService {
         Ok(m::GenerateDataKeyResponse {
             ciphertext_blob: Some(Blob::new(b)),
             plaintext: Some(Blob::new(pt.to_vec())),
-            key_material_id: Some(k.current_material_id()),
+            key_material_id: Some(k.current_public_id()),
             key_id: Some(k.arn),
             ciphertext_for_recipient: None,
         })
@@ -784,7 +787,7 @@ impl Kms for KmsService {
         dry_run(input.dry_run)?;
         Ok(m::GenerateDataKeyWithoutPlaintextResponse {
             ciphertext_blob: Some(Blob::new(b)),
-            key_material_id: Some(k.current_material_id()),
+            key_material_id: Some(k.current_public_id()),
             key_id: Some(k.arn),
         })
     }
@@ -811,7 +814,7 @@ impl Kms for KmsService {
             private_key_ciphertext_blob: Some(Blob::new(blob)),
             private_key_plaintext: Some(Blob::new(private.to_vec())),
             public_key: Some(Blob::new(public)),
-            key_material_id: Some(k.current_material_id()),
+            key_material_id: Some(k.current_public_id()),
             key_id: Some(k.arn),
             key_pair_spec: Some(input.key_pair_spec),
             ciphertext_for_recipient: None,
@@ -834,7 +837,7 @@ impl Kms for KmsService {
         Ok(m::GenerateDataKeyPairWithoutPlaintextResponse {
             private_key_ciphertext_blob: Some(Blob::new(blob)),
             public_key: Some(Blob::new(public)),
-            key_material_id: Some(k.current_material_id()),
+            key_material_id: Some(k.current_public_id()),
             key_id: Some(k.arn),
             key_pair_spec: Some(input.key_pair_spec),
         })

@@ -262,6 +262,7 @@ impl KmsService {
             valid_to: None,
             expiration_model: None,
             multi_region: None,
+            imported: Vec::new(),
         }
     }
 
@@ -610,7 +611,13 @@ impl KmsService {
         ctx: &RequestContext,
         input: m::RotateKeyOnDemandRequest,
     ) -> R<m::RotateKeyOnDemandResponse> {
-        let arn = self.rotate(ctx, &input.key_id, m::RotationType::OnDemand, now())?;
+        let k = self.lookup(ctx, &input.key_id)?;
+        let arn = if k.origin == m::OriginType::External && k.is_symmetric() && !k.aws_managed {
+            // Imported material: the material pending rotation becomes current.
+            self.rotate_imported(ctx, &input.key_id, MAX_ON_DEMAND_ROTATIONS)?
+        } else {
+            self.rotate(ctx, &input.key_id, m::RotationType::OnDemand, now())?
+        };
         Ok(m::RotateKeyOnDemandResponse { key_id: Some(arn) })
     }
 
@@ -620,33 +627,43 @@ impl KmsService {
         input: m::ListKeyRotationsRequest,
     ) -> R<m::ListKeyRotationsResponse> {
         let k = self.lookup(ctx, &input.key_id)?;
-        Self::rotatable(&k)?;
+        let imported = k.origin == m::OriginType::External && k.is_symmetric() && !k.aws_managed;
+        if !imported {
+            Self::rotatable(&k)?;
+        }
         let after = decode_marker(input.marker.as_deref())?;
         let current = k.current_material_id();
         let all = input.include_key_material == Some(m::IncludeKeyMaterial::AllKeyMaterial);
-        let entries: Vec<(String, m::RotationsListEntry)> = k
-            .materials
-            .iter()
-            .enumerate()
-            .filter(|(_, x)| all || x.rotation_type.is_some())
-            .map(|(i, x)| {
-                (
-                    format!("{i:08}"),
-                    m::RotationsListEntry {
-                        key_id: Some(k.arn.clone()),
-                        key_material_id: Some(x.id.clone()),
-                        key_material_state: Some(if x.id == current {
-                            m::KeyMaterialState::Current
-                        } else {
-                            m::KeyMaterialState::NonCurrent
-                        }),
-                        rotation_date: x.rotation_type.map(|_| Timestamp(x.created)),
-                        rotation_type: x.rotation_type,
-                        ..Default::default()
-                    },
-                )
-            })
-            .collect();
+        let entries: Vec<(String, m::RotationsListEntry)> = if imported {
+            Self::imported_rotations(&k, all)
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| (format!("{i:08}"), e))
+                .collect()
+        } else {
+            k.materials
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| all || x.rotation_type.is_some())
+                .map(|(i, x)| {
+                    (
+                        format!("{i:08}"),
+                        m::RotationsListEntry {
+                            key_id: Some(k.arn.clone()),
+                            key_material_id: Some(record::public_material_id(&x.id)),
+                            key_material_state: Some(if x.id == current {
+                                m::KeyMaterialState::Current
+                            } else {
+                                m::KeyMaterialState::NonCurrent
+                            }),
+                            rotation_date: x.rotation_type.map(|_| Timestamp(x.created)),
+                            rotation_type: x.rotation_type,
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect()
+        };
         let (rows, next) = page(
             entries,
             after.as_deref(),

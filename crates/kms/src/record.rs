@@ -43,6 +43,40 @@ impl std::fmt::Debug for MaterialRec {
     }
 }
 
+/// The id AWS shows for a key material (`KeyMaterialId`: 64 lowercase hex digits), from
+/// Rampart's internal one (the UUID a ciphertext names).
+pub(crate) fn public_material_id(id: &str) -> String {
+    use std::fmt::Write as _;
+    let d = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("rampart-kms-key-material\0{id}").as_bytes(),
+    );
+    d.as_ref()
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// One key material associated with an `EXTERNAL` key, imported or not (symmetric keys may
+/// have several: the first, one per on-demand rotation, and one pending rotation).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ImportedRec {
+    pub id: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `CURRENT`, `NON_CURRENT` or `PENDING_ROTATION`.
+    pub state: m::KeyMaterialState,
+    pub expiration_model: Option<m::ExpirationModelType>,
+    pub valid_to: Option<f64>,
+    /// The sealed material while imported; `None`: `PENDING_IMPORT` (deleted or expired).
+    pub material: Option<MaterialRec>,
+    /// When an on-demand rotation made it current.
+    #[serde(default)]
+    pub rotation_date: Option<f64>,
+}
+
 /// Automatic rotation settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RotationRec {
@@ -95,6 +129,11 @@ pub(crate) struct KeyRecord {
     /// For a multi-Region key, its Regions (the same in every copy).
     #[serde(default)]
     pub multi_region: Option<crate::multiregion::MrkRec>,
+    /// Every material associated with an `EXTERNAL` key, in the order they were; `materials`,
+    /// `imported_id`, `valid_to` and `expiration_model` follow from it
+    /// ([`KeyRecord::sync_imported`]).
+    #[serde(default)]
+    pub imported: Vec<ImportedRec>,
 }
 
 fn aws_kms() -> m::OriginType {
@@ -117,11 +156,60 @@ impl KeyRecord {
         self.materials.iter().find(|x| x.id == id)
     }
 
+    /// The current material's `KeyMaterialId` as responses show it.
+    pub fn current_public_id(&self) -> String {
+        public_material_id(&self.current_material_id())
+    }
+
     pub fn current_material_id(&self) -> String {
         self.materials
             .last()
             .map(|x| x.id.clone())
             .unwrap_or_default()
+    }
+
+    /// Fills `imported` for an `EXTERNAL` key stored before it existed (one material).
+    pub fn migrate_imported(&mut self) {
+        if !self.imported.is_empty() {
+            return;
+        }
+        if let Some(id) = &self.imported_id {
+            self.imported.push(ImportedRec {
+                id: id.clone(),
+                description: None,
+                state: m::KeyMaterialState::Current,
+                expiration_model: self.expiration_model,
+                valid_to: self.valid_to,
+                material: self.materials.first().cloned(),
+                rotation_date: None,
+            });
+        }
+    }
+
+    /// Derives the usable materials (non-current ones in order, the current one last), the
+    /// current material's id and expiry, and the key state (`PendingImport` exactly while the
+    /// current material is not imported) from `imported`.
+    pub fn sync_imported(&mut self) {
+        use m::KeyMaterialState as S;
+        let current = self.imported.iter().find(|r| r.state == S::Current);
+        let current_in = current.is_some_and(|r| r.material.is_some());
+        self.imported_id = current.map(|r| r.id.clone());
+        self.valid_to = current.and_then(|r| r.valid_to);
+        self.expiration_model = current.and_then(|r| r.expiration_model);
+        let mut materials: Vec<MaterialRec> = self
+            .imported
+            .iter()
+            .filter(|r| r.state == S::NonCurrent)
+            .filter_map(|r| r.material.clone())
+            .collect();
+        materials.extend(current.and_then(|r| r.material.clone()));
+        self.materials = materials;
+        match (current_in, self.state) {
+            (_, m::KeyState::PendingDeletion) => {}
+            (false, _) => self.state = m::KeyState::PendingImport,
+            (true, m::KeyState::PendingImport) => self.state = m::KeyState::Enabled,
+            _ => {}
+        }
     }
 
     pub fn is_symmetric(&self) -> bool {
@@ -359,7 +447,13 @@ pub(crate) fn metadata(k: &KeyRecord) -> m::KeyMetadata {
         multi_region: Some(k.multi_region.is_some()),
         multi_region_configuration: crate::multiregion::configuration(k),
         pending_deletion_window_in_days: k.pending_window_days,
-        current_key_material_id: Some(k.current_material_id()).filter(|id| !id.is_empty()),
+        current_key_material_id: if k.origin == m::OriginType::External {
+            k.imported_id.as_deref().map(public_material_id)
+        } else {
+            Some(k.current_material_id())
+                .filter(|id| !id.is_empty())
+                .map(|id| public_material_id(&id))
+        },
         ..Default::default()
     }
 }
