@@ -778,6 +778,97 @@ def test_rotation_local_command(servers, tmp_path):
         srv.stop()
 
 
+HANGING_ROTATOR = r"""
+import json, os, sys, time
+import boto3
+event = json.load(sys.stdin)
+d = os.environ["WORK"]
+step, arn, token = event["Step"], event["SecretId"], event["ClientRequestToken"]
+with open(os.path.join(d, "steps.log"), "a") as f:
+    f.write(step + "\n")
+if step == "setSecret" and os.path.exists(os.path.join(d, "hang")):
+    with open(os.path.join(d, "steps.log"), "a") as f:
+        f.write("hanging\n")
+    while os.path.exists(os.path.join(d, "hang")):
+        time.sleep(0.05)
+    sys.exit(1)
+endpoint = os.path.join(d, "endpoint")
+deadline = time.time() + 30
+while not os.path.exists(endpoint) and time.time() < deadline:
+    time.sleep(0.05)
+sm = boto3.client("secretsmanager", endpoint_url=open(endpoint).read().strip())
+if step == "createSecret":
+    try:
+        sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+    except sm.exceptions.ResourceNotFoundException:
+        sm.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString="rotated", VersionStages=["AWSPENDING"])
+elif step == "finishSecret":
+    versions = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    current = [v for v, s in versions.items() if "AWSCURRENT" in s][0]
+    if current != token:
+        sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token,
+                                       RemoveFromVersionId=current)
+"""
+
+
+def test_rotation_resumes_after_kill(servers, tmp_path):
+    """A server killed (SIGKILL) while a rotation runs resumes it with the same token when it
+    starts again, and the rotation finishes."""
+    rot_dir, work, data = tmp_path / "rotators", tmp_path / "work", tmp_path / "data"
+    rot_dir.mkdir()
+    work.mkdir()
+    (work / "rotator.py").write_text(HANGING_ROTATOR)
+    script = rot_dir / "hanging-rotator"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"export WORK={work} AWS_SHARED_CREDENTIALS_FILE={data / 'credentials'} AWS_PROFILE=rampart\n"
+        f"export AWS_CONFIG_FILE=/dev/null\n"
+        f"exec {shlex.quote(sys.executable)} {shlex.quote(str(work / 'rotator.py'))}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAMPART_")}
+    env["RAMPART_ROTATORS_DIR"] = str(rot_dir)
+    (work / "hang").write_text("1")
+    with mock.patch.object(conftest, "_server_env", lambda: dict(env)):
+        srv = servers.start("resume-1", data_dir=data)
+    try:
+        (work / "endpoint").write_text(srv.endpoint)
+        sm = client(srv, "secretsmanager")
+        name = uniq("resume")
+        v1 = sm.create_secret(Name=name, SecretString="original")["VersionId"]
+        token = sm.rotate_secret(SecretId=name, RotationLambdaARN=lambda_arn(srv, "hanging-rotator"))["VersionId"]
+        deadline = time.time() + 30
+        while "hanging" not in (work / "steps.log").read_text() if (work / "steps.log").exists() else True:
+            assert time.time() < deadline, "the rotator never reached setSecret"
+            time.sleep(0.05)
+        srv.kill()
+    finally:
+        (work / "hang").unlink()
+        (work / "endpoint").unlink()
+    before = (work / "steps.log").read_text().split()
+    assert before == ["createSecret", "setSecret", "hanging"]
+    with mock.patch.object(conftest, "_server_env", lambda: dict(env)):
+        srv = servers.start("resume-2", data_dir=data)
+    try:
+        (work / "endpoint").write_text(srv.endpoint)
+        sm = client(srv, "secretsmanager")
+        wait_current(sm, name, token)
+        assert sm.get_secret_value(SecretId=name)["SecretString"] == "rotated"
+        deadline = time.time() + 10
+        while "AWSPENDING" in str(stages(sm, name)) and time.time() < deadline:
+            time.sleep(0.05)
+        assert stages(sm, name) == {token: ["AWSCURRENT"], v1: ["AWSPREVIOUS"]}
+        deadline = time.time() + 10
+        while (work / "steps.log").read_text().split().count("finishSecret") < 1 and time.time() < deadline:
+            time.sleep(0.05)
+        # Resumed from the first step with the same token (its value was already there).
+        assert (work / "steps.log").read_text().split()[len(before):] == [
+            "createSecret", "setSecret", "testSecret", "finishSecret"]
+        assert "resuming a rotation interrupted by a restart" in srv.stderr()
+        assert sm.describe_secret(SecretId=name).get("LastRotatedDate") is not None
+    finally:
+        srv.stop()
+
+
 def _self_signed(tmp_path):
     """A certificate for 127.0.0.1 and its key, as PEM files."""
     import datetime as dt

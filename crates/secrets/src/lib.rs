@@ -939,16 +939,26 @@ impl SecretsService {
         Ok(())
     }
 
-    /// Runs [`SecretsService::sweep`] now and then every minute, on a thread of its own.
+    /// Resumes the rotations a previous run left unfinished, then runs
+    /// [`SecretsService::sweep`] now and every minute, on a thread of its own.
     pub fn start_scheduler(&self) -> std::io::Result<std::thread::JoinHandle<()>> {
         let svc = self.clone();
         std::thread::Builder::new()
             .name("secrets-scheduler".into())
-            .spawn(move || loop {
-                if let Err(e) = svc.sweep(now()) {
-                    tracing::warn!(error = %e, "secrets scheduler sweep failed");
+            .spawn(move || {
+                match svc.read(|tx| Ok(tx.scan_json::<SecretRec>(SECRETS, "", None, MAX_SCAN)?)) {
+                    Ok(all) => {
+                        let recs: Vec<SecretRec> = all.into_iter().map(|(_, r)| r).collect();
+                        svc.resume_rotations(&recs);
+                    }
+                    Err(e) => tracing::warn!(code = %e.code, "interrupted rotations not resumed"),
                 }
-                std::thread::sleep(std::time::Duration::from_secs(60));
+                loop {
+                    if let Err(e) = svc.sweep(now()) {
+                        tracing::warn!(error = %e, "secrets scheduler sweep failed");
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(60));
+                }
             })
     }
 }

@@ -73,6 +73,10 @@ pub struct RotationRec {
     pub enabled: bool,
     pub last_rotated: Option<f64>,
     pub next_rotation: Option<f64>,
+    /// The token of a rotation running on a worker (cleared when it finishes or fails): a
+    /// server killed meanwhile resumes it when it starts again.
+    #[serde(default)]
+    pub in_progress: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

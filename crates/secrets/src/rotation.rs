@@ -213,6 +213,7 @@ impl SecretsService {
         let (arn, name) = self.mutate(ctx, &input.secret_id, true, move |rec| {
             if immediately {
                 begin(rec, &tok)?;
+                rec.rotation.in_progress = Some(tok.clone());
             }
             let t = now();
             rec.rotation.next_rotation = next_after(rules.as_ref(), t);
@@ -244,6 +245,8 @@ impl SecretsService {
             }
             rec.rotation.enabled = false;
             rec.rotation.next_rotation = None;
+            // Not resumed after a restart either.
+            rec.rotation.in_progress = None;
             let pending = rec
                 .versions
                 .iter()
@@ -273,12 +276,25 @@ impl SecretsService {
                 .map(|v| v.id.clone())
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             begin(rec, &token)?;
+            rec.rotation.in_progress = Some(token.clone());
             Ok(token)
         });
         match started {
             Ok(token) => self.spawn_rotation(ctx, rec.arn.clone(), token),
             Err(e) => {
                 tracing::warn!(secret = %rec.arn, code = %e.code, "scheduled rotation not started")
+            }
+        }
+    }
+
+    /// Resumes the rotations a stopped (or killed) server left running: each starts again
+    /// from `createSecret` with its token, whose steps are written to be repeatable.
+    pub(crate) fn resume_rotations(&self, recs: &[crate::record::SecretRec]) {
+        for rec in recs {
+            if let (Some(token), false) = (&rec.rotation.in_progress, rec.deleted()) {
+                tracing::info!(secret = %rec.arn, "resuming a rotation interrupted by a restart");
+                let ctx = service_ctx(&rec.account_id, &rec.region, "RotateSecret");
+                self.spawn_rotation(ctx, rec.arn.clone(), token.clone());
             }
         }
     }
@@ -409,6 +425,9 @@ impl SecretsService {
         let tok = token.to_string();
         let done = self.mutate(ctx, arn, false, move |rec| {
             let t = now();
+            if rec.rotation.in_progress.as_deref() == Some(tok.as_str()) {
+                rec.rotation.in_progress = None;
+            }
             let finished = ok && rec.version(&tok).is_some_and(|v| v.has(CURRENT));
             if finished {
                 if let Some(v) = rec.version_mut(&tok) {
