@@ -127,6 +127,11 @@ fn opt_tags(tags: &[TagRec]) -> Option<Vec<m::Tag>> {
     (!tags.is_empty()).then(|| tags_out(tags))
 }
 
+/// A user as lists show it (no boundary, no tags).
+pub(crate) fn user_summary(u: &User) -> m::User {
+    user_out(u, false)
+}
+
 /// A user as `GetUser`/`CreateUser` return it (`full`), or as `ListUsers` does.
 fn user_out(u: &User, full: bool) -> m::User {
     m::User {
@@ -767,6 +772,11 @@ impl Iam for IamService {
                 ));
             }
             no_policies_left(&user)?;
+            if crate::mfa::user_has_devices(tx, &account, &user.user_name)? {
+                return fail(m::delete_conflict_exception(
+                    "Cannot delete entity, must remove MFA device first.",
+                ));
+            }
             if !user.groups.is_empty() {
                 return fail(m::delete_conflict_exception(
                     "Cannot delete entity, must remove user from all groups first.",
@@ -774,6 +784,136 @@ impl Iam for IamService {
             }
             tx.delete(USERS, &name_key(&account, &user.user_name))?;
             Ok(Unit {})
+        })
+    }
+
+    // ---- virtual MFA devices (crate::mfa) ------------------------------------------------
+
+    fn create_virtual_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: m::CreateVirtualMFADeviceRequest,
+    ) -> R<m::CreateVirtualMFADeviceResponse> {
+        crate::mfa::create(&self.id, ctx, input)
+    }
+
+    fn enable_mfa_device(&self, ctx: &RequestContext, input: m::EnableMFADeviceRequest) -> R<Unit> {
+        crate::mfa::enable(
+            &self.id,
+            ctx,
+            input.user_name,
+            input.serial_number,
+            input.authentication_code1,
+            input.authentication_code2,
+            false,
+        )?;
+        Ok(Unit {})
+    }
+
+    fn resync_mfa_device(&self, ctx: &RequestContext, input: m::ResyncMFADeviceRequest) -> R<Unit> {
+        crate::mfa::enable(
+            &self.id,
+            ctx,
+            input.user_name,
+            input.serial_number,
+            input.authentication_code1,
+            input.authentication_code2,
+            true,
+        )?;
+        Ok(Unit {})
+    }
+
+    fn deactivate_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: m::DeactivateMFADeviceRequest,
+    ) -> R<Unit> {
+        crate::mfa::deactivate(&self.id, ctx, input)?;
+        Ok(Unit {})
+    }
+
+    fn delete_virtual_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: m::DeleteVirtualMFADeviceRequest,
+    ) -> R<Unit> {
+        crate::mfa::delete(&self.id, ctx, input.serial_number)?;
+        Ok(Unit {})
+    }
+
+    fn list_virtual_mfa_devices(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListVirtualMFADevicesRequest,
+    ) -> R<m::ListVirtualMFADevicesResponse> {
+        let all = crate::mfa::list_virtual(&self.id, ctx, input.assignment_status)?;
+        let (virtual_mfa_devices, is_truncated, marker) = page(
+            all,
+            |d| d.serial_number.clone(),
+            input.marker.as_deref(),
+            input.max_items,
+        )?;
+        Ok(m::ListVirtualMFADevicesResponse {
+            virtual_mfa_devices,
+            is_truncated,
+            marker,
+        })
+    }
+
+    fn list_mfa_devices(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListMFADevicesRequest,
+    ) -> R<m::ListMFADevicesResponse> {
+        let all = crate::mfa::list_for_user(&self.id, ctx, input.user_name)?;
+        let (mfa_devices, is_truncated, marker) = page(
+            all,
+            |d| d.serial_number.clone(),
+            input.marker.as_deref(),
+            input.max_items,
+        )?;
+        Ok(m::ListMFADevicesResponse {
+            mfa_devices,
+            is_truncated,
+            marker,
+        })
+    }
+
+    fn get_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: m::GetMFADeviceRequest,
+    ) -> R<m::GetMFADeviceResponse> {
+        crate::mfa::get(&self.id, ctx, input)
+    }
+
+    fn tag_mfa_device(&self, ctx: &RequestContext, input: m::TagMFADeviceRequest) -> R<Unit> {
+        crate::mfa::retag(&self.id, ctx, input.serial_number, input.tags, Vec::new())?;
+        Ok(Unit {})
+    }
+
+    fn untag_mfa_device(&self, ctx: &RequestContext, input: m::UntagMFADeviceRequest) -> R<Unit> {
+        crate::mfa::retag(
+            &self.id,
+            ctx,
+            input.serial_number,
+            Vec::new(),
+            input.tag_keys,
+        )?;
+        Ok(Unit {})
+    }
+
+    fn list_mfa_device_tags(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListMFADeviceTagsRequest,
+    ) -> R<m::ListMFADeviceTagsResponse> {
+        let t = crate::mfa::tags(&self.id, ctx, &input.serial_number)?;
+        let (tags, is_truncated, marker) = tags_page(&t, input.marker.as_deref(), input.max_items)?;
+        Ok(m::ListMFADeviceTagsResponse {
+            tags,
+            is_truncated,
+            marker,
         })
     }
 

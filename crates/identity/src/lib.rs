@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod iam;
+mod mfa;
 mod policydoc;
 mod records;
 mod simulate;
@@ -142,6 +143,16 @@ pub struct PrincipalPolicies {
     /// For a role session, the role's ARN (with its path): `aws:PrincipalArn`, and what a
     /// resource policy names to grant the session.
     pub session_issuer: Option<String>,
+    /// Temporary credentials: when they were issued (`aws:TokenIssueTime`) and when MFA was
+    /// checked for them (`aws:MultiFactorAuthPresent`, `aws:MultiFactorAuthAge`).
+    pub temporary: Option<SessionTimes>,
+}
+
+/// When a set of temporary credentials was issued, and with MFA when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimes {
+    pub issued: Option<chrono::DateTime<chrono::Utc>>,
+    pub mfa_authenticated: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl PrincipalPolicies {
@@ -597,6 +608,23 @@ fn push_entity_policies(
 
 fn gather_policies(tx: &mut dyn Tx, p: &Principal) -> Result<PrincipalPolicies, IdentityError> {
     let mut out = PrincipalPolicies::default();
+    if let Some(akid) = p.access_key_id.as_deref().filter(|k| k.starts_with("ASIA")) {
+        let parse = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        out.temporary = Some(match tx.get_json::<SessionRecord>(SESSIONS, akid)? {
+            Some(s) => SessionTimes {
+                issued: parse(&s.issued),
+                mfa_authenticated: s.mfa_authenticated.as_deref().and_then(parse),
+            },
+            None => SessionTimes {
+                issued: None,
+                mfa_authenticated: None,
+            },
+        });
+    }
     match p.kind {
         PrincipalKind::Root => {}
         PrincipalKind::IamUser => {

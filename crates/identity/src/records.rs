@@ -205,6 +205,9 @@ pub(crate) struct SessionRecord {
     /// Session tags (they override the role's tags of the same key).
     #[serde(default)]
     pub tags: Vec<TagRec>,
+    /// When an MFA code was checked to issue the credentials (RFC 3339); `None`: no MFA.
+    #[serde(default)]
+    pub mfa_authenticated: Option<String>,
 }
 
 pub(crate) fn now() -> String {

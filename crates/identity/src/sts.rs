@@ -96,6 +96,8 @@ struct Issue {
     tags: Vec<TagRec>,
     /// For a role session: the role's region of last use to record.
     region: String,
+    /// An MFA code was checked for this call.
+    mfa: bool,
 }
 
 impl TokenService {
@@ -111,6 +113,7 @@ impl TokenService {
         role: &Role,
         input: &AssumeRoleRequest,
         tags: &[TagRec],
+        mfa: bool,
     ) -> Result<bool, AwsError> {
         let Ok(trust) = pol::CompiledPolicy::parse(&role.trust_policy, pol::PolicyKind::Resource)
         else {
@@ -130,17 +133,22 @@ impl TokenService {
         let mut principal = pol::Principal::new(kind, &caller.arn, &caller.account_id, user_id);
         principal.tags = policies.principal_tags.clone();
         principal.session_issuer = policies.session_issuer.clone();
-        let temporary = caller
-            .access_key_id
-            .as_deref()
-            .is_some_and(|k| k.starts_with("ASIA"));
+        // MFA checked in this call, or (for temporary credentials) when they were issued;
+        // AWS sets aws:MultiFactorAuthPresent only for temporary credentials or with MFA.
+        let session = policies.temporary;
+        let mfa_time = if mfa {
+            Some(ctx.time)
+        } else {
+            session.and_then(|s| s.mfa_authenticated)
+        };
         let env = pol::RequestEnvironment {
             now: ctx.time,
             source_ip: Some(ctx.source_ip),
             secure_transport: ctx.secure_transport,
             requested_region: Some(ctx.region.clone()),
-            mfa_present: temporary.then_some(false),
-            token_issue_time: None,
+            mfa_present: (session.is_some() || mfa).then_some(mfa_time.is_some()),
+            token_issue_time: session.and_then(|s| s.issued),
+            mfa_auth_time: mfa_time,
         };
         let mut context = pol::ContextKeys::for_request(&principal, &env);
         context.set("sts:RoleSessionName", [input.role_session_name.as_str()]);
@@ -202,6 +210,23 @@ impl TokenService {
         Ok(pol::evaluate(&eval).is_allowed())
     }
 
+    /// Checks the MFA code of a call that gives `SerialNumber` and `TokenCode` (both or
+    /// neither): `Ok(true)` when checked, `Ok(false)` when none was given.
+    fn mfa(
+        &self,
+        ctx: &RequestContext,
+        serial: Option<&str>,
+        code: Option<&str>,
+    ) -> Result<bool, AwsError> {
+        match (serial, code) {
+            (None, None) => Ok(false),
+            (Some(s), Some(c)) => self.id.authenticate_mfa(ctx, s, c).map(|()| true),
+            _ => Err(validation(
+                "SerialNumber and TokenCode must be given together.",
+            )),
+        }
+    }
+
     /// Creates and stores temporary credentials.
     fn issue(&self, issue: Issue) -> Result<m::Credentials, AwsError> {
         // Whole seconds, as AWS gives `Expiration`.
@@ -232,6 +257,7 @@ impl TokenService {
             session_policy: issue.session_policy,
             policy_arns: issue.policy_arns,
             tags: issue.tags,
+            mfa_authenticated: issue.mfa.then(now),
         };
         let region = issue.region;
         self.id
@@ -296,7 +322,12 @@ impl Sts for TokenService {
                 .map_err(|e| m::malformed_policy_document_exception(e.message))?;
         }
         let tags = session_tags(input.tags.as_deref())?;
-        if !self.trust_allows(ctx, &role, &input, &tags)? {
+        let mfa = self.mfa(
+            ctx,
+            input.serial_number.as_deref(),
+            input.token_code.as_deref(),
+        )?;
+        if !self.trust_allows(ctx, &role, &input, &tags, mfa)? {
             return Err(denied());
         }
         let duration = input.duration_seconds.unwrap_or(3600);
@@ -351,6 +382,7 @@ impl Sts for TokenService {
                 .collect(),
             tags,
             region: ctx.region.clone(),
+            mfa,
         })?;
         Ok(AssumeRoleResponse {
             credentials: Some(creds),
@@ -384,6 +416,11 @@ impl Sts for TokenService {
             // The root user's sessions last at most an hour.
             duration = duration.min(3600);
         }
+        let mfa = self.mfa(
+            ctx,
+            input.serial_number.as_deref(),
+            input.token_code.as_deref(),
+        )?;
         let creds = self.issue(Issue {
             principal: p.clone(),
             role: None,
@@ -392,6 +429,7 @@ impl Sts for TokenService {
             policy_arns: Vec::new(),
             tags: Vec::new(),
             region: ctx.region.clone(),
+            mfa,
         })?;
         Ok(GetSessionTokenResponse {
             credentials: Some(creds),

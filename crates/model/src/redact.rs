@@ -5,6 +5,10 @@ use serde_json::Value;
 /// What CloudTrail writes in place of a sensitive value.
 pub const REDACTED: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
+/// Members the models do not mark sensitive that CloudTrail hides all the same: one-time MFA
+/// codes (`EnableMFADevice`, `ResyncMFADevice`, STS's `TokenCode`).
+const HIDDEN_MEMBERS: &[&str] = &["TokenCode", "AuthenticationCode1", "AuthenticationCode2"];
+
 /// A copy of `v` (a canonical value of `shape`) in which the value of every sensitive member,
 /// and every value of a sensitive shape, at any depth (inside lists and maps too), is
 /// replaced by [`REDACTED`].
@@ -36,7 +40,10 @@ fn view(svc: &ServiceModel, shape: ShapeId, v: &Value, trail: bool) -> Value {
             let mut out = serde_json::Map::with_capacity(o.len());
             for (k, x) in o {
                 let (key, shown) = match members.iter().find(|m| m.name == k) {
-                    Some(m) if m.sensitive && !x.is_null() => {
+                    Some(m)
+                        if (m.sensitive || HIDDEN_MEMBERS.contains(&k.as_str()))
+                            && !x.is_null() =>
+                    {
                         (k.clone(), Value::String(REDACTED.to_string()))
                     }
                     Some(m) => (k.clone(), view(svc, m.shape, x, trail)),

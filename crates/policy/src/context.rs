@@ -477,6 +477,10 @@ impl ContextKeys {
         if let Some(t) = env.token_issue_time {
             self.set("aws:TokenIssueTime", [Value::Date(t)]);
         }
+        if let Some(t) = env.mfa_auth_time {
+            let age = (env.now - t).num_seconds().max(0);
+            self.set("aws:MultiFactorAuthAge", [Value::Number(age as f64)]);
+        }
     }
 }
 
@@ -492,6 +496,8 @@ pub struct RequestEnvironment {
     pub mfa_present: Option<bool>,
     /// When the temporary credentials were issued.
     pub token_issue_time: Option<DateTime<Utc>>,
+    /// When MFA was checked for them (`aws:MultiFactorAuthAge`; absent without MFA).
+    pub mfa_auth_time: Option<DateTime<Utc>>,
 }
 
 impl RequestEnvironment {
@@ -503,6 +509,7 @@ impl RequestEnvironment {
             requested_region: None,
             mfa_present: None,
             token_issue_time: None,
+            mfa_auth_time: None,
         }
     }
 }

@@ -192,6 +192,10 @@ impl rampart_server::authz::PolicySource for IdentityPolicies {
             session,
             tags: pp.principal_tags.clone(),
             session_issuer: pp.session_issuer.clone(),
+            session_times: pp.temporary.map(|t| rampart_server::authz::SessionTimes {
+                issued: t.issued,
+                mfa_authenticated: t.mfa_authenticated,
+            }),
         })
     }
 }

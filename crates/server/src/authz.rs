@@ -3,6 +3,7 @@
 //! of every request. Services with resource policies (KMS key policies, secret policies, role
 //! trust policies) evaluate those themselves with the same evaluator; see [`Authorizer`].
 use aws_lc_rs::digest;
+use chrono::{DateTime, Utc};
 use rampart_core::{AwsError, Principal, PrincipalKind, RequestContext, ResourceAccess};
 use rampart_policy::{
     self as pol, CompiledPolicy, ContextKeys, Decision, EvalInput, PolicyKind, RequestEnvironment,
@@ -23,6 +24,16 @@ pub struct PolicyDocs {
     pub tags: Vec<(String, String)>,
     /// For a role session, the role's ARN.
     pub session_issuer: Option<String>,
+    /// For temporary credentials: when issued and when MFA was checked (`None`: long-term
+    /// credentials).
+    pub session_times: Option<SessionTimes>,
+}
+
+/// When temporary credentials were issued, and when MFA was checked for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionTimes {
+    pub issued: Option<DateTime<Utc>>,
+    pub mfa_authenticated: Option<DateTime<Utc>>,
 }
 
 /// Where the request path reads a principal's policies from (the identity service).
@@ -235,8 +246,9 @@ impl Authorizer {
             source_ip: Some(ctx.source_ip),
             secure_transport: ctx.secure_transport,
             requested_region: Some(ctx.region.clone()),
-            mfa_present: (ctx.principal.kind == PrincipalKind::AssumedRole).then_some(false),
-            token_issue_time: None,
+            mfa_present: docs.session_times.map(|t| t.mfa_authenticated.is_some()),
+            token_issue_time: docs.session_times.and_then(|t| t.issued),
+            mfa_auth_time: docs.session_times.and_then(|t| t.mfa_authenticated),
         };
         let mut context = ContextKeys::for_request(&principal, &env);
         for (k, vs) in extra.iter().chain(access.context.iter()) {
