@@ -698,3 +698,32 @@ def test_iam_is_global(server):
     # IAM answers whichever served region the request is signed for.
     other = client(server, "iam", region_name="eu-west-1")
     assert other.get_user()["User"]["UserName"] == "admin"
+
+
+def test_account_summary(spawn):
+    """GetAccountSummary counts what the account holds and gives AWS's quotas (a fresh server,
+    so the counts are exact)."""
+    srv = spawn("summary", dev=True)
+    iam = client(srv, "iam")
+    before = iam.get_account_summary()["SummaryMap"]
+    assert before["UsersQuota"] == 5000 and before["RolesQuota"] == 1000 and before["PoliciesQuota"] == 1500
+    assert before["AccessKeysPerUserQuota"] == 2 and before["VersionsPerPolicyQuota"] == 5
+    assert before["AccountAccessKeysPresent"] == 0 and before["AccountMFAEnabled"] == 0
+    iam.create_user(UserName="sum-a")
+    iam.create_user(UserName="sum-b")
+    iam.create_group(GroupName="sum-g")
+    iam.create_role(RoleName="sum-r", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    arn = iam.create_policy(PolicyName="sum-p", PolicyDocument=doc)["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=doc)
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="sum-d")
+    after = iam.get_account_summary()["SummaryMap"]
+    assert after["Users"] == before["Users"] + 2
+    assert after["Groups"] == before["Groups"] + 1 and after["Roles"] == before["Roles"] + 1
+    assert after["Policies"] == before["Policies"] + 1
+    assert after["PolicyVersionsInUse"] == before["PolicyVersionsInUse"] + 2
+    assert (after["MFADevices"], after["MFADevicesInUse"]) == (before["MFADevices"] + 1, before["MFADevicesInUse"])
+    out = aws(srv, "iam", "get-account-summary")
+    assert out["SummaryMap"]["Users"] == after["Users"]

@@ -433,6 +433,12 @@ def test_tags(sm):
     sm.untag_resource(SecretId=name, TagKeys=["a", "missing"])
     assert sm.describe_secret(SecretId=name)["Tags"] == [{"Key": "b", "Value": "3"}]
     assert fails(sm.tag_resource, SecretId=uniq(), Tags=[{"Key": "a", "Value": "b"}])[1] == "ResourceNotFoundException"
+    # The aws: prefix is AWS's, in keys and values, to add and to remove.
+    for tags in ([{"Key": "aws:owner", "Value": "x"}], [{"Key": "AWS:owner", "Value": "x"}], [{"Key": "k", "Value": "aws:x"}]):
+        assert fails(sm.tag_resource, SecretId=name, Tags=tags)[1] == "InvalidParameterException", tags
+    assert fails(sm.untag_resource, SecretId=name, TagKeys=["aws:cloudformation:stack-name"])[1] == "InvalidParameterException"
+    assert fails(sm.create_secret, Name=uniq(), SecretString="x", Tags=[{"Key": "aws:x", "Value": "y"}])[1] == "InvalidParameterException"
+    assert sm.describe_secret(SecretId=name)["Tags"] == [{"Key": "b", "Value": "3"}]
 
 
 def policy(principal, condition=None):
@@ -1169,6 +1175,9 @@ def test_replication(sm, server):
     status, code, msg = fails(sm.delete_secret, SecretId=name)
     assert code == "InvalidParameterException" and "eu-west-1" in msg
     assert fails(sm.replicate_secret_to_regions, SecretId=name, AddReplicaRegions=[{"Region": "us-east-1"}])[1] == "InvalidParameterException"
+    # A well-formed region this node does not serve.
+    status, code, msg = fails(sm.replicate_secret_to_regions, SecretId=name, AddReplicaRegions=[{"Region": "xx-nowhere-9"}])
+    assert code == "InvalidParameterException" and "does not serve xx-nowhere-9" in msg
     # A second region, then remove the first.
     st = sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "ap-southeast-2"}])["ReplicationStatus"]
     assert sorted(s["Region"] for s in st) == ["ap-southeast-2", "eu-west-1"]

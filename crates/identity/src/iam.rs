@@ -787,6 +787,79 @@ impl Iam for IamService {
         })
     }
 
+    fn get_account_summary(
+        &self,
+        ctx: &RequestContext,
+        _input: Unit,
+    ) -> R<m::GetAccountSummaryResponse> {
+        let account = ctx.account_id.clone();
+        let prefix = format!("{account}/");
+        let counts = self.read(|tx| {
+            let n = |tx: &mut dyn Tx, coll: &str| count(tx, coll, &prefix, usize::MAX);
+            let users = n(tx, USERS)?;
+            let groups = n(tx, GROUPS)?;
+            let roles = n(tx, ROLES)?;
+            let policies: Vec<(String, ManagedPolicy)> = scan_all(tx, POLICIES, &prefix)?;
+            let versions: usize = policies.iter().map(|(_, p)| p.versions.len()).sum();
+            let (devices, in_use) = crate::mfa::counts(tx, &account)?;
+            Ok([
+                users,
+                groups,
+                roles,
+                policies.len(),
+                versions,
+                devices,
+                in_use,
+            ])
+        })?;
+        let i = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        let [users, groups, roles, policies, versions, devices, in_use] = counts.map(i);
+        let q = |n: usize| i(n);
+        let map: std::collections::BTreeMap<String, i32> = [
+            ("Users", users),
+            ("UsersQuota", q(MAX_USERS)),
+            ("Groups", groups),
+            ("GroupsQuota", q(MAX_GROUPS)),
+            ("Roles", roles),
+            ("RolesQuota", q(MAX_ROLES)),
+            ("Policies", policies),
+            ("PoliciesQuota", q(MAX_POLICIES)),
+            ("PolicyVersionsInUse", versions),
+            ("PolicyVersionsInUseQuota", 10_000),
+            ("VersionsPerPolicyQuota", q(MAX_POLICY_VERSIONS)),
+            ("PolicySizeQuota", q(policydoc::MANAGED_POLICY_SIZE)),
+            ("AssumeRolePolicySizeQuota", q(policydoc::TRUST_POLICY_SIZE)),
+            ("UserPolicySizeQuota", 2_048),
+            ("GroupPolicySizeQuota", 5_120),
+            ("RolePolicySizeQuota", 10_240),
+            ("GroupsPerUserQuota", q(MAX_GROUPS_PER_USER)),
+            ("AttachedPoliciesPerUserQuota", q(MAX_ATTACHED)),
+            ("AttachedPoliciesPerGroupQuota", q(MAX_ATTACHED)),
+            ("AttachedPoliciesPerRoleQuota", q(MAX_ATTACHED)),
+            ("AccessKeysPerUserQuota", q(MAX_KEYS_PER_USER)),
+            ("SigningCertificatesPerUserQuota", 2),
+            ("MFADevices", devices),
+            ("MFADevicesInUse", in_use),
+            // The account root has no credentials of its own here (AWS's recommendation).
+            ("AccountMFAEnabled", 0),
+            ("AccountAccessKeysPresent", 0),
+            ("AccountPasswordPresent", 0),
+            ("AccountSigningCertificatesPresent", 0),
+            ("ServerCertificates", 0),
+            ("ServerCertificatesQuota", 20),
+            ("InstanceProfiles", 0),
+            ("InstanceProfilesQuota", 1_000),
+            ("Providers", 0),
+            ("GlobalEndpointTokenVersion", 1),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Ok(m::GetAccountSummaryResponse {
+            summary_map: Some(map),
+        })
+    }
+
     // ---- virtual MFA devices (crate::mfa) ------------------------------------------------
 
     fn create_virtual_mfa_device(

@@ -497,6 +497,13 @@ pub(crate) fn list_for_user(
         .map_err(AwsError::from)
 }
 
+/// The account's virtual MFA devices, and how many are assigned to a user.
+pub(crate) fn counts(tx: &mut dyn Tx, account: &str) -> TxR<(usize, usize)> {
+    let all = all(tx, account)?;
+    let in_use = all.iter().filter(|d| d.user.is_some()).count();
+    Ok((all.len(), in_use))
+}
+
 /// Whether `user` has MFA devices enabled (they must go before the user).
 pub(crate) fn user_has_devices(tx: &mut dyn Tx, account: &str, user: &str) -> TxR<bool> {
     Ok(all(tx, account)?.iter().any(|d| {

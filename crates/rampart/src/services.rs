@@ -87,6 +87,7 @@ pub fn registry(
         }),
         secrets_rotators(&cfg.secrets)?,
     );
+    secrets = secrets.with_regions(regions.to_vec());
     if let Some(a) = &access {
         secrets = secrets.with_access_check(a.clone());
     }

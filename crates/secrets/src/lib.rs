@@ -176,12 +176,26 @@ fn tags_out(tags: &[TagRec]) -> Option<Vec<m::Tag>> {
     )
 }
 
+/// Tag keys and values starting with `aws:` are AWS's: callers may not set or remove them.
+fn reserved_tag(s: &str) -> bool {
+    s.len() >= 4 && s[..4].eq_ignore_ascii_case("aws:")
+}
+
+fn reserved_tag_error() -> AwsError {
+    m::invalid_parameter_exception(
+        "Tag keys and values can't start with aws: (reserved for AWS use).",
+    )
+}
+
 fn merge_tags(tags: &mut Vec<TagRec>, new: Vec<m::Tag>) -> R<()> {
     for t in new {
         let key = t.key.ok_or_else(|| {
             m::invalid_parameter_exception("You must specify a Key for every tag.")
         })?;
         let value = t.value.unwrap_or_default();
+        if reserved_tag(&key) || reserved_tag(&value) {
+            return Err(reserved_tag_error());
+        }
         match tags.iter_mut().find(|x| x.key == key) {
             Some(x) => x.value = value,
             None => tags.push(TagRec { key, value }),
@@ -461,6 +475,8 @@ pub struct SecretsService {
     cache: Arc<rampart_store::cache::ReadCache<Option<Arc<SecretRec>>>>,
     /// The request path's permission check, for the secrets of a batch read.
     access: Option<Arc<dyn rampart_core::AccessCheck>>,
+    /// The regions the node serves (empty: any).
+    regions: Arc<Vec<String>>,
 }
 
 impl SecretsService {
@@ -475,7 +491,14 @@ impl SecretsService {
                 std::time::Duration::from_secs(1),
             )),
             access: None,
+            regions: Arc::new(Vec::new()),
         }
+    }
+
+    /// The regions this node serves: replicas go only there (default: any region).
+    pub fn with_regions(mut self, regions: Vec<String>) -> Self {
+        self.regions = Arc::new(regions);
+        self
     }
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> TxR<T>) -> R<T> {
@@ -982,7 +1005,7 @@ impl SecretsManager for SecretsService {
         }
         let add_replicas = input.add_replica_regions.clone().unwrap_or_default();
         let force_replicas = input.force_overwrite_replica_secret.unwrap_or(false);
-        replication::check_regions(ctx, &add_replicas)?;
+        replication::check_regions(ctx, &self.regions, &add_replicas)?;
         let value = encode_value(input.secret_string.as_deref(), input.secret_binary.as_ref())?;
         // An empty KmsKeyId means the AWS managed key.
         let kms_key_id = input.kms_key_id.filter(|k| !k.is_empty());
@@ -1331,6 +1354,9 @@ impl SecretsManager for SecretsService {
     }
 
     fn untag_resource(&self, ctx: &RequestContext, input: m::UntagResourceRequest) -> R<Unit> {
+        if input.tag_keys.iter().any(|k| reserved_tag(k)) {
+            return Err(reserved_tag_error());
+        }
         self.mutate(ctx, &input.secret_id, true, move |rec| {
             rec.tags.retain(|t| !input.tag_keys.contains(&t.key));
             Ok(())
@@ -1549,7 +1575,7 @@ impl SecretsManager for SecretsService {
         ctx: &RequestContext,
         input: m::ReplicateSecretToRegionsRequest,
     ) -> R<m::ReplicateSecretToRegionsResponse> {
-        replication::check_regions(ctx, &input.add_replica_regions)?;
+        replication::check_regions(ctx, &self.regions, &input.add_replica_regions)?;
         let rec = self.load_live(ctx, &input.secret_id)?;
         if rec.primary_region.is_some() {
             return Err(replication::on_replica());

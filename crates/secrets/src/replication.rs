@@ -77,12 +77,23 @@ fn valid_region(r: &str) -> bool {
 }
 
 /// Checks AddReplicaRegions: valid names, not the caller's region, no repeats.
-pub(crate) fn check_regions(ctx: &RequestContext, regions: &[m::ReplicaRegionType]) -> R<()> {
+/// Replica regions: valid names, not the primary's, no repeats, and (when `served` is not
+/// empty) regions this node serves.
+pub(crate) fn check_regions(
+    ctx: &RequestContext,
+    served: &[String],
+    regions: &[m::ReplicaRegionType],
+) -> R<()> {
     let mut seen = Vec::new();
     for r in regions {
         let region = r.region.as_deref().unwrap_or_default();
         if !valid_region(region) || region == ctx.region || seen.contains(&region) {
             return Err(m::invalid_parameter_exception("Invalid replica region."));
+        }
+        if !served.is_empty() && !served.iter().any(|s| s == region) {
+            return Err(m::invalid_parameter_exception(format!(
+                "Invalid replica region: this Rampart node does not serve {region}."
+            )));
         }
         seen.push(region);
     }
