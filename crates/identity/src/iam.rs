@@ -772,6 +772,11 @@ impl Iam for IamService {
                 ));
             }
             no_policies_left(&user)?;
+            if crate::login::has_profile(tx, &account, &user.user_name)? {
+                return fail(m::delete_conflict_exception(
+                    "Cannot delete entity, must delete login profile first.",
+                ));
+            }
             if crate::mfa::user_has_devices(tx, &account, &user.user_name)? {
                 return fail(m::delete_conflict_exception(
                     "Cannot delete entity, must remove MFA device first.",
@@ -858,6 +863,73 @@ impl Iam for IamService {
         Ok(m::GetAccountSummaryResponse {
             summary_map: Some(map),
         })
+    }
+
+    // ---- console passwords and the account password policy (crate::login) ---------------
+
+    fn create_login_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::CreateLoginProfileRequest,
+    ) -> R<m::CreateLoginProfileResponse> {
+        crate::login::create(&self.id, ctx, input)
+    }
+
+    fn get_login_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::GetLoginProfileRequest,
+    ) -> R<m::GetLoginProfileResponse> {
+        Ok(m::GetLoginProfileResponse {
+            login_profile: crate::login::get(&self.id, ctx, input.user_name)?,
+        })
+    }
+
+    fn update_login_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::UpdateLoginProfileRequest,
+    ) -> R<Unit> {
+        crate::login::update(&self.id, ctx, input)?;
+        Ok(Unit {})
+    }
+
+    fn delete_login_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::DeleteLoginProfileRequest,
+    ) -> R<Unit> {
+        crate::login::delete(&self.id, ctx, input.user_name)?;
+        Ok(Unit {})
+    }
+
+    fn change_password(&self, ctx: &RequestContext, input: m::ChangePasswordRequest) -> R<Unit> {
+        crate::login::change(&self.id, ctx, input)?;
+        Ok(Unit {})
+    }
+
+    fn update_account_password_policy(
+        &self,
+        ctx: &RequestContext,
+        input: m::UpdateAccountPasswordPolicyRequest,
+    ) -> R<Unit> {
+        crate::login::put_policy(&self.id, ctx, input)?;
+        Ok(Unit {})
+    }
+
+    fn get_account_password_policy(
+        &self,
+        ctx: &RequestContext,
+        _input: Unit,
+    ) -> R<m::GetAccountPasswordPolicyResponse> {
+        Ok(m::GetAccountPasswordPolicyResponse {
+            password_policy: crate::login::get_policy(&self.id, ctx)?,
+        })
+    }
+
+    fn delete_account_password_policy(&self, ctx: &RequestContext, _input: Unit) -> R<Unit> {
+        crate::login::delete_policy(&self.id, ctx)?;
+        Ok(Unit {})
     }
 
     // ---- virtual MFA devices (crate::mfa) ------------------------------------------------

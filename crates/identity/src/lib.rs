@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod iam;
+mod login;
 mod mfa;
 mod policydoc;
 mod records;
@@ -650,6 +651,8 @@ fn gather_policies(tx: &mut dyn Tx, p: &Principal) -> Result<PrincipalPolicies, 
                     )?;
                 }
             }
+            out.identity_policies
+                .extend(crate::login::change_grant(tx, &p.account_id)?);
             if let Some(b) = &user.permissions_boundary {
                 out.permissions_boundary = managed_document(tx, b)?;
             }
