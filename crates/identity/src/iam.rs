@@ -380,7 +380,7 @@ fn save_policy(tx: &mut dyn Tx, p: &ManagedPolicy) -> TxR<()> {
 }
 
 /// The user an access-key call is about: `UserName`, else the caller (an IAM user).
-fn key_user(ctx: &RequestContext, user_name: Option<String>) -> R<String> {
+pub(crate) fn key_user(ctx: &RequestContext, user_name: Option<String>) -> R<String> {
     if let Some(u) = user_name {
         return Ok(u);
     }

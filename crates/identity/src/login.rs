@@ -183,19 +183,6 @@ fn out(p: &LoginProfile) -> m::LoginProfile {
     }
 }
 
-/// The user a call names, else the calling IAM user.
-fn user_of(ctx: &RequestContext, name: Option<String>) -> R<String> {
-    match (name, &ctx.principal.kind, &ctx.principal.user_name) {
-        (Some(n), _, _) => Ok(n),
-        (None, PrincipalKind::IamUser, Some(u)) => Ok(u.clone()),
-        _ => Err(AwsError::new(
-            "ValidationError",
-            400,
-            "Must specify userName when calling with non-User credentials",
-        )),
-    }
-}
-
 /// Keeps the current hash and as many before it as the reuse prevention needs.
 fn push_hash(p: &mut LoginProfile, h: String, policy: Option<&PasswordPolicy>) {
     p.hashes.push(h);
@@ -213,7 +200,7 @@ pub(crate) fn create(
     ctx: &RequestContext,
     input: m::CreateLoginProfileRequest,
 ) -> R<m::CreateLoginProfileResponse> {
-    let user = user_of(ctx, input.user_name)?;
+    let user = crate::iam::key_user(ctx, input.user_name)?;
     let Some(password) = input.password.map(Zeroizing::new) else {
         return Err(AwsError::new(
             "ValidationError",
@@ -259,7 +246,7 @@ pub(crate) fn create(
 }
 
 pub(crate) fn get(id: &Identity, ctx: &RequestContext, user: Option<String>) -> R<m::LoginProfile> {
-    let user = user_of(ctx, user)?;
+    let user = crate::iam::key_user(ctx, user)?;
     let account = ctx.account_id.clone();
     id.store
         .read(|tx: &mut dyn Tx| -> TxR<m::LoginProfile> {
@@ -389,7 +376,7 @@ fn set_password(
 }
 
 pub(crate) fn delete(id: &Identity, ctx: &RequestContext, user: Option<String>) -> R<()> {
-    let user = user_of(ctx, user)?;
+    let user = crate::iam::key_user(ctx, user)?;
     let account = ctx.account_id.clone();
     id.store
         .write(move |tx: &mut dyn Tx| -> TxR<()> {

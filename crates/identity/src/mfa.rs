@@ -182,19 +182,6 @@ fn device_out(tx: &mut dyn Tx, account: &str, d: &MfaDevice) -> TxR<m::VirtualMF
     })
 }
 
-/// The user an MFA operation acts on: the one named, else the caller.
-fn target_user(ctx: &RequestContext, name: Option<String>) -> R<String> {
-    match (name, &ctx.principal.kind, &ctx.principal.user_name) {
-        (Some(n), _, _) => Ok(n),
-        (None, PrincipalKind::IamUser, Some(u)) => Ok(u.clone()),
-        _ => Err(AwsError::new(
-            "ValidationError",
-            400,
-            "Must specify userName when calling with non-User credentials",
-        )),
-    }
-}
-
 impl Identity {
     fn seed_of(&self, d: &MfaDevice) -> Result<Zeroizing<Vec<u8>>, IdentityError> {
         use base64::Engine as _;
@@ -475,7 +462,7 @@ pub(crate) fn list_for_user(
     ctx: &RequestContext,
     user: Option<String>,
 ) -> R<Vec<m::MFADevice>> {
-    let user = target_user(ctx, user)?;
+    let user = crate::iam::key_user(ctx, user)?;
     let account = ctx.account_id.clone();
     id.store
         .read(|tx: &mut dyn Tx| -> TxR<Vec<m::MFADevice>> {
