@@ -28,6 +28,7 @@ const SERVICES: &[(&str, &str, &str)] = &[
     ("cloudtrail", "cloudtrail", "2013-11-01"),
     ("iam", "iam", "2010-05-08"),
     ("kms", "kms", "2014-11-01"),
+    ("organizations", "organizations", "2016-11-28"),
     ("secretsmanager", "secretsmanager", "2017-10-17"),
     ("sts", "sts", "2011-06-15"),
     ("wafv2", "wafv2", "2019-07-29"),

@@ -14,6 +14,7 @@
 pub mod iam;
 mod login;
 mod mfa;
+pub mod org;
 mod policydoc;
 mod records;
 mod simulate;

@@ -61,6 +61,14 @@ pub fn registry(
             rampart_model::iam::dispatch(iam.as_ref(), ctx, op, input)
         }),
     );
+    // Organizations is global like IAM: member accounts are tenants of this node.
+    let org = Arc::new(rampart_identity::org::OrgService::new(identity.clone()));
+    r.add(
+        &rampart_model::organizations::SERVICE,
+        noting_key_use(identity, move |ctx, op, input| {
+            rampart_model::organizations::dispatch(org.as_ref(), ctx, op, input)
+        }),
+    );
     let kms = Arc::new(
         rampart_kms::KmsService::new(trail.store().clone(), root.clone())
             .with_regions(regions.to_vec()),

@@ -5,6 +5,7 @@ pub mod cloudtrail;
 pub mod edge;
 pub mod iam;
 pub mod kms;
+pub mod organizations;
 pub mod secretsmanager;
 pub mod sts;
 pub mod wafv2;
@@ -14,6 +15,7 @@ pub static SERVICES: &[&crate::ServiceModel] = &[
     &cloudtrail::SERVICE,
     &iam::SERVICE,
     &kms::SERVICE,
+    &organizations::SERVICE,
     &secretsmanager::SERVICE,
     &sts::SERVICE,
     &wafv2::SERVICE,
