@@ -111,4 +111,7 @@ pub struct ResourceAccess {
     pub context: Vec<(String, Vec<String>)>,
     /// A grant that allows this call when the policies do not (its id, for the audit event).
     pub grant: Option<String>,
+    /// The account that owns the resource when it is not the caller's (cross-account access:
+    /// both the caller's identity policies and the resource policy must allow).
+    pub account: Option<String>,
 }

@@ -270,6 +270,7 @@ impl KmsService {
             policy_required: true,
             context: c,
             grant,
+            account: None,
         })
     }
 }

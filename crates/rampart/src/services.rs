@@ -96,6 +96,13 @@ pub fn registry(
         secrets_rotators(&cfg.secrets)?,
     );
     secrets = secrets.with_regions(regions.to_vec());
+    let orgs = identity.clone();
+    secrets = secrets.with_organizations(Arc::new(move |account: &str| {
+        orgs.organization_of(account)
+            .ok()
+            .flatten()
+            .map(|(org, _)| org)
+    }));
     if let Some(a) = &access {
         secrets = secrets.with_access_check(a.clone());
     }

@@ -86,6 +86,7 @@ impl SecretsService {
                 policy_required: false,
                 context: condition_keys(&rec, input),
                 grant: None,
+                account: (rec.account_id != ctx.account_id).then(|| rec.account_id.clone()),
             })
             .into_iter()
             .collect())

@@ -17,6 +17,8 @@ pub mod policy;
 pub mod record;
 mod replication;
 mod rotation;
+mod xaccount;
+pub use xaccount::OrgOf;
 pub mod schedule;
 
 pub use rotation::{valid_function_name, Rotators, Webhooks, POSTGRES_ROTATOR, RANDOM_ROTATOR};
@@ -232,6 +234,7 @@ fn rules_out(r: &RulesRec) -> m::RotationRulesType {
 
 fn describe(rec: &SecretRec) -> m::DescribeSecretResponse {
     let rot = &rec.rotation;
+    let (cross_primary, cross_replicas) = xaccount::describe(rec);
     m::DescribeSecretResponse {
         arn: Some(rec.arn.clone()),
         name: Some(rec.name.clone()),
@@ -255,6 +258,8 @@ fn describe(rec: &SecretRec) -> m::DescribeSecretResponse {
         created_date: Some(Timestamp(rec.created)),
         primary_region: replication::primary_region(rec),
         replication_status: replication::statuses(rec),
+        cross_account_primary: cross_primary,
+        cross_account_replicas: cross_replicas,
         ..Default::default()
     }
 }
@@ -477,6 +482,8 @@ pub struct SecretsService {
     access: Option<Arc<dyn rampart_core::AccessCheck>>,
     /// The regions the node serves (empty: any).
     regions: Arc<Vec<String>>,
+    /// The organization of an account (cross-account replication restricted to one).
+    org_of: Option<Arc<OrgOf>>,
 }
 
 impl SecretsService {
@@ -491,6 +498,7 @@ impl SecretsService {
                 std::time::Duration::from_secs(1),
             )),
             access: None,
+            org_of: None,
             regions: Arc::new(Vec::new()),
         }
     }
@@ -528,6 +536,12 @@ impl SecretsService {
             self.read(|tx| find(tx, &ctx.account_id, &ctx.region, raw))
                 .map(|r| r.map(Arc::new))
         })
+    }
+
+    /// How to tell the organization of an account (`ReplicaRestriction` `SameOrg`).
+    pub fn with_organizations(mut self, org_of: Arc<OrgOf>) -> Self {
+        self.org_of = Some(org_of);
+        self
     }
 
     /// Checks each secret of `BatchGetSecretValue` as `GetSecretValue` on it (identity and
@@ -591,11 +605,11 @@ impl SecretsService {
             let out = f(&mut rec)?;
             rec.revision += 1;
             tx.put_json(SECRETS, &rkey(&rec), &rec)?;
-            let replicated = (!rec.replicas.is_empty()).then(|| rec.arn.clone());
+            let replicated = rec.is_replicated().then(|| rec.arn.clone());
             Ok((out, replicated))
         })?;
         if let Some(arn) = replicated {
-            self.sync_replicas(ctx, &arn);
+            self.sync_all_replicas(ctx, &arn);
         }
         Ok(out)
     }
@@ -697,6 +711,9 @@ impl SecretsService {
                 if rec.primary_region.is_some() {
                     return Err(replication::on_replica().into());
                 }
+                if rec.cross_account_primary.is_some() {
+                    return Err(xaccount::on_replica().into());
+                }
                 if let Some(meta) = meta2 {
                     meta.apply(&mut rec);
                 }
@@ -750,8 +767,8 @@ impl SecretsService {
                 }))
             })?;
             if let Attempt::Done(s) = attempt {
-                if !rec.replicas.is_empty() {
-                    self.sync_replicas(ctx, &s.arn);
+                if rec.is_replicated() {
+                    self.sync_all_replicas(ctx, &s.arn);
                 }
                 return Ok(s);
             }
@@ -998,11 +1015,11 @@ impl SecretsManager for SecretsService {
                 "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!",
             ));
         }
-        if input.cross_account_primary_arn.is_some() {
-            return Err(AwsError::not_implemented(
-                "CreateSecret with CrossAccountPrimaryARN",
-            ));
-        }
+        let cross = input
+            .cross_account_primary_arn
+            .as_deref()
+            .map(|p| xaccount::check_create(ctx, p, &input))
+            .transpose()?;
         let add_replicas = input.add_replica_regions.clone().unwrap_or_default();
         let force_replicas = input.force_overwrite_replica_secret.unwrap_or(false);
         replication::check_regions(ctx, &self.regions, &add_replicas)?;
@@ -1069,7 +1086,11 @@ impl SecretsManager for SecretsService {
             replicas: Vec::new(),
             primary_region: None,
             revision: 0,
+            cross_account_primary: None,
+            cross_account_replica: None,
         };
+        let mut rec = rec;
+        rec.cross_account_primary = cross;
         let n2 = name.clone();
         self.write(move |tx| {
             if tx.get(SECRETS, &key)?.is_some() {
@@ -1264,6 +1285,9 @@ impl SecretsManager for SecretsService {
         input: m::UpdateSecretVersionStageRequest,
     ) -> R<m::UpdateSecretVersionStageResponse> {
         let (arn, name) = self.mutate(ctx, &input.secret_id, true, move |rec| {
+            if rec.cross_account_primary.is_some() {
+                return Err(xaccount::on_replica());
+            }
             labels::update_stage(
                 &mut rec.versions,
                 &input.version_stage,
@@ -1311,6 +1335,9 @@ impl SecretsManager for SecretsService {
             }
             if !rec.replicas.is_empty() {
                 return Err(replication::has_replicas(&rec).into());
+            }
+            if let Some(e) = xaccount::blocks_delete(&rec) {
+                return Err(e.into());
             }
             if force {
                 tx.delete(SECRETS, &rkey(&rec))?;
@@ -1432,13 +1459,18 @@ impl SecretsManager for SecretsService {
         input: m::ListResourcePoliciesRequest,
     ) -> R<m::ListResourcePoliciesResponse> {
         let rec = self.load_live(ctx, &input.secret_id)?;
-        let policies = rec
+        let mut policies: Vec<m::ResourcePolicySummary> = rec
             .policy
             .iter()
             .map(|_| m::ResourcePolicySummary {
                 policy_name: Some(DEFAULT_POLICY.to_string()),
             })
             .collect();
+        if rec.cross_account_primary.is_some() {
+            policies.push(m::ResourcePolicySummary {
+                policy_name: Some(xaccount::REPLICA_POLICY.to_string()),
+            });
+        }
         Ok(m::ListResourcePoliciesResponse {
             resource_policies: policies,
             next_token: None,
@@ -1610,6 +1642,9 @@ impl SecretsManager for SecretsService {
         ctx: &RequestContext,
         input: m::StopReplicationToReplicaRequest,
     ) -> R<m::StopReplicationToReplicaResponse> {
+        if let Some(arn) = self.stop_cross_account(ctx, &input.secret_id)? {
+            return Ok(m::StopReplicationToReplicaResponse { arn: Some(arn) });
+        }
         let arn = self.promote_replica(ctx, &input.secret_id)?;
         Ok(m::StopReplicationToReplicaResponse { arn: Some(arn) })
     }
@@ -1619,7 +1654,30 @@ impl SecretsManager for SecretsService {
         ctx: &RequestContext,
         input: m::RotateSecretRequest,
     ) -> R<m::RotateSecretResponse> {
+        if self
+            .load(ctx, &input.secret_id)?
+            .cross_account_primary
+            .is_some()
+        {
+            return Err(xaccount::on_replica());
+        }
         self.rotate(ctx, input)
+    }
+
+    fn associate_cross_account_replica(
+        &self,
+        ctx: &RequestContext,
+        input: m::AssociateCrossAccountReplicaRequest,
+    ) -> R<m::AssociateCrossAccountReplicaResponse> {
+        self.associate_cross_account(ctx, input)
+    }
+
+    fn disassociate_cross_account_replica(
+        &self,
+        ctx: &RequestContext,
+        input: m::DisassociateCrossAccountReplicaRequest,
+    ) -> R<m::DisassociateCrossAccountReplicaResponse> {
+        self.disassociate_cross_account(ctx, input)
     }
 
     fn cancel_rotate_secret(

@@ -119,6 +119,38 @@ pub struct SecretRec {
     /// overwrites a newer one).
     #[serde(default)]
     pub revision: u64,
+    /// On a secret created with `CrossAccountPrimaryARN`: the primary of another account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_account_primary: Option<CrossPrimaryRec>,
+    /// On a primary: the secret of another account it is replicated to (at most one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_account_replica: Option<CrossReplicaRec>,
+}
+
+/// A cross-account replica's link to its primary.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CrossPrimaryRec {
+    pub primary_arn: String,
+    /// `None` until the primary's owner associates the replica.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub status_message: Option<String>,
+    /// The resource policy AWS attaches to a new replica (`cross-account-replication`): the
+    /// primary's account may accept replication into it.
+    #[serde(default)]
+    pub policy: String,
+}
+
+/// A primary's link to its cross-account replica.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CrossReplicaRec {
+    pub replica_arn: String,
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub status_message: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -133,6 +165,11 @@ pub struct ReplicaRec {
 }
 
 impl SecretRec {
+    /// Whether changes are copied elsewhere (other regions, another account).
+    pub fn is_replicated(&self) -> bool {
+        !self.replicas.is_empty() || self.cross_account_replica.is_some()
+    }
+
     pub fn version(&self, id: &str) -> Option<&VersionRec> {
         self.versions.iter().find(|v| v.id == id)
     }

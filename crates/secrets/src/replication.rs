@@ -156,6 +156,12 @@ impl SecretsService {
         Ok(statuses(&self.load(ctx, arn)?))
     }
 
+    /// Copies the primary `arn` to its replica regions and its cross-account replica.
+    pub(crate) fn sync_all_replicas(&self, ctx: &RequestContext, arn: &str) {
+        self.sync_replicas(ctx, arn);
+        self.sync_cross_account(&ctx.account_id, &ctx.region, arn);
+    }
+
     /// Copies the primary `arn` to each of its replica regions and records the outcome.
     pub(crate) fn sync_replicas(&self, ctx: &RequestContext, arn: &str) {
         let Ok(primary) = self.load(ctx, arn) else {
@@ -242,6 +248,8 @@ impl SecretsService {
                 replicas: Vec::new(),
                 primary_region: Some(primary.region.clone()),
                 revision: primary.revision,
+                cross_account_primary: None,
+                cross_account_replica: None,
             };
             let stored = self.write(move |tx: &mut dyn Tx| {
                 let cur: Option<SecretRec> = tx.get_json(SECRETS, &dest_key)?;

@@ -277,7 +277,7 @@ impl Authorizer {
         input.permissions_boundary = compiled.boundary.as_ref();
         // Without a resource policy the resource counts as the caller's own (AWS-managed
         // policy ARNs name the account `aws`).
-        input.resource_account = Some(&ctx.account_id);
+        input.resource_account = Some(access.account.as_deref().unwrap_or(&ctx.account_id));
         input.session_policies = session.as_deref();
         input.resource_policy = resource_policy.as_deref();
         input.resource_policy_required = access.policy_required;

@@ -1,0 +1,164 @@
+"""Secrets Manager cross-account replication through boto3 (the aws CLI 1.46 has no command
+for it yet): a member account of the organization creates a replica of a primary secret of the
+management account, the management account associates it, values flow on every change, and
+both sides stop replication from their own side. Accepting replication into the replica needs
+both the replica's resource policy and the caller's identity policies."""
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import client, error_of
+
+
+@pytest.fixture(scope="module")
+def accounts(servers):
+    s = servers.start("secrets-cross-account")
+    org = client(s, "organizations")
+    org.create_organization(FeatureSet="ALL")
+    member = org.create_account(Email="replica@example.com", AccountName="replica")["CreateAccountStatus"]
+    role = f"arn:aws:iam::{member['AccountId']}:role/OrganizationAccountAccessRole"
+    c = client(s, "sts").assume_role(RoleArn=role, RoleSessionName="replica")["Credentials"]
+    creds = dict(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                 aws_session_token=c["SessionToken"])
+    yield s, member["AccountId"], creds
+    s.stop()
+
+
+def code(exc):
+    return error_of(exc.value)[1]
+
+
+def test_replicate_to_another_account(accounts):
+    s, b_account, b_creds = accounts
+    sm_a = client(s, "secretsmanager")
+    sm_b = client(s, "secretsmanager", **b_creds)
+    primary = sm_a.create_secret(Name="app/db", SecretString="v1")
+    key_b = client(s, "kms", **b_creds).create_key(Description="replica key")["KeyMetadata"]["Arn"]
+
+    # Creating the replica in account B: what may and may not go with CrossAccountPrimaryARN.
+    with pytest.raises(ClientError) as e:
+        sm_b.create_secret(Name="app/db", CrossAccountPrimaryARN=primary["ARN"], KmsKeyId=key_b, SecretString="x")
+    assert code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        sm_b.create_secret(Name="app/db", CrossAccountPrimaryARN=primary["ARN"])
+    assert code(e) == "InvalidParameterException" and "customer managed" in str(e.value)
+    with pytest.raises(ClientError) as e:
+        sm_a.create_secret(Name="self", CrossAccountPrimaryARN=primary["ARN"], KmsKeyId="alias/x")
+    assert code(e) == "InvalidParameterException"
+    replica = sm_b.create_secret(Name="app/db", CrossAccountPrimaryARN=primary["ARN"], KmsKeyId=key_b,
+                                 Tags=[{"Key": "side", "Value": "replica"}])
+    assert "VersionId" not in replica and f":{b_account}:secret:app/db-" in replica["ARN"]
+    d = sm_b.describe_secret(SecretId="app/db")
+    assert d["CrossAccountPrimary"] == {"PrimarySecretARN": primary["ARN"], "ReplicationStatus": "Pending"}
+    names = [p["PolicyName"] for p in sm_b.list_resource_policies(SecretId="app/db")["ResourcePolicies"]]
+    assert names == ["cross-account-replication"]
+    with pytest.raises(ClientError) as e:
+        sm_b.get_secret_value(SecretId="app/db")
+    assert code(e) == "ResourceNotFoundException"
+
+    # Associating, from the primary's account.
+    with pytest.raises(ClientError) as e:
+        sm_a.associate_cross_account_replica(SecretId="app/db", CrossAccountReplicaARN=replica["ARN"] + "x")
+    assert code(e) == "ResourceNotFoundException"
+    out = sm_a.associate_cross_account_replica(SecretId="app/db", CrossAccountReplicaARN=replica["ARN"])
+    assert out["ARN"] == primary["ARN"] and out["ReplicationStatus"] == "InSync"
+    again = sm_a.associate_cross_account_replica(SecretId="app/db", CrossAccountReplicaARN=replica["ARN"])
+    assert again["ReplicationStatus"] == "InSync"  # idempotent
+    entry = sm_a.describe_secret(SecretId="app/db")["CrossAccountReplicas"]
+    assert [(x["ReplicaSecretARN"], x["ReplicationStatus"]) for x in entry] == [(replica["ARN"], "InSync")]
+    got = sm_b.get_secret_value(SecretId="app/db")
+    assert got["SecretString"] == "v1" and got["VersionId"] == primary["VersionId"]
+    assert sm_b.describe_secret(SecretId="app/db")["CrossAccountPrimary"]["ReplicationStatus"] == "InSync"
+
+    # Every change of the primary's value flows; the replica's value is read-only, the rest its own.
+    v2 = sm_a.put_secret_value(SecretId="app/db", SecretString="v2")["VersionId"]
+    assert sm_b.get_secret_value(SecretId="app/db")["SecretString"] == "v2"
+    prev = sm_b.get_secret_value(SecretId="app/db", VersionStage="AWSPREVIOUS")
+    assert prev["SecretString"] == "v1" and sm_b.get_secret_value(SecretId="app/db")["VersionId"] == v2
+    with pytest.raises(ClientError) as e:
+        sm_b.put_secret_value(SecretId="app/db", SecretString="mine")
+    assert code(e) == "InvalidRequestException"
+    with pytest.raises(ClientError) as e:
+        sm_b.update_secret_version_stage(SecretId="app/db", VersionStage="AWSCURRENT",
+                                         MoveToVersionId=primary["VersionId"], RemoveFromVersionId=v2)
+    assert code(e) == "InvalidRequestException"
+    sm_b.tag_resource(SecretId="app/db", Tags=[{"Key": "owner", "Value": "b"}])
+    # The replica is encrypted under account B's key, the primary under A's.
+    versions = sm_b.list_secret_version_ids(SecretId="app/db")["Versions"]
+    assert {v["VersionId"] for v in versions} == {primary["VersionId"], v2}
+
+    # At most one cross-account replica; a replicated primary cannot be deleted.
+    other = sm_b.create_secret(Name="app/db2", CrossAccountPrimaryARN=primary["ARN"], KmsKeyId=key_b)
+    with pytest.raises(ClientError) as e:
+        sm_a.associate_cross_account_replica(SecretId="app/db", CrossAccountReplicaARN=other["ARN"])
+    assert code(e) == "InvalidRequestException"
+    with pytest.raises(ClientError) as e:
+        sm_a.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True)
+    assert code(e) == "InvalidRequestException"
+
+    # Disassociating: the replica keeps its values, gets no more and shows Detached.
+    sm_a.disassociate_cross_account_replica(SecretId="app/db", CrossAccountReplicaARN=replica["ARN"])
+    assert "CrossAccountReplicas" not in sm_a.describe_secret(SecretId="app/db")
+    sm_a.put_secret_value(SecretId="app/db", SecretString="v3")
+    assert sm_b.get_secret_value(SecretId="app/db")["SecretString"] == "v2"
+    assert sm_b.describe_secret(SecretId="app/db")["CrossAccountPrimary"]["ReplicationStatus"] == "Detached"
+    with pytest.raises(ClientError) as e:
+        sm_b.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True)
+    assert code(e) == "InvalidRequestException"
+    # Stopping from the replica's side makes it a standalone secret of account B.
+    assert sm_b.stop_replication_to_replica(SecretId="app/db")["ARN"] == replica["ARN"]
+    d = sm_b.describe_secret(SecretId="app/db")
+    assert "CrossAccountPrimary" not in d
+    assert sm_b.list_resource_policies(SecretId="app/db")["ResourcePolicies"] == []
+    sm_b.put_secret_value(SecretId="app/db", SecretString="own")
+    assert sm_b.get_secret_value(SecretId="app/db")["SecretString"] == "own"
+    sm_b.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True)
+    sm_a.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True)
+
+
+def test_accepting_replication_needs_both_sides(accounts):
+    s, b_account, b_creds = accounts
+    sm_a = client(s, "secretsmanager")
+    sm_b = client(s, "secretsmanager", **b_creds)
+    primary = sm_a.create_secret(Name="svc/token", SecretString="t1")
+    key_b = client(s, "kms", **b_creds).create_key()["KeyMetadata"]["Arn"]
+    replica = sm_b.create_secret(Name="svc/token", CrossAccountPrimaryARN=primary["ARN"], KmsKeyId=key_b)
+
+    # A user of the primary's account allowed to associate and read, but not to accept
+    # replication into the other account's secret: refused.
+    iam = client(s, "iam")
+    iam.create_user(UserName="replicator")
+    k = iam.create_access_key(UserName="replicator")["AccessKey"]
+    allow = ["secretsmanager:AssociateCrossAccountReplica", "secretsmanager:GetSecretValue",
+             "secretsmanager:DescribeSecret"]
+    iam.put_user_policy(UserName="replicator", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": allow, "Resource": "*"}]}))
+    sm_u = client(s, "secretsmanager", aws_access_key_id=k["AccessKeyId"],
+                  aws_secret_access_key=k["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        sm_u.associate_cross_account_replica(SecretId="svc/token", CrossAccountReplicaARN=replica["ARN"])
+    assert code(e) == "AccessDeniedException"
+    assert "secretsmanager:AcceptCrossAccountReplication" in str(e.value)
+    assert "CrossAccountPrimary" in sm_b.describe_secret(SecretId="svc/token")
+    assert sm_b.describe_secret(SecretId="svc/token")["CrossAccountPrimary"]["ReplicationStatus"] == "Pending"
+
+    # Its identity policy allows it now; the replica's own policy then denies it explicitly.
+    iam.put_user_policy(UserName="replicator", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*",
+                                                "Action": allow + ["secretsmanager:AcceptCrossAccountReplication"]}]}))
+    deny = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{s.account_id}:user/replicator"},
+        "Action": "secretsmanager:AcceptCrossAccountReplication", "Resource": "*"}]})
+    sm_b.put_resource_policy(SecretId="svc/token", ResourcePolicy=deny)
+    with pytest.raises(ClientError) as e:
+        sm_u.associate_cross_account_replica(SecretId="svc/token", CrossAccountReplicaARN=replica["ARN"])
+    assert code(e) == "AccessDeniedException"
+    sm_b.delete_resource_policy(SecretId="svc/token")
+    out = sm_u.associate_cross_account_replica(SecretId="svc/token", CrossAccountReplicaARN=replica["ARN"],
+                                               ReplicaRestriction="SameOrg")
+    assert out["ReplicationStatus"] == "InSync"
+    assert sm_b.get_secret_value(SecretId="svc/token")["SecretString"] == "t1"
+    # A rotation-style change made by the service itself flows too.
+    sm_a.update_secret(SecretId="svc/token", SecretString="t2")
+    assert sm_b.get_secret_value(SecretId="svc/token")["SecretString"] == "t2"
