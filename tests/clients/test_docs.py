@@ -1,5 +1,5 @@
 """Every `aws ...` command in the ```sh blocks of docs/sts.md, docs/trail.md, docs/iam.md,
-docs/kms.md and docs/secrets.md runs against a real server with its credentials file and exits
+docs/kms.md, docs/secrets.md and docs/organizations.md runs against a real server with its credentials file and exits
 0; and each guide's ```sh and ```shell blocks, in order, run as one bash script (variables,
 pipes, files and OpenSSL included) against a fresh server, as a reader would paste them."""
 import os
@@ -30,10 +30,10 @@ def commands(doc):
     return out
 
 
-CASES = [(doc, cmd) for doc in ("sts.md", "trail.md", "iam.md", "kms.md", "secrets.md") for cmd in commands(doc)]
+CASES = [(doc, cmd) for doc in ("sts.md", "trail.md", "iam.md", "kms.md", "secrets.md", "organizations.md") for cmd in commands(doc)]
 
 
-@pytest.mark.parametrize("doc, minimum", [("sts.md", 2), ("trail.md", 6), ("iam.md", 20), ("kms.md", 8), ("secrets.md", 6)])
+@pytest.mark.parametrize("doc, minimum", [("sts.md", 2), ("trail.md", 6), ("iam.md", 20), ("kms.md", 8), ("secrets.md", 6), ("organizations.md", 4)])
 def test_docs_have_examples(doc, minimum):
     assert len(commands(doc)) >= minimum
 
@@ -49,7 +49,7 @@ def test_documented_command_runs(server, doc, command):
     assert res.stdout.strip()
 
 
-@pytest.mark.parametrize("doc", ["sts.md", "trail.md", "iam.md", "kms.md", "secrets.md"])
+@pytest.mark.parametrize("doc", ["sts.md", "trail.md", "iam.md", "kms.md", "secrets.md", "organizations.md"])
 def test_guide_runs_as_a_script(spawn, rampart_bin, tmp_path, doc):
     """The guide's shell blocks, in order, as one `bash -euo pipefail` script in an empty
     directory, against a fresh server whose data directory stands for `./rampart-data`, with
