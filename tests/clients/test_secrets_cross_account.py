@@ -162,3 +162,78 @@ def test_accepting_replication_needs_both_sides(accounts):
     # A rotation-style change made by the service itself flows too.
     sm_a.update_secret(SecretId="svc/token", SecretString="t2")
     assert sm_b.get_secret_value(SecretId="svc/token")["SecretString"] == "t2"
+
+
+def test_another_accounts_secret_and_key_by_arn(accounts):
+    """A secret and a KMS key of the management account used from the member account by their
+    ARNs: the resource's policy and the caller's identity policies must both allow."""
+    s, b_account, b_creds = accounts
+    a = s.account_id
+    kms_a = client(s, "kms")
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{a}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Member", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b_account}:root"},
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], "Resource": "*"}]}
+    shared_key = kms_a.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    private_key = kms_a.create_key()["KeyMetadata"]["Arn"]
+    kms_b = client(s, "kms", **b_creds)
+
+    # KMS: the key policy lets the member account in; its admin role's identity policy allows.
+    assert kms_b.describe_key(KeyId=shared_key)["KeyMetadata"]["AWSAccountId"] == a
+    blob = kms_b.encrypt(KeyId=shared_key, Plaintext=b"cross")["CiphertextBlob"]
+    assert kms_b.decrypt(KeyId=shared_key, CiphertextBlob=blob)["Plaintext"] == b"cross"
+    assert kms_a.decrypt(CiphertextBlob=blob)["Plaintext"] == b"cross"
+    with pytest.raises(ClientError) as e:
+        kms_b.encrypt(KeyId=private_key, Plaintext=b"x")
+    assert code(e) == "AccessDeniedException"
+    with pytest.raises(ClientError) as e:
+        kms_b.schedule_key_deletion(KeyId=shared_key)  # not an operation across accounts
+    assert code(e) in ("NotFoundException", "AccessDeniedException")
+
+    # Secrets Manager: no resource policy, no access from the other account.
+    sm_a = client(s, "secretsmanager")
+    sm_b = client(s, "secretsmanager", **b_creds)
+    shared = sm_a.create_secret(Name="shared/api", SecretString="token", KmsKeyId=shared_key)["ARN"]
+    with pytest.raises(ClientError) as e:
+        sm_b.get_secret_value(SecretId=shared)
+    assert code(e) == "AccessDeniedException"
+    with pytest.raises(ClientError) as e:
+        sm_b.get_secret_value(SecretId="shared/api")  # a name is always the caller's own account
+    assert code(e) == "ResourceNotFoundException"
+    sm_a.put_resource_policy(SecretId=shared, ResourcePolicy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b_account}:root"},
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*"}]}))
+    assert sm_b.get_secret_value(SecretId=shared)["SecretString"] == "token"
+    assert sm_b.describe_secret(SecretId=shared)["Name"] == "shared/api"
+    with pytest.raises(ClientError) as e:
+        sm_b.put_secret_value(SecretId=shared, SecretString="mine")
+    assert code(e) == "AccessDeniedException"
+
+    # The member account's user without an identity policy of its own: refused, although the
+    # secret's policy trusts its account.
+    iam_b = client(s, "iam", **b_creds)
+    iam_b.create_user(UserName="app")
+    k = iam_b.create_access_key(UserName="app")["AccessKey"]
+    sm_app = client(s, "secretsmanager", aws_access_key_id=k["AccessKeyId"],
+                    aws_secret_access_key=k["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        sm_app.get_secret_value(SecretId=shared)
+    assert code(e) == "AccessDeniedException"
+    iam_b.put_user_policy(UserName="app", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": shared},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": shared_key}]}))
+    assert sm_app.get_secret_value(SecretId=shared)["SecretString"] == "token"
+
+    # Under the AWS managed key, a secret can't be read from another account (its key policy
+    # admits only its own account's principals), as on AWS.
+    managed = sm_a.create_secret(Name="shared/managed", SecretString="m")["ARN"]
+    sm_a.put_resource_policy(SecretId=managed, ResourcePolicy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b_account}:root"},
+            "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    with pytest.raises(ClientError) as e:
+        sm_b.get_secret_value(SecretId=managed)
+    assert code(e) == "AccessDeniedException" and "Access to KMS is not allowed" in str(e.value)

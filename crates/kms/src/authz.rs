@@ -270,7 +270,9 @@ impl KmsService {
             policy_required: true,
             context: c,
             grant,
-            account: None,
+            // The owner, which may not be the caller (a key of another account named by
+            // its ARN).
+            account: Some(k.account_id.clone()),
         })
     }
 }

@@ -21,6 +21,74 @@ fn noting_key_use(
     })
 }
 
+/// KMS operations AWS lets a principal of another account call on a key (named by its key or
+/// alias ARN) when the key policy allows it.
+const KMS_CROSS_ACCOUNT: &[&str] = &[
+    "CreateGrant",
+    "Decrypt",
+    "DeriveSharedSecret",
+    "DescribeKey",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "GetKeyRotationStatus",
+    "GetPublicKey",
+    "ListGrants",
+    "ReEncrypt",
+    "RetireGrant",
+    "RevokeGrant",
+    "Sign",
+    "Verify",
+    "VerifyMac",
+];
+
+/// For a request naming a resource of another account of this node by its ARN (`field` of
+/// `input`, in the request's region): the request's context in the owner's scope, the caller
+/// unchanged. The service then finds the resource where it lives and the authorizer, seeing
+/// owner and caller differ, requires both the resource's policy and the caller's own.
+fn owner_scope(
+    ctx: &RequestContext,
+    input: &Value,
+    field: &str,
+    service: &str,
+) -> Option<RequestContext> {
+    let arn = input.get(field)?.as_str()?;
+    let rest = arn.strip_prefix("arn:aws:")?.strip_prefix(service)?;
+    let mut parts = rest.strip_prefix(':')?.splitn(3, ':');
+    let (region, account) = (parts.next()?, parts.next()?);
+    if region != ctx.region
+        || account == ctx.account_id
+        || !rampart_core::ids::is_account_id(account)
+    {
+        return None;
+    }
+    let mut owned = ctx.clone();
+    owned.account_id = account.to_string();
+    Some(owned)
+}
+
+/// `f` in the owner's scope (see [`owner_scope`]) when the request names another account's
+/// resource by ARN and `op` may act across accounts.
+fn scoped<T>(
+    ctx: &RequestContext,
+    op: &str,
+    input: &Value,
+    (field, service, ops): (&str, &str, Option<&[&str]>),
+    f: impl FnOnce(&RequestContext) -> T,
+) -> T {
+    let allowed = ops.is_none_or(|ops| ops.contains(&op));
+    match allowed
+        .then(|| owner_scope(ctx, input, field, service))
+        .flatten()
+    {
+        Some(owned) => f(&owned),
+        None => f(ctx),
+    }
+}
+
 /// The registered services, and the edge (its proxies are stopped on a `--dev` reset and its
 /// counters served on `/metrics`).
 pub struct Services {
@@ -80,10 +148,17 @@ pub fn registry(
     r.add_with_resources(
         &rampart_model::kms::SERVICE,
         noting_key_use(identity, move |ctx, op, input| {
-            rampart_model::kms::dispatch(kms_dispatch.as_ref(), ctx, op, input)
+            let scope = ("KeyId", "kms", Some(KMS_CROSS_ACCOUNT));
+            let owned = scoped(ctx, op, &input, scope, Clone::clone);
+            rampart_model::kms::dispatch(kms_dispatch.as_ref(), &owned, op, input)
         }),
         // Key policies (and grants) decide with the caller's IAM policies.
-        Arc::new(move |ctx, op, input| kms_resources.accesses(ctx, op, input)),
+        Arc::new(move |ctx, op, input| {
+            let scope = ("KeyId", "kms", Some(KMS_CROSS_ACCOUNT));
+            scoped(ctx, op, input, scope, |c| {
+                kms_resources.accesses(c, op, input)
+            })
+        }),
     );
     // ---- Secrets Manager (crates/secrets): values envelope-encrypted through KMS ----------
     let mut secrets = rampart_secrets::SecretsService::new(
@@ -116,10 +191,17 @@ pub fn registry(
     r.add_with_resources(
         &rampart_model::secretsmanager::SERVICE,
         noting_key_use(identity, move |ctx, op, input| {
-            rampart_model::secretsmanager::dispatch(secrets.as_ref(), ctx, op, input)
+            let scope = ("SecretId", "secretsmanager", None);
+            let owned = scoped(ctx, op, &input, scope, Clone::clone);
+            rampart_model::secretsmanager::dispatch(secrets.as_ref(), &owned, op, input)
         }),
         // Secret resource policies decide with the caller's IAM policies.
-        Arc::new(move |ctx, op, input| secrets_resources.accesses(ctx, op, input)),
+        Arc::new(move |ctx, op, input| {
+            let scope = ("SecretId", "secretsmanager", None);
+            scoped(ctx, op, input, scope, |c| {
+                secrets_resources.accesses(c, op, input)
+            })
+        }),
     );
     // ---- end Secrets Manager ----------------------------------------------------------------
     let ct = Arc::new(CloudTrailService::new(trail.store().clone()));

@@ -86,7 +86,9 @@ impl SecretsService {
                 policy_required: false,
                 context: condition_keys(&rec, input),
                 grant: None,
-                account: (rec.account_id != ctx.account_id).then(|| rec.account_id.clone()),
+                // The owner, which may not be the caller (a secret of another account named
+                // by its ARN).
+                account: Some(rec.account_id.clone()),
             })
             .into_iter()
             .collect())
