@@ -681,6 +681,53 @@ def test_get_account_authorization_details(server, iam):
     iam.delete_user(UserName=user)
 
 
+def test_authorization_details_and_policy_entities_page(server, iam):
+    """GetAccountAuthorizationDetails and ListEntitiesForPolicy page by MaxItems/Marker: every
+    entity once across the pages, IsTruncated on all but the last (boto3's paginators and the
+    aws CLI's auto-paging both rely on it)."""
+    arn = iam.create_policy(PolicyName=uniq("paged"), PolicyDocument=json.dumps(ALLOW_S3))["Policy"]["Arn"]
+    users, groups = [uniq("pg-u") for _ in range(3)], [uniq("pg-g") for _ in range(2)]
+    for u in users:
+        iam.create_user(UserName=u)
+        iam.attach_user_policy(UserName=u, PolicyArn=arn)
+    for g in groups:
+        iam.create_group(GroupName=g)
+        iam.attach_group_policy(GroupName=g, PolicyArn=arn)
+    seen, marker, pages = [], None, 0
+    while True:
+        kw = {"Marker": marker} if marker else {}
+        r = iam.list_entities_for_policy(PolicyArn=arn, MaxItems=2, **kw)
+        pages += 1
+        seen += [x["UserName"] for x in r["PolicyUsers"]] + [x["GroupName"] for x in r["PolicyGroups"]]
+        assert len(r["PolicyUsers"]) + len(r["PolicyGroups"]) + len(r["PolicyRoles"]) <= 2
+        if not r["IsTruncated"]:
+            assert "Marker" not in r
+            break
+        marker = r["Marker"]
+    assert sorted(seen) == sorted(users + groups) and pages == 3
+    pager = iam.get_paginator("get_account_authorization_details")
+    names = []
+    for page in pager.paginate(Filter=["User", "Group", "LocalManagedPolicy"], PaginationConfig={"PageSize": 2}):
+        assert len(page["UserDetailList"]) + len(page["GroupDetailList"]) + len(page["Policies"]) <= 2
+        names += [u["UserName"] for u in page["UserDetailList"]] + [g["GroupName"] for g in page["GroupDetailList"]]
+    assert set(users + groups) <= set(names) and len(names) == len(set(names))
+    full = iam.get_account_authorization_details(Filter=["User"])
+    assert full["IsTruncated"] is False and set(users) <= {u["UserName"] for u in full["UserDetailList"]}
+    cli = aws(server, "iam", "get-account-authorization-details", "--filter", "User", "--page-size", "1",
+              "--query", "UserDetailList[].UserName")
+    assert set(users) <= set(cli)
+    with pytest.raises(ClientError) as e:
+        iam.list_entities_for_policy(PolicyArn=arn, Marker="not-a-marker!")
+    assert error_of(e.value)[1] == "InvalidInput"
+    for u in users:
+        iam.detach_user_policy(UserName=u, PolicyArn=arn)
+        iam.delete_user(UserName=u)
+    for g in groups:
+        iam.detach_group_policy(GroupName=g, PolicyArn=arn)
+        iam.delete_group(GroupName=g)
+    iam.delete_policy(PolicyArn=arn)
+
+
 def test_iam_events_in_the_trail(server, iam):
     user = uniq("trail")
     r = iam.create_user(UserName=user)

@@ -2090,12 +2090,59 @@ impl Iam for IamService {
             };
             Ok((users, groups, roles))
         })?;
+        // One sequence (groups, users, roles, each by name) paged by MaxItems/Marker.
+        let mut items: Vec<(String, Entity3)> = Vec::new();
+        items.extend(groups.into_iter().map(|g| {
+            let k = format!(
+                "0{}",
+                g.group_name
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase()
+            );
+            (k, Entity3::Group(g))
+        }));
+        items.extend(users.into_iter().map(|u| {
+            let k = format!(
+                "1{}",
+                u.user_name
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase()
+            );
+            (k, Entity3::User(u))
+        }));
+        items.extend(roles.into_iter().map(|r| {
+            let k = format!(
+                "2{}",
+                r.role_name
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase()
+            );
+            (k, Entity3::Role(r))
+        }));
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let (items, truncated, marker) = page(
+            items,
+            |(k, _)| k.clone(),
+            input.marker.as_deref(),
+            input.max_items,
+        )?;
+        let (mut groups, mut users, mut roles) = (Vec::new(), Vec::new(), Vec::new());
+        for (_, e) in items {
+            match e {
+                Entity3::Group(g) => groups.push(g),
+                Entity3::User(u) => users.push(u),
+                Entity3::Role(r) => roles.push(r),
+            }
+        }
         Ok(m::ListEntitiesForPolicyResponse {
             policy_groups: Some(groups),
             policy_users: Some(users),
             policy_roles: Some(roles),
-            is_truncated: Some(false),
-            marker: None,
+            is_truncated: truncated,
+            marker,
         })
     }
 
@@ -2493,11 +2540,66 @@ impl Iam for IamService {
             };
             Ok((users, groups, roles, policies, Usage::of(tx, account)?))
         })?;
-        // Group names by key, for the users' group lists.
+        // Group names by key, for the users' group lists (from every group, not one page).
         let group_names: HashMap<String, String> = groups
             .iter()
             .map(|(_, g)| (g.group_name.to_ascii_lowercase(), g.group_name.clone()))
             .collect();
+        let mut aws_policies: Vec<&policydoc::AwsManaged> = Vec::new();
+        if want(m::EntityType::AwsManagedPolicy) {
+            // The AWS managed policies in use in the account.
+            for a in policydoc::AWS_MANAGED {
+                let arn = a.arn();
+                if usage.attachments(&arn) > 0 || usage.boundaries(&arn) > 0 {
+                    aws_policies.push(a);
+                }
+            }
+        }
+        // One sequence (users, groups, roles, policies) paged by MaxItems/Marker.
+        let mut items: Vec<(String, Detail)> = Vec::new();
+        items.extend(
+            users
+                .into_iter()
+                .map(|(k, u)| (format!("0{k}"), Detail::User(u))),
+        );
+        items.extend(
+            groups
+                .into_iter()
+                .map(|(k, g)| (format!("1{k}"), Detail::Group(g))),
+        );
+        items.extend(
+            roles
+                .into_iter()
+                .map(|(k, r)| (format!("2{k}"), Detail::Role(r))),
+        );
+        items.extend(
+            policies
+                .into_iter()
+                .map(|(k, p)| (format!("3{k}"), Detail::Policy(p))),
+        );
+        items.extend(
+            aws_policies
+                .into_iter()
+                .map(|a| (format!("4{}", a.name), Detail::Aws(a))),
+        );
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let (items, truncated, marker) = page(
+            items,
+            |(k, _)| k.clone(),
+            input.marker.as_deref(),
+            input.max_items,
+        )?;
+        let (mut users, mut groups, mut roles, mut policies, mut aws_policies) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (k, d) in items {
+            match d {
+                Detail::User(u) => users.push((k, u)),
+                Detail::Group(g) => groups.push((k, g)),
+                Detail::Role(r) => roles.push((k, r)),
+                Detail::Policy(p) => policies.push((k, p)),
+                Detail::Aws(a) => aws_policies.push(a),
+            }
+        }
         let user_details = users
             .iter()
             .map(|(_, u)| m::UserDetail {
@@ -2569,13 +2671,9 @@ impl Iam for IamService {
                 ),
             })
             .collect();
-        if want(m::EntityType::AwsManagedPolicy) {
-            // The AWS managed policies in use in the account.
-            for a in policydoc::AWS_MANAGED {
+        {
+            for a in aws_policies {
                 let arn = a.arn();
-                if usage.attachments(&arn) == 0 && usage.boundaries(&arn) == 0 {
-                    continue;
-                }
                 policy_details.push(m::ManagedPolicyDetail {
                     policy_name: Some(a.name.to_string()),
                     policy_id: Some(a.id.to_string()),
@@ -2597,10 +2695,26 @@ impl Iam for IamService {
             group_detail_list: Some(group_details),
             role_detail_list: Some(role_details),
             policies: Some(policy_details),
-            is_truncated: Some(false),
-            marker: None,
+            is_truncated: truncated,
+            marker,
         })
     }
+}
+
+/// An entity of ListEntitiesForPolicy's one paged sequence.
+enum Entity3 {
+    Group(m::PolicyGroup),
+    User(m::PolicyUser),
+    Role(m::PolicyRole),
+}
+
+/// An item of GetAccountAuthorizationDetails' one paged sequence.
+enum Detail {
+    User(User),
+    Group(Group),
+    Role(Role),
+    Policy(ManagedPolicy),
+    Aws(&'static policydoc::AwsManaged),
 }
 
 /// The number of a version id `v<n>` (0 when it is not one).
