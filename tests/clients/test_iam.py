@@ -774,3 +774,53 @@ def test_account_summary(spawn):
     assert (after["MFADevices"], after["MFADevicesInUse"]) == (before["MFADevices"] + 1, before["MFADevicesInUse"])
     out = aws(srv, "iam", "get-account-summary")
     assert out["SummaryMap"]["Users"] == after["Users"]
+
+
+def test_instance_profiles(server, iam):
+    """Instance profiles as Terraform's aws_iam_instance_profile drives them: one role per
+    profile, DeleteConflict both ways, tags, paging, and the CLI."""
+    role, prof = uniq("ip-role"), uniq("ip")
+    doc = trust(f"arn:aws:iam::{server.account_id}:root")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(doc))
+    p = iam.create_instance_profile(InstanceProfileName=prof, Path="/apps/",
+                                    Tags=[{"Key": "team", "Value": "web"}])["InstanceProfile"]
+    assert re.fullmatch(r"AIPA[A-Z2-7]{16}", p["InstanceProfileId"])
+    assert p["Arn"] == f"arn:aws:iam::{server.account_id}:instance-profile/apps/{prof}" and p["Roles"] == []
+    with pytest.raises(ClientError) as e:
+        iam.create_instance_profile(InstanceProfileName=prof.upper())
+    assert error_of(e.value)[1] == "EntityAlreadyExists"
+    iam.add_role_to_instance_profile(InstanceProfileName=prof, RoleName=role)
+    with pytest.raises(ClientError) as e:
+        iam.add_role_to_instance_profile(InstanceProfileName=prof, RoleName=role)
+    assert error_of(e.value)[1] == "LimitExceeded"
+    with pytest.raises(ClientError) as e:
+        iam.add_role_to_instance_profile(InstanceProfileName=prof, RoleName=role + "-missing")
+    assert error_of(e.value)[1] == "NoSuchEntity"
+    got = iam.get_instance_profile(InstanceProfileName=prof)["InstanceProfile"]
+    assert [r["RoleName"] for r in got["Roles"]] == [role] and got["Tags"] == [{"Key": "team", "Value": "web"}]
+    assert [x["InstanceProfileName"] for x in iam.list_instance_profiles_for_role(RoleName=role)["InstanceProfiles"]] == [prof]
+    assert prof in [x["InstanceProfileName"] for x in iam.list_instance_profiles(PathPrefix="/apps/")["InstanceProfiles"]]
+    with pytest.raises(ClientError) as e:
+        iam.delete_role(RoleName=role)
+    assert error_of(e.value)[1] == "DeleteConflict"
+    with pytest.raises(ClientError) as e:
+        iam.delete_instance_profile(InstanceProfileName=prof)
+    assert error_of(e.value)[1] == "DeleteConflict"
+    details = iam.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+    listed = {r["RoleName"]: r for r in details}[role]["InstanceProfileList"]
+    assert [x["InstanceProfileName"] for x in listed] == [prof]
+    iam.tag_instance_profile(InstanceProfileName=prof, Tags=[{"Key": "env", "Value": "ci"}])
+    iam.untag_instance_profile(InstanceProfileName=prof, TagKeys=["team"])
+    assert iam.list_instance_profile_tags(InstanceProfileName=prof)["Tags"] == [{"Key": "env", "Value": "ci"}]
+    cli = aws(server, "iam", "list-instance-profiles-for-role", "--role-name", role,
+              "--query", "InstanceProfiles[].Arn")
+    assert cli == [p["Arn"]]
+    iam.remove_role_from_instance_profile(InstanceProfileName=prof, RoleName=role)
+    with pytest.raises(ClientError) as e:
+        iam.remove_role_from_instance_profile(InstanceProfileName=prof, RoleName=role)
+    assert error_of(e.value)[1] == "NoSuchEntity"
+    iam.delete_instance_profile(InstanceProfileName=prof)
+    with pytest.raises(ClientError) as e:
+        iam.get_instance_profile(InstanceProfileName=prof)
+    assert error_of(e.value)[1] == "NoSuchEntity"
+    iam.delete_role(RoleName=role)

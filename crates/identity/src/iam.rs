@@ -807,6 +807,7 @@ impl Iam for IamService {
             let policies: Vec<(String, ManagedPolicy)> = scan_all(tx, POLICIES, &prefix)?;
             let versions: usize = policies.iter().map(|(_, p)| p.versions.len()).sum();
             let (devices, in_use) = crate::mfa::counts(tx, &account)?;
+            let profiles = n(tx, crate::profiles::PROFILES)?;
             Ok([
                 users,
                 groups,
@@ -815,10 +816,11 @@ impl Iam for IamService {
                 versions,
                 devices,
                 in_use,
+                profiles,
             ])
         })?;
         let i = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-        let [users, groups, roles, policies, versions, devices, in_use] = counts.map(i);
+        let [users, groups, roles, policies, versions, devices, in_use, profiles] = counts.map(i);
         let q = |n: usize| i(n);
         let map: std::collections::BTreeMap<String, i32> = [
             ("Users", users),
@@ -852,7 +854,7 @@ impl Iam for IamService {
             ("AccountSigningCertificatesPresent", 0),
             ("ServerCertificates", 0),
             ("ServerCertificatesQuota", 20),
-            ("InstanceProfiles", 0),
+            ("InstanceProfiles", profiles),
             ("InstanceProfilesQuota", 1_000),
             ("Providers", 0),
             ("GlobalEndpointTokenVersion", 1),
@@ -1471,6 +1473,7 @@ impl Iam for IamService {
         self.write(move |tx| {
             let r = load::<Role>(tx, &account, &input.role_name)?;
             no_policies_left(&r)?;
+            crate::profiles::check_role_unused(tx, &account, &r.role_name)?;
             tx.delete(ROLES, &name_key(&account, &r.role_name))?;
             Ok(Unit {})
         })
@@ -1493,6 +1496,141 @@ impl Iam for IamService {
             remove_tags(&mut r.tags, &input.tag_keys);
             save(tx, &account, &r)?;
             Ok(Unit {})
+        })
+    }
+
+    // ---- instance profiles (crates/identity/src/profiles.rs) ---------------------------------
+
+    fn create_instance_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::CreateInstanceProfileRequest,
+    ) -> R<m::CreateInstanceProfileResponse> {
+        let p = crate::profiles::create(&self.id, ctx, input)?;
+        let instance_profile =
+            self.read(|tx| crate::profiles::out(tx, &p, |r| role_out(r, false)))?;
+        Ok(m::CreateInstanceProfileResponse { instance_profile })
+    }
+
+    fn get_instance_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::GetInstanceProfileRequest,
+    ) -> R<m::GetInstanceProfileResponse> {
+        let p = crate::profiles::get(&self.id, ctx, &input.instance_profile_name)?;
+        let instance_profile =
+            self.read(|tx| crate::profiles::out(tx, &p, |r| role_out(r, true)))?;
+        Ok(m::GetInstanceProfileResponse { instance_profile })
+    }
+
+    fn delete_instance_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::DeleteInstanceProfileRequest,
+    ) -> R<Unit> {
+        crate::profiles::delete(&self.id, ctx, input.instance_profile_name)?;
+        Ok(Unit {})
+    }
+
+    fn add_role_to_instance_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::AddRoleToInstanceProfileRequest,
+    ) -> R<Unit> {
+        crate::profiles::add_role(&self.id, ctx, input.instance_profile_name, input.role_name)?;
+        Ok(Unit {})
+    }
+
+    fn remove_role_from_instance_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::RemoveRoleFromInstanceProfileRequest,
+    ) -> R<Unit> {
+        crate::profiles::remove_role(&self.id, ctx, input.instance_profile_name, input.role_name)?;
+        Ok(Unit {})
+    }
+
+    fn list_instance_profiles(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListInstanceProfilesRequest,
+    ) -> R<m::ListInstanceProfilesResponse> {
+        let prefix = input.path_prefix.clone();
+        let all = self.read(|tx| {
+            let all = crate::profiles::all(tx, &ctx.account_id)?;
+            all.into_iter()
+                .filter(|p| prefix_ok(&p.path, prefix.as_deref()))
+                .map(|p| crate::profiles::out(tx, &p, |r| role_out(r, false)))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let (instance_profiles, is_truncated, marker) = page(
+            all,
+            |p| p.instance_profile_name.to_ascii_lowercase(),
+            input.marker.as_deref(),
+            input.max_items,
+        )?;
+        Ok(m::ListInstanceProfilesResponse {
+            instance_profiles,
+            is_truncated,
+            marker,
+        })
+    }
+
+    fn list_instance_profiles_for_role(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListInstanceProfilesForRoleRequest,
+    ) -> R<m::ListInstanceProfilesForRoleResponse> {
+        let all = self.read(|tx| {
+            let role = load::<Role>(tx, &ctx.account_id, &input.role_name)?;
+            crate::profiles::of_role(tx, &ctx.account_id, &role.role_name)?
+                .into_iter()
+                .map(|p| crate::profiles::out(tx, &p, |r| role_out(r, false)))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let (instance_profiles, is_truncated, marker) = page(
+            all,
+            |p| p.instance_profile_name.to_ascii_lowercase(),
+            input.marker.as_deref(),
+            input.max_items,
+        )?;
+        Ok(m::ListInstanceProfilesForRoleResponse {
+            instance_profiles,
+            is_truncated,
+            marker,
+        })
+    }
+
+    fn tag_instance_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::TagInstanceProfileRequest,
+    ) -> R<Unit> {
+        crate::profiles::tag(&self.id, ctx, input.instance_profile_name, input.tags)?;
+        Ok(Unit {})
+    }
+
+    fn untag_instance_profile(
+        &self,
+        ctx: &RequestContext,
+        input: m::UntagInstanceProfileRequest,
+    ) -> R<Unit> {
+        crate::profiles::untag(&self.id, ctx, input.instance_profile_name, input.tag_keys)?;
+        Ok(Unit {})
+    }
+
+    fn list_instance_profile_tags(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListInstanceProfileTagsRequest,
+    ) -> R<m::ListInstanceProfileTagsResponse> {
+        let p = crate::profiles::get(&self.id, ctx, &input.instance_profile_name)?;
+        let (tags, is_truncated, marker) =
+            tags_page(&p.tags, input.marker.as_deref(), input.max_items)?;
+        Ok(m::ListInstanceProfileTagsResponse {
+            tags,
+            is_truncated,
+            marker,
         })
     }
 
@@ -2517,7 +2655,7 @@ impl Iam for IamService {
         let filter = input.filter.unwrap_or_default();
         let want = |k: m::EntityType| filter.is_empty() || filter.contains(&k);
         let all = format!("{account}/");
-        let (users, groups, roles, policies, usage) = self.read(|tx| {
+        let (users, groups, roles, policies, usage, profiles) = self.read(|tx| {
             let users = if want(m::EntityType::User) {
                 scan_all::<User>(tx, USERS, &all)?
             } else {
@@ -2538,7 +2676,25 @@ impl Iam for IamService {
             } else {
                 Vec::new()
             };
-            Ok((users, groups, roles, policies, Usage::of(tx, account)?))
+            let profiles = if want(m::EntityType::Role) {
+                crate::profiles::all(tx, account)?
+                    .into_iter()
+                    .map(|p| {
+                        let role = p.roles.first().map(|r| r.to_ascii_lowercase());
+                        crate::profiles::out(tx, &p, |r| role_out(r, false)).map(|o| (role, o))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            } else {
+                Vec::new()
+            };
+            Ok((
+                users,
+                groups,
+                roles,
+                policies,
+                Usage::of(tx, account)?,
+                profiles,
+            ))
         })?;
         // Group names by key, for the users' group lists (from every group, not one page).
         let group_names: HashMap<String, String> = groups
@@ -2641,7 +2797,15 @@ impl Iam for IamService {
                 arn: Some(r.arn.clone()),
                 create_date: Some(ts(&r.create_date)),
                 assume_role_policy_document: Some(policydoc::url_encode(&r.trust_policy)),
-                instance_profile_list: Some(Vec::new()),
+                instance_profile_list: Some(
+                    profiles
+                        .iter()
+                        .filter(|(role, _)| {
+                            role.as_deref() == Some(&r.role_name.to_ascii_lowercase())
+                        })
+                        .map(|(_, p)| p.clone())
+                        .collect(),
+                ),
                 role_policy_list: inline_details(&r.inline_policies),
                 attached_managed_policies: Some(attached_out(&r.attached_policies)),
                 permissions_boundary: boundary_out(&r.permissions_boundary),

@@ -16,6 +16,7 @@ mod login;
 mod mfa;
 pub mod org;
 mod policydoc;
+mod profiles;
 mod records;
 mod simulate;
 pub mod sts;
