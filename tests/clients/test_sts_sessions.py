@@ -258,3 +258,61 @@ def test_session_calls_carry_session_context_in_the_trail(server, sts, role):
     assert issuer["arn"] == f"arn:aws:iam::{server.account_id}:role/{role['RoleName']}"
     assert issuer["principalId"] == role["RoleId"]
     assert c["SessionToken"] not in json.dumps(ev)
+
+
+# ---- GetFederationToken --------------------------------------------------------------------
+
+
+def test_federation_token(server, iam, tmp_path):
+    """A federated user session has what both the IAM user's policies and the session policy
+    allow, and nothing without a session policy; it can't federate again."""
+    user = uniq("fed")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:GetFederationToken", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["secretsmanager:ListSecrets", "kms:ListKeys"], "Resource": "*"}]}))
+    k = iam.create_access_key(UserName=user)["AccessKey"]
+    sts_u = client(server, "sts", aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"])
+
+    bare = sts_u.get_federation_token(Name="bob")
+    assert bare["FederatedUser"] == {"FederatedUserId": f"{server.account_id}:bob",
+                                     "Arn": f"arn:aws:sts::{server.account_id}:federated-user/bob"}
+    assert "PackedPolicySize" not in bare
+    c = bare["Credentials"]
+    assert c["AccessKeyId"].startswith("ASIA")
+    left = c["Expiration"] - dt.datetime.now(dt.timezone.utc)
+    assert dt.timedelta(hours=11, minutes=58) < left <= dt.timedelta(hours=12, seconds=5)
+    who = session_client(server, "sts", c).get_caller_identity()
+    assert (who["Arn"], who["UserId"]) == (bare["FederatedUser"]["Arn"], f"{server.account_id}:bob")
+    # No session policy: no permissions at all.
+    assert fails(session_client(server, "secretsmanager", c).list_secrets)[1] == "AccessDeniedException"
+
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["secretsmanager:*", "kms:ListKeys"], "Resource": "*"}]})
+    fed = sts_u.get_federation_token(Name="bob", Policy=policy, DurationSeconds=900,
+                                     Tags=[{"Key": "team", "Value": "ops"}])
+    assert 0 < fed["PackedPolicySize"] <= 100
+    c = fed["Credentials"]
+    sm = session_client(server, "secretsmanager", c)
+    sm.list_secrets()
+    session_client(server, "kms", c).list_keys()
+    # The session policy allows creating secrets, the user's policy does not.
+    status, code, msg = fails(sm.create_secret, Name=uniq("fed"), SecretString="x")
+    assert code == "AccessDeniedException"
+    assert f"federated-user/bob is not authorized to perform: secretsmanager:CreateSecret" in msg
+    assert fails(session_client(server, "sts", c).get_federation_token, Name="again")[1] == "AccessDenied"
+    assert fails(sts_u.get_federation_token, Name="xx", Policy="{not json")[1] == "MalformedPolicyDocument"
+    assert fails(sts_u.get_federation_token, Name="bob", DurationSeconds=129601)[1] == "ValidationError"
+
+    # The trail names the federated user.
+    rows = trail_rows(server, "event_name = 'ListSecrets' AND record LIKE ?", ("%federated-user/bob%",))
+    assert rows and rows[-1]["event"]["userIdentity"]["type"] == "FederatedUser"
+
+    # A user without sts:GetFederationToken is refused; the CLI works.
+    iam.delete_user_policy(UserName=user, PolicyName="p")
+    assert fails(sts_u.get_federation_token, Name="bob")[1] == "AccessDenied"
+    out = aws(server, "sts", "get-federation-token", "--name", "cli", "--policy", policy)
+    assert out["FederatedUser"]["Arn"].endswith(":federated-user/cli")
+    iam.delete_access_key(UserName=user, AccessKeyId=k["AccessKeyId"])
+    iam.delete_user(UserName=user)

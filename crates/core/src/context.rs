@@ -9,6 +9,9 @@ pub enum PrincipalKind {
     Root,
     IamUser,
     AssumedRole,
+    /// A `GetFederationToken` session (`arn:aws:sts::<account>:federated-user/<name>`); its
+    /// `user_name` is the IAM user who federated.
+    FederatedUser,
 }
 
 impl PrincipalKind {
@@ -18,6 +21,7 @@ impl PrincipalKind {
             PrincipalKind::Root => "Root",
             PrincipalKind::IamUser => "IAMUser",
             PrincipalKind::AssumedRole => "AssumedRole",
+            PrincipalKind::FederatedUser => "FederatedUser",
         }
     }
 }

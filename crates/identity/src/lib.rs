@@ -609,6 +609,45 @@ fn push_entity_policies(
     Ok(())
 }
 
+/// An IAM user's identity policies (its own and its groups'), boundary and tags.
+fn user_policies(
+    tx: &mut dyn Tx,
+    account: &str,
+    name: &str,
+    out: &mut PrincipalPolicies,
+) -> Result<(), IdentityError> {
+    let Some(user) = tx.get_json::<User>(USERS, &name_key(account, name))? else {
+        return Ok(());
+    };
+    push_entity_policies(
+        tx,
+        &mut out.identity_policies,
+        &user.inline_policies,
+        &user.attached_policies,
+    )?;
+    for g in &user.groups {
+        if let Some(group) = tx.get_json::<Group>(GROUPS, &name_key(account, g))? {
+            push_entity_policies(
+                tx,
+                &mut out.identity_policies,
+                &group.inline_policies,
+                &group.attached_policies,
+            )?;
+        }
+    }
+    out.identity_policies
+        .extend(crate::login::change_grant(tx, account)?);
+    if let Some(b) = &user.permissions_boundary {
+        out.permissions_boundary = managed_document(tx, b)?;
+    }
+    out.principal_tags = user
+        .tags
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    Ok(())
+}
+
 fn gather_policies(tx: &mut dyn Tx, p: &Principal) -> Result<PrincipalPolicies, IdentityError> {
     let mut out = PrincipalPolicies::default();
     if let Some(akid) = p.access_key_id.as_deref().filter(|k| k.starts_with("ASIA")) {
@@ -630,39 +669,47 @@ fn gather_policies(tx: &mut dyn Tx, p: &Principal) -> Result<PrincipalPolicies, 
     }
     match p.kind {
         PrincipalKind::Root => {}
+        PrincipalKind::FederatedUser => {
+            // The federating user's policies (none for the root user's sessions: everything
+            // in the account, as the root's), cut down by the session policies and tags.
+            match p.user_name.as_deref() {
+                Some(name) => user_policies(tx, &p.account_id, name, &mut out)?,
+                None => out.identity_policies.push((
+                    "account root".to_string(),
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+                        .to_string(),
+                )),
+            }
+            out.principal_tags = Vec::new();
+            if let Some(s) = p
+                .access_key_id
+                .as_deref()
+                .map(|akid| tx.get_json::<SessionRecord>(SESSIONS, akid))
+                .transpose()?
+                .flatten()
+            {
+                out.session_policy = s.session_policy.clone();
+                for arn in &s.policy_arns {
+                    if let Some(doc) = managed_document(tx, arn)? {
+                        out.session_policy_arns.push((arn.clone(), doc));
+                    }
+                }
+                out.principal_tags = s
+                    .tags
+                    .iter()
+                    .map(|t| (t.key.clone(), t.value.clone()))
+                    .collect();
+            }
+            out.session_issuer = p
+                .user_name
+                .as_ref()
+                .map(|u| format!("arn:aws:iam::{}:user/{u}", p.account_id));
+        }
         PrincipalKind::IamUser => {
             let Some(name) = p.user_name.as_deref() else {
                 return Ok(out);
             };
-            let Some(user) = tx.get_json::<User>(USERS, &name_key(&p.account_id, name))? else {
-                return Ok(out);
-            };
-            push_entity_policies(
-                tx,
-                &mut out.identity_policies,
-                &user.inline_policies,
-                &user.attached_policies,
-            )?;
-            for g in &user.groups {
-                if let Some(group) = tx.get_json::<Group>(GROUPS, &name_key(&p.account_id, g))? {
-                    push_entity_policies(
-                        tx,
-                        &mut out.identity_policies,
-                        &group.inline_policies,
-                        &group.attached_policies,
-                    )?;
-                }
-            }
-            out.identity_policies
-                .extend(crate::login::change_grant(tx, &p.account_id)?);
-            if let Some(b) = &user.permissions_boundary {
-                out.permissions_boundary = managed_document(tx, b)?;
-            }
-            out.principal_tags = user
-                .tags
-                .iter()
-                .map(|t| (t.key.clone(), t.value.clone()))
-                .collect();
+            user_policies(tx, &p.account_id, name, &mut out)?;
         }
         PrincipalKind::AssumedRole => {
             let Some(akid) = p.access_key_id.as_deref() else {

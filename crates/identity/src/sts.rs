@@ -124,6 +124,7 @@ impl TokenService {
             PrincipalKind::Root => pol::PrincipalKind::Root,
             PrincipalKind::IamUser => pol::PrincipalKind::User,
             PrincipalKind::AssumedRole => pol::PrincipalKind::AssumedRole,
+            PrincipalKind::FederatedUser => pol::PrincipalKind::FederatedUser,
         };
         let user_id = match caller.kind {
             PrincipalKind::Root => caller.account_id.as_str(),
@@ -284,7 +285,92 @@ impl TokenService {
     }
 }
 
+/// `PackedPolicySize`: the share (in percent) of the session's allotted space its session
+/// policy and tags take; over 100 is `PackedPolicyTooLarge`.
+fn packed_size(policy: Option<&str>, tags: &[TagRec]) -> Result<Option<i32>, AwsError> {
+    let packed = (policy.is_some() || !tags.is_empty()).then(|| {
+        let chars = policy.map(policydoc::size).unwrap_or(0)
+            + tags
+                .iter()
+                .map(|t| t.key.chars().count() + t.value.chars().count())
+                .sum::<usize>();
+        let pct = chars * 100 / policydoc::SESSION_POLICY_SIZE;
+        i32::try_from(pct.max(1)).unwrap_or(i32::MAX)
+    });
+    if let Some(p) = packed.filter(|p| *p > 100) {
+        return Err(m::packed_policy_too_large_exception(format!(
+            "Packed policy consumes {p}% of allotted space, please use smaller policy."
+        )));
+    }
+    Ok(packed)
+}
+
 impl Sts for TokenService {
+    /// A federated user session for an IAM user (or the root user, for at most an hour): the
+    /// session has what both the user's policies and the session policies passed here allow,
+    /// and nothing without a session policy, as on AWS.
+    fn get_federation_token(
+        &self,
+        ctx: &RequestContext,
+        input: m::GetFederationTokenRequest,
+    ) -> Result<m::GetFederationTokenResponse, AwsError> {
+        let p = &ctx.principal;
+        let temporary = p.kind != PrincipalKind::IamUser && p.kind != PrincipalKind::Root
+            || p.access_key_id
+                .as_deref()
+                .is_some_and(|k| k.starts_with("ASIA"));
+        if temporary {
+            return Err(access_denied(
+                "Cannot call GetFederationToken with session credentials",
+            ));
+        }
+        if let Some(doc) = &input.policy {
+            policydoc::validate(doc, DocKind::Session)
+                .map_err(|e| m::malformed_policy_document_exception(e.message))?;
+        }
+        let tags = session_tags(input.tags.as_deref())?;
+        let packed = packed_size(input.policy.as_deref(), &tags)?;
+        let mut duration = input.duration_seconds.unwrap_or(43_200);
+        if p.kind == PrincipalKind::Root {
+            duration = duration.min(3600);
+        }
+        let account = p.account_id.clone();
+        let arn = format!("arn:aws:sts::{account}:federated-user/{}", input.name);
+        let federated_id = format!("{account}:{}", input.name);
+        let creds = self.issue(Issue {
+            principal: Principal {
+                kind: PrincipalKind::FederatedUser,
+                account_id: account,
+                arn: arn.clone(),
+                principal_id: federated_id.clone(),
+                // Whose policies the session is cut from (`None`: the root user).
+                user_name: p.user_name.clone(),
+                access_key_id: None,
+            },
+            role: None,
+            expires: ctx.time + chrono::Duration::seconds(i64::from(duration)),
+            session_policy: input.policy.clone(),
+            policy_arns: input
+                .policy_arns
+                .iter()
+                .flatten()
+                .filter_map(|p| p.arn.clone())
+                .collect(),
+            tags,
+            region: ctx.region.clone(),
+            mfa: false,
+        })?;
+        Ok(m::GetFederationTokenResponse {
+            credentials: Some(creds),
+            federated_user: Some(m::FederatedUser {
+                federated_user_id: federated_id,
+                arn,
+            }),
+            packed_policy_size: packed,
+            ..Default::default()
+        })
+    }
+
     fn get_caller_identity(
         &self,
         ctx: &RequestContext,
@@ -347,21 +433,7 @@ impl Sts for TokenService {
             role.account_id, role.role_name
         );
         let assumed_id = format!("{}:{session}", role.role_id);
-        let packed = (input.policy.is_some() || !tags.is_empty()).then(|| {
-            let chars = input.policy.as_deref().map(policydoc::size).unwrap_or(0)
-                + tags
-                    .iter()
-                    .map(|t| t.key.chars().count() + t.value.chars().count())
-                    .sum::<usize>();
-            let pct = chars * 100 / policydoc::SESSION_POLICY_SIZE;
-            i32::try_from(pct.max(1)).unwrap_or(i32::MAX)
-        });
-        if packed.is_some_and(|p| p > 100) {
-            return Err(m::packed_policy_too_large_exception(format!(
-                "Packed policy consumes {}% of allotted space, please use smaller policy.",
-                packed.unwrap_or_default()
-            )));
-        }
+        let packed = packed_size(input.policy.as_deref(), &tags)?;
         let creds = self.issue(Issue {
             principal: Principal {
                 kind: PrincipalKind::AssumedRole,

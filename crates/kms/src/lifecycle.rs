@@ -118,6 +118,7 @@ fn caller(ctx: &RequestContext) -> pol::Principal {
         rampart_core::PrincipalKind::Root => pol::PrincipalKind::Root,
         rampart_core::PrincipalKind::IamUser => pol::PrincipalKind::User,
         rampart_core::PrincipalKind::AssumedRole => pol::PrincipalKind::AssumedRole,
+        rampart_core::PrincipalKind::FederatedUser => pol::PrincipalKind::FederatedUser,
     };
     let mut out = pol::Principal::new(kind, &p.arn, &p.account_id, &p.principal_id);
     if kind == pol::PrincipalKind::AssumedRole {

@@ -201,6 +201,7 @@ impl Authorizer {
             PrincipalKind::Root => pol::PrincipalKind::Root,
             PrincipalKind::IamUser => pol::PrincipalKind::User,
             PrincipalKind::AssumedRole => pol::PrincipalKind::AssumedRole,
+            PrincipalKind::FederatedUser => pol::PrincipalKind::FederatedUser,
         };
         let mut out = pol::Principal::new(kind, &p.arn, &p.account_id, &p.principal_id);
         out.tags = docs.tags.clone();
@@ -355,9 +356,13 @@ pub fn resource_for(ctx: &RequestContext, service: &str, op: &str, input: &Value
             }
             "*".to_string()
         }
-        "sts" => s("RoleArn")
-            .map(str::to_string)
-            .unwrap_or_else(|| "*".to_string()),
+        "sts" => match (op, s("RoleArn"), s("Name")) {
+            (_, Some(role), _) => role.to_string(),
+            ("GetFederationToken", _, Some(name)) => {
+                format!("arn:aws:sts::{acct}:federated-user/{name}")
+            }
+            _ => "*".to_string(),
+        },
         _ => "*".to_string(),
     }
 }
