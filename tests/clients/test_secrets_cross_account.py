@@ -1,14 +1,16 @@
-"""Secrets Manager cross-account replication through boto3 (the aws CLI 1.46 has no command
-for it yet): a member account of the organization creates a replica of a primary secret of the
+"""Secrets Manager cross-account replication through boto3 and the aws CLI: a member account of the organization creates a replica of a primary secret of the
 management account, the management account associates it, values flow on every change, and
 both sides stop replication from their own side. Accepting replication into the replica needs
 both the replica's resource policy and the caller's identity policies."""
 import json
+import shutil
+from pathlib import Path
 
+import botocore
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import client, error_of
+from conftest import AWS_CLI, cli_env, client, error_of, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +239,34 @@ def test_another_accounts_secret_and_key_by_arn(accounts):
     with pytest.raises(ClientError) as e:
         sm_b.get_secret_value(SecretId=managed)
     assert code(e) == "AccessDeniedException" and "Access to KMS is not allowed" in str(e.value)
+
+
+def test_cli_with_botocores_current_model(accounts, tmp_path):
+    """The aws CLI 1.46 vendors an older botocore whose Secrets Manager model lacks the
+    cross-account operations; given botocore 1.44.5's model (AWS_DATA_PATH, the CLI's own
+    mechanism for newer models) it drives them like every other command."""
+    s, b_account, b_creds = accounts
+    model = Path(botocore.__file__).parent / "data" / "secretsmanager"
+    shutil.copytree(model, tmp_path / "models" / "secretsmanager")
+
+    def cli(env, *args):
+        env = dict(env, AWS_DATA_PATH=str(tmp_path / "models"))
+        res = run_cli([AWS_CLI, "--endpoint-url", s.endpoint, "--output", "json", *args], env)
+        assert res.returncode == 0, f"aws {' '.join(args)}: {res.stderr}"
+        return res.json
+
+    env_a = dict(cli_env(s.credentials_file), AWS_PROFILE="rampart")
+    env_b = dict(cli_env(s.credentials_file), AWS_ACCESS_KEY_ID=b_creds["aws_access_key_id"],
+                 AWS_SECRET_ACCESS_KEY=b_creds["aws_secret_access_key"],
+                 AWS_SESSION_TOKEN=b_creds["aws_session_token"])
+    primary = cli(env_a, "secretsmanager", "create-secret", "--name", "cli/db", "--secret-string", "c1")["ARN"]
+    key = cli(env_b, "kms", "create-key")["KeyMetadata"]["Arn"]
+    replica = cli(env_b, "secretsmanager", "create-secret", "--name", "cli/db", "--kms-key-id", key,
+                  "--cross-account-primary-arn", primary)["ARN"]
+    out = cli(env_a, "secretsmanager", "associate-cross-account-replica", "--secret-id", "cli/db",
+              "--cross-account-replica-arn", replica, "--replica-restriction", "SameOrg")
+    assert out["ReplicationStatus"] == "InSync"
+    assert cli(env_b, "secretsmanager", "get-secret-value", "--secret-id", "cli/db")["SecretString"] == "c1"
+    cli(env_a, "secretsmanager", "disassociate-cross-account-replica", "--secret-id", "cli/db",
+        "--cross-account-replica-arn", replica)
+    assert cli(env_b, "secretsmanager", "stop-replication-to-replica", "--secret-id", "cli/db")["ARN"] == replica
