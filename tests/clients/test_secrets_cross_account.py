@@ -186,6 +186,12 @@ def test_another_accounts_secret_and_key_by_arn(accounts):
     blob = kms_b.encrypt(KeyId=shared_key, Plaintext=b"cross")["CiphertextBlob"]
     assert kms_b.decrypt(KeyId=shared_key, CiphertextBlob=blob)["Plaintext"] == b"cross"
     assert kms_a.decrypt(CiphertextBlob=blob)["Plaintext"] == b"cross"
+    # Without KeyId the ciphertext names its key, and so its owner, as on AWS.
+    assert kms_b.decrypt(CiphertextBlob=blob)["Plaintext"] == b"cross"
+    private_blob = kms_a.encrypt(KeyId=private_key, Plaintext=b"p")["CiphertextBlob"]
+    with pytest.raises(ClientError) as e:
+        kms_b.decrypt(CiphertextBlob=private_blob)
+    assert code(e) == "AccessDeniedException"
     with pytest.raises(ClientError) as e:
         kms_b.encrypt(KeyId=private_key, Plaintext=b"x")
     assert code(e) == "AccessDeniedException"

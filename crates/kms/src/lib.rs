@@ -145,6 +145,9 @@ pub struct KmsService {
     keygen: asymmetric::KeygenGate,
     /// The Regions this node serves (multi-Region replicas go only there).
     regions: Vec<String>,
+    /// `<region>/<key id>` -> owning account, as read from the store (a key's owner never
+    /// changes): Decrypt without a key id looks it up on every call.
+    owners: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl KmsService {
@@ -152,6 +155,7 @@ impl KmsService {
         KmsService {
             store,
             root,
+            owners: std::sync::Mutex::new(std::collections::HashMap::new()),
             cache: symmetric::MaterialCache::new(4096),
             keys: keycache::new(),
             regions: Vec::new(),
@@ -159,6 +163,59 @@ impl KmsService {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
         }
+    }
+
+    /// The account owning the key the symmetric ciphertext `blob_b64` (base64) names in
+    /// `region`, for a Decrypt from another account that names no key (as AWS finds it).
+    pub fn blob_owner(&self, region: &str, blob_b64: &str) -> Option<String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(blob_b64)
+            .ok()?;
+        let h = blob::header(&bytes).ok()?;
+        crate::multiregion::ids_of(h.key_id)
+            .into_iter()
+            .find_map(|id| {
+                let k = format!("{region}/{id}");
+                if let Some(a) = self.owners.lock().ok().and_then(|m| m.get(&k).cloned()) {
+                    return Some(a);
+                }
+                let a = self
+                    .read(|tx| Ok(tx.get_json::<String>(record::KEY_OWNERS, &k)?))
+                    .ok()
+                    .flatten()?;
+                if let Ok(mut m) = self.owners.lock() {
+                    if m.len() > 100_000 {
+                        m.clear();
+                    }
+                    m.insert(k, a.clone());
+                }
+                Some(a)
+            })
+    }
+
+    /// Indexes the owners of keys written before the index existed (once per data directory).
+    pub fn index_key_owners(&self) -> R<()> {
+        self.write(|tx| {
+            if tx.get(record::KEY_OWNERS, "#indexed")?.is_some() {
+                return Ok(());
+            }
+            let mut after: Option<String> = None;
+            loop {
+                let page: Vec<(String, KeyRecord)> =
+                    tx.scan_json(KEYS, "", after.as_deref(), 500)?;
+                let n = page.len();
+                after = page.last().map(|(k, _)| k.clone());
+                for (_, k) in page {
+                    let key = format!("{}/{}", k.region, k.key_id);
+                    tx.put_json(record::KEY_OWNERS, &key, &k.account_id)?;
+                }
+                if n < 500 {
+                    break;
+                }
+            }
+            tx.put_json(record::KEY_OWNERS, "#indexed", &true)?;
+            Ok(())
+        })
     }
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> TxR<T>) -> R<T> {

@@ -9,6 +9,9 @@ use rampart_store::Tx;
 use serde::{Deserialize, Serialize};
 
 pub(crate) const KEYS: &str = "kms_key";
+/// `<region>/<key id>` -> the account that owns the key (a ciphertext names its key by id
+/// only; a Decrypt from another account that names no key finds the owner here).
+pub(crate) const KEY_OWNERS: &str = "kms_key_owner";
 pub(crate) const ALIASES: &str = "kms_alias";
 /// `account/region/key id/alias name` -> alias name: the aliases of a key without a scan of
 /// every alias (the request path reads them for `kms:ResourceAliases`).
@@ -413,6 +416,11 @@ pub(crate) fn delete_alias(tx: &mut dyn Tx, ctx: &RequestContext, name: &str) ->
 
 pub(crate) fn put_key(tx: &mut dyn Tx, k: &KeyRecord) -> TxR<()> {
     tx.put_json(KEYS, &k.store_key(), k)?;
+    tx.put_json(
+        KEY_OWNERS,
+        &format!("{}/{}", k.region, k.key_id),
+        &k.account_id,
+    )?;
     Ok(())
 }
 

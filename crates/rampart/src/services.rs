@@ -70,23 +70,31 @@ fn owner_scope(
     Some(owned)
 }
 
-/// `f` in the owner's scope (see [`owner_scope`]) when the request names another account's
-/// resource by ARN and `op` may act across accounts.
-fn scoped<T>(
+/// A KMS request's context in the scope of the account owning its key, when that is another
+/// account of this node: the key named by ARN, or (Decrypt without `KeyId`) the key the
+/// ciphertext names.
+fn kms_scope(
+    kms: &rampart_kms::KmsService,
     ctx: &RequestContext,
     op: &str,
     input: &Value,
-    (field, service, ops): (&str, &str, Option<&[&str]>),
-    f: impl FnOnce(&RequestContext) -> T,
-) -> T {
-    let allowed = ops.is_none_or(|ops| ops.contains(&op));
-    match allowed
-        .then(|| owner_scope(ctx, input, field, service))
-        .flatten()
-    {
-        Some(owned) => f(&owned),
-        None => f(ctx),
+) -> Option<RequestContext> {
+    if !KMS_CROSS_ACCOUNT.contains(&op) {
+        return None;
     }
+    if let Some(owned) = owner_scope(ctx, input, "KeyId", "kms") {
+        return Some(owned);
+    }
+    if op != "Decrypt" || input.get("KeyId").is_some() {
+        return None;
+    }
+    let blob = input.get("CiphertextBlob")?.as_str()?;
+    let owner = kms.blob_owner(&ctx.region, blob)?;
+    (owner != ctx.account_id).then(|| {
+        let mut owned = ctx.clone();
+        owned.account_id = owner;
+        owned
+    })
 }
 
 /// The registered services, and the edge (its proxies are stopped on a `--dev` reset and its
@@ -141,6 +149,9 @@ pub fn registry(
         rampart_kms::KmsService::new(trail.store().clone(), root.clone())
             .with_regions(regions.to_vec()),
     );
+    if let Err(e) = kms.index_key_owners() {
+        tracing::error!(code = %e.code, "KMS key owners could not be indexed");
+    }
     // Deletes keys at the end of their waiting period and rotates keys when due.
     kms.start_scheduler(std::time::Duration::from_secs(60));
     let kms_dispatch = kms.clone();
@@ -148,16 +159,14 @@ pub fn registry(
     r.add_with_resources(
         &rampart_model::kms::SERVICE,
         noting_key_use(identity, move |ctx, op, input| {
-            let scope = ("KeyId", "kms", Some(KMS_CROSS_ACCOUNT));
-            let owned = scoped(ctx, op, &input, scope, Clone::clone);
-            rampart_model::kms::dispatch(kms_dispatch.as_ref(), &owned, op, input)
+            let owned = kms_scope(&kms_dispatch, ctx, op, &input);
+            let ctx = owned.as_ref().unwrap_or(ctx);
+            rampart_model::kms::dispatch(kms_dispatch.as_ref(), ctx, op, input)
         }),
         // Key policies (and grants) decide with the caller's IAM policies.
         Arc::new(move |ctx, op, input| {
-            let scope = ("KeyId", "kms", Some(KMS_CROSS_ACCOUNT));
-            scoped(ctx, op, input, scope, |c| {
-                kms_resources.accesses(c, op, input)
-            })
+            let owned = kms_scope(&kms_resources, ctx, op, input);
+            kms_resources.accesses(owned.as_ref().unwrap_or(ctx), op, input)
         }),
     );
     // ---- Secrets Manager (crates/secrets): values envelope-encrypted through KMS ----------
@@ -190,17 +199,16 @@ pub fn registry(
     let secrets_svc = secrets.clone();
     r.add_with_resources(
         &rampart_model::secretsmanager::SERVICE,
+        // A secret of another account named by its ARN is found in its owner's scope.
         noting_key_use(identity, move |ctx, op, input| {
-            let scope = ("SecretId", "secretsmanager", None);
-            let owned = scoped(ctx, op, &input, scope, Clone::clone);
-            rampart_model::secretsmanager::dispatch(secrets.as_ref(), &owned, op, input)
+            let owned = owner_scope(ctx, &input, "SecretId", "secretsmanager");
+            let ctx = owned.as_ref().unwrap_or(ctx);
+            rampart_model::secretsmanager::dispatch(secrets.as_ref(), ctx, op, input)
         }),
         // Secret resource policies decide with the caller's IAM policies.
         Arc::new(move |ctx, op, input| {
-            let scope = ("SecretId", "secretsmanager", None);
-            scoped(ctx, op, input, scope, |c| {
-                secrets_resources.accesses(c, op, input)
-            })
+            let owned = owner_scope(ctx, input, "SecretId", "secretsmanager");
+            secrets_resources.accesses(owned.as_ref().unwrap_or(ctx), op, input)
         }),
     );
     // ---- end Secrets Manager ----------------------------------------------------------------
