@@ -184,7 +184,7 @@ def test_invalid_action(server):
 
 def test_unimplemented_query_action(server):
     with pytest.raises(ClientError) as e:
-        client(server, "sts").get_federation_token(Name="bob")
+        client(server, "sts").decode_authorization_message(EncodedMessage="opaque")
     assert error_of(e.value)[:2] == (501, "NotImplementedException")
 
 
