@@ -261,3 +261,34 @@ def test_import_type_only_for_symmetric_keys(kms):
     assert fails(_import_sym, kms=kms, key=key, material=os.urandom(32), ImportType="NEW_KEY_MATERIAL")[1] == "ValidationException"
     _import_sym(kms, key, os.urandom(32))
     assert fails(kms.rotate_key_on_demand, KeyId=key)[1] == "UnsupportedOperationException"
+
+
+def test_multi_region_key_with_imported_material(server, kms):
+    """A multi-Region key with imported material: the replica starts in PendingImport, the same
+    material goes into each related key (other material is IncorrectKeyMaterialException),
+    and a ciphertext made in one Region decrypts in the other."""
+    west = client(server, "kms", region_name="us-west-2")
+    md = kms.create_key(Origin="EXTERNAL", MultiRegion=True, Description="byok mrk")["KeyMetadata"]
+    assert md["KeyId"].startswith("mrk-") and md["KeyState"] == "PendingImport" and md["Origin"] == "EXTERNAL"
+    key = md["KeyId"]
+    replica = kms.replicate_key(KeyId=key, ReplicaRegion="us-west-2")["ReplicaKeyMetadata"]
+    assert replica["KeyState"] == "PendingImport" and replica["Origin"] == "EXTERNAL"
+    material = os.urandom(32)
+    first = _import_sym(kms, key, material)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert west.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    blob = kms.encrypt(KeyId=key, Plaintext=b"everywhere")["CiphertextBlob"]
+    status, code, _ = fails(_import_sym, kms=west, key=key, material=os.urandom(32))
+    assert code == "IncorrectKeyMaterialException"
+    second = _import_sym(west, key, material)
+    assert second["KeyMaterialId"] == first["KeyMaterialId"]
+    assert west.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert west.decrypt(CiphertextBlob=blob)["Plaintext"] == b"everywhere"
+    assert kms.decrypt(CiphertextBlob=west.encrypt(KeyId=key, Plaintext=b"back")["CiphertextBlob"])["Plaintext"] == b"back"
+    # Each related key's material is its own to delete.
+    west.delete_imported_key_material(KeyId=key)
+    assert west.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"everywhere"
+    # New material for on-demand rotation is not taken by a multi-Region key.
+    status, code, _ = fails(_import_sym, kms=kms, key=key, material=os.urandom(32), ImportType="NEW_KEY_MATERIAL")
+    assert code == "UnsupportedOperationException"

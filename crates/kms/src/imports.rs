@@ -116,10 +116,17 @@ fn require_external(k: &KeyRecord) -> R<()> {
 impl KmsService {
     /// The id of imported material: derived from the material under a key only the root of
     /// trust yields, so equal material gets the same id and nothing about it leaks.
+    /// A multi-Region key's related keys share the id (it is derived from the key id, which
+    /// they share, rather than the ARN), so one ciphertext names the same material in each.
     fn imported_material_id(&self, k: &KeyRecord, material: &[u8]) -> R<String> {
+        let scope = if k.multi_region.is_some() {
+            format!("mrk\0{}\0{}", k.account_id, k.key_id)
+        } else {
+            k.arn.clone()
+        };
         let salt = self
             .root
-            .derive_key(&format!("rampart-kms-imported-material-id\0{}", k.arn))
+            .derive_key(&format!("rampart-kms-imported-material-id\0{scope}"))
             .map_err(|_| internal("derive"))?;
         let mut ctx = digest::Context::new(&digest::SHA256);
         ctx.update(&salt[..]);
@@ -324,6 +331,17 @@ impl KmsService {
         let material = checked_material(&k, material)?;
         let id = self.imported_material_id(&k, &material)?;
         let mat: MaterialRec = self.seal_material_as(&k.arn, &id, &material, None)?;
+        // A multi-Region key takes the material its related keys already have.
+        let related: Vec<String> = if k.multi_region.is_some() {
+            self.read(|tx| crate::multiregion::copies(tx, &k))?
+                .iter()
+                .filter(|c| c.region != k.region)
+                .flat_map(|c| c.imported.iter().map(|r| r.id.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let multi_region = k.multi_region.is_some();
         let ctx2 = ctx.clone();
         let key_ref = k.key_id.clone();
         let model = Some(
@@ -352,6 +370,19 @@ impl KmsService {
                 m::ImportType::NewKeyMaterial => {
                     if !first && !symmetric {
                         return Err(mismatch().into());
+                    }
+                    if multi_region && !first {
+                        return Err(m::unsupported_operation_exception(format!(
+                            "{} is a multi-Region key: new key material for on-demand rotation can't be imported into it.",
+                            k.arn
+                        ))
+                        .into());
+                    }
+                    if multi_region && !related.is_empty() && !related.contains(&id) {
+                        return Err(m::incorrect_key_material_exception(
+                            "The key material doesn't match the key material imported into the related multi-Region keys.",
+                        )
+                        .into());
                     }
                     if k.imported.iter().any(|r| r.id == id) {
                         return Err(m::incorrect_key_material_exception(format!(

@@ -304,11 +304,6 @@ impl KmsService {
             }
         };
         let multi_region = input.multi_region == Some(true);
-        if multi_region && external {
-            return Err(m::unsupported_operation_exception(
-                "Multi-Region keys with imported key material are not supported by Rampart yet.",
-            ));
-        }
         let policy = match input.policy {
             Some(p) => {
                 check_policy(

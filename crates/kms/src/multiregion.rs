@@ -48,7 +48,7 @@ fn regional_ctx(ctx: &RequestContext, region: &str) -> RequestContext {
     c
 }
 
-fn copies(tx: &mut dyn Tx, k: &KeyRecord) -> TxR<Vec<KeyRecord>> {
+pub(crate) fn copies(tx: &mut dyn Tx, k: &KeyRecord) -> TxR<Vec<KeyRecord>> {
     let Some(mrk) = &k.multi_region else {
         return Ok(Vec::new());
     };
@@ -114,7 +114,10 @@ impl KmsService {
                 k.arn, mrk.primary_region
             )));
         }
-        k.require_changeable()?;
+        // A primary with imported material may be replicated before its import.
+        if !(k.origin == m::OriginType::External && k.state == m::KeyState::PendingImport) {
+            k.require_changeable()?;
+        }
         let region = input.replica_region.clone();
         if region == k.region {
             return Err(AwsError::validation(format!(
@@ -139,10 +142,15 @@ impl KmsService {
             None => crate::lifecycle::default_policy(&ctx.account_id),
         };
         let arn = key_arn(&rctx, &k.key_id);
+        // A key with imported material: the replica starts without any (PendingImport); the
+        // same material is imported into each related key, as on AWS.
+        let external = k.origin == m::OriginType::External;
         let mut materials = Vec::new();
-        for mat in &k.materials {
-            let plain = self.unwrap_material(&k, mat)?;
-            materials.push(self.seal_material_as(&arn, &mat.id, &plain, mat.rotation_type)?);
+        if !external {
+            for mat in &k.materials {
+                let plain = self.unwrap_material(&k, mat)?;
+                materials.push(self.seal_material_as(&arn, &mat.id, &plain, mat.rotation_type)?);
+            }
         }
         let tags: Vec<TagRec> = input
             .tags
@@ -163,11 +171,17 @@ impl KmsService {
             materials,
             deletion_date: None,
             pending_window_days: None,
-            state: if k.state == m::KeyState::Disabled {
+            state: if external {
+                m::KeyState::PendingImport
+            } else if k.state == m::KeyState::Disabled {
                 m::KeyState::Disabled
             } else {
                 m::KeyState::Enabled
             },
+            imported: Vec::new(),
+            imported_id: None,
+            valid_to: None,
+            expiration_model: None,
             ..k.clone()
         };
         let ctx2 = ctx.clone();
