@@ -276,3 +276,24 @@ def test_cli_with_botocores_current_model(accounts, tmp_path):
     cli(env_a, "secretsmanager", "disassociate-cross-account-replica", "--secret-id", "cli/db",
         "--cross-account-replica-arn", replica)
     assert cli(env_b, "secretsmanager", "stop-replication-to-replica", "--secret-id", "cli/db")["ARN"] == replica
+
+
+def test_principal_org_id_condition(accounts):
+    """`aws:PrincipalOrgID` in a resource policy admits every account of the organization."""
+    s, b_account, b_creds = accounts
+    org_id = client(s, "organizations").describe_organization()["Organization"]["Id"]
+    a = s.account_id
+    policy = lambda org: json.dumps({"Version": "2012-10-17", "Statement": [  # noqa: E731
+        {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{a}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Org", "Effect": "Allow", "Principal": "*", "Action": ["kms:Encrypt", "kms:DescribeKey"],
+         "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}}]})
+    kms_a = client(s, "kms")
+    key = kms_a.create_key(Policy=policy(org_id))["KeyMetadata"]["Arn"]
+    kms_b = client(s, "kms", **b_creds)
+    assert kms_b.describe_key(KeyId=key)["KeyMetadata"]["Arn"] == key
+    kms_b.encrypt(KeyId=key, Plaintext=b"org")
+    kms_a.put_key_policy(KeyId=key, Policy=policy("o-0000000000"))
+    with pytest.raises(ClientError) as e:
+        kms_b.encrypt(KeyId=key, Plaintext=b"org")
+    assert code(e) == "AccessDeniedException"

@@ -149,6 +149,8 @@ pub struct PrincipalPolicies {
     /// Temporary credentials: when they were issued (`aws:TokenIssueTime`) and when MFA was
     /// checked for them (`aws:MultiFactorAuthPresent`, `aws:MultiFactorAuthAge`).
     pub temporary: Option<SessionTimes>,
+    /// The organization of the principal's account (`aws:PrincipalOrgID`).
+    pub org_id: Option<String>,
 }
 
 /// When a set of temporary credentials was issued, and with MFA when.
@@ -649,7 +651,10 @@ fn user_policies(
 }
 
 fn gather_policies(tx: &mut dyn Tx, p: &Principal) -> Result<PrincipalPolicies, IdentityError> {
-    let mut out = PrincipalPolicies::default();
+    let mut out = PrincipalPolicies {
+        org_id: org::org_id_in(tx, &p.account_id)?,
+        ..Default::default()
+    };
     if let Some(akid) = p.access_key_id.as_deref().filter(|k| k.starts_with("ASIA")) {
         let parse = |s: &str| {
             chrono::DateTime::parse_from_rfc3339(s)

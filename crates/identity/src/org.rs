@@ -133,6 +133,13 @@ fn membership(tx: &mut dyn Tx, account: &str) -> TxR<Option<(OrgRec, MemberRec)>
     Ok(org.map(|o| (o, member)))
 }
 
+/// The id of the organization `account` belongs to.
+pub(crate) fn org_id_in(tx: &mut dyn Tx, account: &str) -> TxR<Option<String>> {
+    Ok(tx
+        .get_json::<MemberRec>(MEMBERS, account)?
+        .map(|m| m.org_id))
+}
+
 /// The caller's organization, which the caller must manage.
 fn managed_org(tx: &mut dyn Tx, account: &str) -> TxR<OrgRec> {
     match membership(tx, account)? {

@@ -153,6 +153,9 @@ impl TokenService {
         };
         let mut context = pol::ContextKeys::for_request(&principal, &env);
         context.set("sts:RoleSessionName", [input.role_session_name.as_str()]);
+        if let Some(org) = &policies.org_id {
+            context.set("aws:PrincipalOrgID", [org.as_str()]);
+        }
         if let Some(e) = &input.external_id {
             context.set("sts:ExternalId", [e.as_str()]);
         }

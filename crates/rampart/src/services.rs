@@ -302,6 +302,7 @@ impl rampart_server::authz::PolicySource for IdentityPolicies {
                 issued: t.issued,
                 mfa_authenticated: t.mfa_authenticated,
             }),
+            org_id: pp.org_id.clone(),
         })
     }
 }

@@ -27,6 +27,8 @@ pub struct PolicyDocs {
     /// For temporary credentials: when issued and when MFA was checked (`None`: long-term
     /// credentials).
     pub session_times: Option<SessionTimes>,
+    /// The organization of the principal's account (`aws:PrincipalOrgID`).
+    pub org_id: Option<String>,
 }
 
 /// When temporary credentials were issued, and when MFA was checked for them.
@@ -236,11 +238,7 @@ impl Authorizer {
         extra: &[(String, Vec<String>)],
     ) -> Result<Outcome, AwsError> {
         let is_root = ctx.principal.kind == PrincipalKind::Root;
-        let docs = if is_root {
-            PolicyDocs::default()
-        } else {
-            self.source.policies_for(&ctx.principal)?
-        };
+        let docs = self.source.policies_for(&ctx.principal)?;
         let principal = Self::principal(ctx, &docs);
         let env = RequestEnvironment {
             now: ctx.time,
@@ -252,6 +250,9 @@ impl Authorizer {
             mfa_auth_time: docs.session_times.and_then(|t| t.mfa_authenticated),
         };
         let mut context = ContextKeys::for_request(&principal, &env);
+        if let Some(org) = &docs.org_id {
+            context.set("aws:PrincipalOrgID", [org.as_str()]);
+        }
         for (k, vs) in extra.iter().chain(access.context.iter()) {
             context.set(k, vs.iter().map(String::as_str));
         }
