@@ -4,13 +4,14 @@ both sides stop replication from their own side. Accepting replication into the 
 both the replica's resource policy and the caller's identity policies."""
 import json
 import shutil
+import time
 from pathlib import Path
 
 import botocore
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import AWS_CLI, cli_env, client, error_of, run_cli
+from conftest import AWS_CLI, cli_env, client, error_of, run_cli, trail_rows
 
 
 @pytest.fixture(scope="module")
@@ -297,3 +298,29 @@ def test_principal_org_id_condition(accounts):
     with pytest.raises(ClientError) as e:
         kms_b.encrypt(KeyId=key, Plaintext=b"org")
     assert code(e) == "AccessDeniedException"
+
+
+def test_cross_account_calls_reach_both_trails(accounts):
+    """A call on another account's resource leaves an event in the caller's account and one in
+    the owner's, sharing a sharedEventID, as CloudTrail delivers them."""
+    s, b_account, b_creds = accounts
+    sm_a = client(s, "secretsmanager")
+    arn = sm_a.create_secret(Name="trail/shared", SecretString="t")["ARN"]
+    sm_a.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b_account}:root"},
+            "Action": "secretsmanager:DescribeSecret", "Resource": "*"}]}))
+    rid = client(s, "secretsmanager", **b_creds).describe_secret(SecretId=arn)["ResponseMetadata"]["RequestId"]
+    deadline = time.monotonic() + 10
+    while True:  # read-only events reach the store within a few milliseconds
+        rows = [r for r in trail_rows(s, "event_name = 'DescribeSecret'") if r["event"]["requestID"] == rid]
+        if len(rows) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    by_account = {r["account_id"]: r["event"] for r in rows}
+    assert set(by_account) == {s.account_id, b_account}
+    mine, theirs = by_account[b_account], by_account[s.account_id]
+    assert mine["sharedEventID"] == theirs["sharedEventID"] and mine["eventID"] != theirs["eventID"]
+    assert theirs["recipientAccountId"] == s.account_id
+    assert theirs["userIdentity"]["accountId"] == b_account
+    assert theirs["resources"][0]["accountId"] == s.account_id

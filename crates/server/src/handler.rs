@@ -537,10 +537,20 @@ fn process(
                     ev.response_elements = rampart_model::trail_view(model, shape, &out);
                 }
             }
-            // A change is acknowledged only once its event is durable too.
-            if let Err(e) = state.trail.record(&ev, !op.read_only || state.strict_trail) {
-                tracing::error!(error = %e, "audit event could not be written");
-                return protocol::encode_err(proto, Some(model), &AwsError::internal(), request_id);
+            // A change is acknowledged only once its event is durable too (and the copies a
+            // call across accounts leaves the resources' owners).
+            let wait = !op.read_only || state.strict_trail;
+            let copies = ev.owner_copies();
+            for e in std::iter::once(&ev).chain(copies.iter()) {
+                if let Err(e) = state.trail.record(e, wait) {
+                    tracing::error!(error = %e, "audit event could not be written");
+                    return protocol::encode_err(
+                        proto,
+                        Some(model),
+                        &AwsError::internal(),
+                        request_id,
+                    );
+                }
             }
             protocol::encode_ok(proto, model, op, &out, request_id)
         }
@@ -550,7 +560,11 @@ fn process(
             }
             ev.error_code = Some(err.code.to_string());
             ev.error_message = Some(err.message.clone());
+            let copies = ev.owner_copies();
             record(state, &ev, false);
+            for c in &copies {
+                record(state, c, false);
+            }
             protocol::encode_err(proto, Some(model), &err, request_id)
         }
     }
@@ -689,6 +703,7 @@ fn record_unauthenticated(
         secure_transport: origin.secure,
         resources: Vec::new(),
         additional: Value::Null,
+        shared_event_id: None,
     };
     record(state, &ev, false);
 }

@@ -37,6 +37,15 @@ pub struct AuditEvent {
     pub resources: Vec<Resource>,
     /// Extra fields (`additionalEventData`), e.g. the policy decision.
     pub additional: Value,
+    /// For a call across accounts, the id the caller's and the resource owner's copies of
+    /// the event share (`sharedEventID`).
+    pub shared_event_id: Option<String>,
+}
+
+/// The account in a resource's ARN (`arn:aws:svc:region:ACCOUNT:...`), when it names one.
+fn arn_account(arn: &str) -> Option<&str> {
+    let account = arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
 impl AuditEvent {
@@ -104,7 +113,36 @@ impl AuditEvent {
             secure_transport: ctx.secure_transport,
             resources: Vec::new(),
             additional: Value::Null,
+            shared_event_id: None,
         }
+    }
+
+    /// For a call on resources of other accounts: a copy of the event for each owning account
+    /// (its own event id, that account as recipient), as CloudTrail delivers cross-account
+    /// calls to both sides; this event and the copies then share a `sharedEventID`.
+    pub fn owner_copies(&mut self) -> Vec<AuditEvent> {
+        let mut owners: Vec<String> = Vec::new();
+        for r in &self.resources {
+            if let Some(a) = arn_account(&r.resource_name) {
+                if a != self.recipient_account_id && !owners.iter().any(|o| o == a) {
+                    owners.push(a.to_string());
+                }
+            }
+        }
+        if owners.is_empty() {
+            return Vec::new();
+        }
+        let shared = uuid::Uuid::new_v4().to_string();
+        self.shared_event_id = Some(shared);
+        owners
+            .into_iter()
+            .map(|owner| {
+                let mut copy = self.clone();
+                copy.event_id = uuid::Uuid::now_v7().to_string();
+                copy.recipient_account_id = owner;
+                copy
+            })
+            .collect()
     }
 
     /// The CloudTrail record (the `CloudTrailEvent` string LookupEvents returns).
@@ -137,7 +175,7 @@ impl AuditEvent {
                 .resources
                 .iter()
                 .map(|r| ResourceView {
-                    account_id: &self.recipient_account_id,
+                    account_id: arn_account(&r.resource_name).unwrap_or(&self.recipient_account_id),
                     resource_type: &r.resource_type,
                     arn: &r.resource_name,
                 })
@@ -145,6 +183,7 @@ impl AuditEvent {
             event_type: "AwsApiCall",
             management_event: true,
             recipient_account_id: &self.recipient_account_id,
+            shared_event_id: self.shared_event_id.as_deref(),
             event_category: "Management",
             tls_details: self.secure_transport.then_some(TlsView {
                 tls_version: "TLSv1.3",
@@ -204,6 +243,8 @@ struct RecordView<'a> {
     event_type: &'static str,
     management_event: bool,
     recipient_account_id: &'a str,
+    #[serde(rename = "sharedEventID", skip_serializing_if = "Option::is_none")]
+    shared_event_id: Option<&'a str>,
     event_category: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_details: Option<TlsView>,
