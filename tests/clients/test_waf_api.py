@@ -1175,3 +1175,37 @@ def test_cli(server, waf, tmp_path):
         names |= {a["Name"] for a in page["WebACLs"]}
         marker = page.get("NextMarker") if page["WebACLs"] else None
     assert acl_name in names
+
+
+def test_api_keys(server, waf):
+    """API keys for the CAPTCHA/challenge JavaScript integration (Terraform's aws_wafv2_api_key)."""
+    key = waf.create_api_key(Scope="REGIONAL", TokenDomains=["example.com", "Store.Example.com"])["APIKey"]
+    got = waf.get_decrypted_api_key(Scope="REGIONAL", APIKey=key)
+    assert got["TokenDomains"] == ["example.com", "store.example.com"] and got["CreationTimestamp"]
+    other = waf.create_api_key(Scope="REGIONAL", TokenDomains=["example.org"])["APIKey"]
+    seen, marker = [], None
+    while True:
+        kw = {"NextMarker": marker} if marker else {}
+        page = waf.list_api_keys(Scope="REGIONAL", Limit=1, **kw)
+        seen += [s["APIKey"] for s in page["APIKeySummaries"]]
+        assert all(s["Version"] == 1 for s in page["APIKeySummaries"])
+        marker = page.get("NextMarker")
+        if not marker:
+            break
+    assert {key, other} <= set(seen)
+    for bad in (["co.uk"], ["com"], ["-bad-.example.com"], [f"d{i}.example.com" for i in range(6)]):
+        with pytest.raises(ClientError) as e:
+            waf.create_api_key(Scope="REGIONAL", TokenDomains=bad)
+        assert error_of(e.value)[1] in ("WAFInvalidParameterException", "ValidationException")
+    # A key belongs to its scope.
+    with pytest.raises(ClientError) as e:
+        waf.get_decrypted_api_key(Scope="CLOUDFRONT", APIKey=key)
+    assert error_of(e.value)[1] in ("WAFNonexistentItemException", "WAFInvalidParameterException")
+    cli = aws(server, "wafv2", "create-api-key", "--scope", "REGIONAL", "--token-domains", "cli.example.net")
+    assert aws(server, "wafv2", "get-decrypted-api-key", "--scope", "REGIONAL", "--api-key",
+               cli["APIKey"])["TokenDomains"] == ["cli.example.net"]
+    for k in (key, other, cli["APIKey"]):
+        waf.delete_api_key(Scope="REGIONAL", APIKey=k)
+    with pytest.raises(ClientError) as e:
+        waf.delete_api_key(Scope="REGIONAL", APIKey=key)
+    assert error_of(e.value)[1] == "WAFNonexistentItemException"

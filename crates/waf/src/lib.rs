@@ -6,6 +6,7 @@
 //! pushes them to the data plane ([`DataPlane`]).
 #![forbid(unsafe_code)]
 
+mod apikeys;
 pub mod entity;
 pub mod lists;
 mod managed;
@@ -1308,6 +1309,41 @@ impl Wafv2 for WafService {
             input.lock_token,
         )?;
         out(json!({}))
+    }
+
+    // ---- API keys (crates/waf/src/apikeys.rs) -------------------------------------------------
+
+    fn create_api_key(
+        &self,
+        ctx: &RequestContext,
+        input: m::CreateAPIKeyRequest,
+    ) -> R<m::CreateAPIKeyResponse> {
+        self.api_key_create(ctx, input)
+    }
+
+    fn get_decrypted_api_key(
+        &self,
+        ctx: &RequestContext,
+        input: m::GetDecryptedAPIKeyRequest,
+    ) -> R<m::GetDecryptedAPIKeyResponse> {
+        self.api_key_decrypted(ctx, input)
+    }
+
+    fn delete_api_key(
+        &self,
+        ctx: &RequestContext,
+        input: m::DeleteAPIKeyRequest,
+    ) -> R<m::DeleteAPIKeyResponse> {
+        self.api_key_delete(ctx, input)?;
+        Ok(m::DeleteAPIKeyResponse {})
+    }
+
+    fn list_api_keys(
+        &self,
+        ctx: &RequestContext,
+        input: m::ListAPIKeysRequest,
+    ) -> R<m::ListAPIKeysResponse> {
+        self.api_key_list(ctx, input)
     }
 
     fn list_ip_sets(
