@@ -210,6 +210,10 @@ def test_another_accounts_secret_and_key_by_arn(accounts):
     with pytest.raises(ClientError) as e:
         sm_b.get_secret_value(SecretId="shared/api")  # a name is always the caller's own account
     assert code(e) == "ResourceNotFoundException"
+    # Another account's secret that does not exist is refused, not reported missing.
+    with pytest.raises(ClientError) as e:
+        sm_b.get_secret_value(SecretId=shared.replace("shared/api", "shared/nothing"))
+    assert code(e) == "AccessDeniedException"
     sm_a.put_resource_policy(SecretId=shared, ResourcePolicy=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b_account}:root"},

@@ -302,6 +302,12 @@ def test_federation_token(server, iam, tmp_path):
     assert code == "AccessDeniedException"
     assert f"federated-user/bob is not authorized to perform: secretsmanager:CreateSecret" in msg
     assert fails(session_client(server, "sts", c).get_federation_token, Name="again")[1] == "AccessDenied"
+    # Whatever its policies, a federated session calls no IAM and no STS but GetCallerIdentity.
+    wide = sts_u.get_federation_token(Name="wide", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))["Credentials"]
+    assert fails(session_client(server, "iam", wide).list_users)[1] == "AccessDenied"
+    assert fails(session_client(server, "sts", wide).get_session_token)[1] == "AccessDenied"
+    session_client(server, "sts", wide).get_caller_identity()
     assert fails(sts_u.get_federation_token, Name="xx", Policy="{not json")[1] == "MalformedPolicyDocument"
     assert fails(sts_u.get_federation_token, Name="bob", DurationSeconds=129601)[1] == "ValidationError"
 

@@ -305,7 +305,8 @@ impl KmsService {
                 created: now(),
                 grantee,
                 retiring: input.retiring_principal,
-                issuing_account: ctx2.account_id.clone(),
+                // The caller's account (the key may be another account's).
+                issuing_account: ctx2.principal.account_id.clone(),
                 operations: input.operations,
                 constraints,
             };

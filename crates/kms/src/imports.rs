@@ -331,16 +331,6 @@ impl KmsService {
         let material = checked_material(&k, material)?;
         let id = self.imported_material_id(&k, &material)?;
         let mat: MaterialRec = self.seal_material_as(&k.arn, &id, &material, None)?;
-        // A multi-Region key takes the material its related keys already have.
-        let related: Vec<String> = if k.multi_region.is_some() {
-            self.read(|tx| crate::multiregion::copies(tx, &k))?
-                .iter()
-                .filter(|c| c.region != k.region)
-                .flat_map(|c| c.imported.iter().map(|r| r.id.clone()))
-                .collect()
-        } else {
-            Vec::new()
-        };
         let multi_region = k.multi_region.is_some();
         let ctx2 = ctx.clone();
         let key_ref = k.key_id.clone();
@@ -356,6 +346,17 @@ impl KmsService {
             }
             k.migrate_imported();
             let first = k.imported.is_empty();
+            // A multi-Region key takes the material its related keys already have (read in
+            // this transaction, so two first imports can't disagree).
+            let related: Vec<String> = if multi_region {
+                crate::multiregion::copies(tx, &k)?
+                    .iter()
+                    .filter(|c| c.region != k.region)
+                    .flat_map(|c| c.imported.iter().map(|r| r.id.clone()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let kind = input.import_type.unwrap_or(if first {
                 m::ImportType::NewKeyMaterial
             } else {

@@ -37,7 +37,6 @@ const KMS_CROSS_ACCOUNT: &[&str] = &[
     "GetKeyRotationStatus",
     "GetPublicKey",
     "ListGrants",
-    "ReEncrypt",
     "RetireGrant",
     "RevokeGrant",
     "Sign",
@@ -68,6 +67,32 @@ fn owner_scope(
     let mut owned = ctx.clone();
     owned.account_id = account.to_string();
     Some(owned)
+}
+
+/// A request moved into another account's scope whose resource was not found (or not yet):
+/// it is refused as a cross-account call without a resource policy, rather than decided by
+/// the caller's identity policies alone, as AWS answers for another account's resources.
+fn fail_closed(
+    owned: Option<&RequestContext>,
+    service: &str,
+    op: &str,
+    input: &Value,
+    field: &str,
+    accesses: Vec<rampart_core::ResourceAccess>,
+) -> Vec<rampart_core::ResourceAccess> {
+    match owned {
+        Some(o) if accesses.is_empty() => vec![rampart_core::ResourceAccess {
+            action: format!("{service}:{op}"),
+            resource: input
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or("*")
+                .to_string(),
+            account: Some(o.account_id.clone()),
+            ..Default::default()
+        }],
+        _ => accesses,
+    }
 }
 
 /// A KMS request's context in the scope of the account owning its key, when that is another
@@ -166,7 +191,15 @@ pub fn registry(
         // Key policies (and grants) decide with the caller's IAM policies.
         Arc::new(move |ctx, op, input| {
             let owned = kms_scope(&kms_resources, ctx, op, input);
-            kms_resources.accesses(owned.as_ref().unwrap_or(ctx), op, input)
+            let accesses = kms_resources.accesses(owned.as_ref().unwrap_or(ctx), op, input)?;
+            Ok(fail_closed(
+                owned.as_ref(),
+                "kms",
+                op,
+                input,
+                "KeyId",
+                accesses,
+            ))
         }),
     );
     // ---- Secrets Manager (crates/secrets): values envelope-encrypted through KMS ----------
@@ -208,7 +241,16 @@ pub fn registry(
         // Secret resource policies decide with the caller's IAM policies.
         Arc::new(move |ctx, op, input| {
             let owned = owner_scope(ctx, input, "SecretId", "secretsmanager");
-            secrets_resources.accesses(owned.as_ref().unwrap_or(ctx), op, input)
+            let accesses = secrets_resources.accesses(owned.as_ref().unwrap_or(ctx), op, input)?;
+            let field = "SecretId";
+            Ok(fail_closed(
+                owned.as_ref(),
+                "secretsmanager",
+                op,
+                input,
+                field,
+                accesses,
+            ))
         }),
     );
     // ---- end Secrets Manager ----------------------------------------------------------------

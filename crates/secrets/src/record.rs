@@ -140,6 +140,9 @@ pub struct CrossPrimaryRec {
     /// primary's account may accept replication into it.
     #[serde(default)]
     pub policy: String,
+    /// The primary's revision last copied here (an older copy never overwrites a newer one).
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// A primary's link to its cross-account replica.

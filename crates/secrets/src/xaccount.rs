@@ -121,6 +121,7 @@ pub(crate) fn check_create(
         status: Some(PENDING.to_string()),
         status_message: None,
         policy,
+        revision: 0,
     })
 }
 
@@ -255,10 +256,31 @@ impl SecretsService {
             status: IN_PROGRESS.to_string(),
             status_message: None,
         };
+        let (r_account, r_region, r_arn) = (account.clone(), region.clone(), replica_arn.clone());
         self.write(move |tx: &mut dyn Tx| {
             let Some(mut rec) = tx.get_json::<SecretRec>(SECRETS, &key)? else {
                 return Err(not_found().into());
             };
+            // AcceptCrossAccountReplication: the replica's side first.
+            let Some(mut replica) = find(tx, &r_account, &r_region, &r_arn)?
+                .filter(|r| r.arn == r_arn)
+            else {
+                return Err(not_found().into());
+            };
+            match replica.cross_account_primary.as_mut() {
+                Some(p) if p.primary_arn == rec.arn => {
+                    p.status = Some(IN_PROGRESS.to_string());
+                    p.status_message = None;
+                }
+                _ => {
+                    return Err(m::invalid_request_exception(
+                        "The replica secret is no longer a cross-account replica of this secret.",
+                    )
+                    .into())
+                }
+            }
+            replica.revision += 1;
+            tx.put_json(SECRETS, &rkey(&replica), &replica)?;
             if rec
                 .cross_account_replica
                 .as_ref()
@@ -364,9 +386,14 @@ impl SecretsService {
         };
         let (key, replica_arn) = (rkey(&primary), link.replica_arn.clone());
         let (ra, rr) = (r_account.to_string(), r_region.to_string());
+        let primary_arn = primary.arn.clone();
         let r = self.write(move |tx: &mut dyn Tx| {
             if let Some(mut rec) = tx.get_json::<SecretRec>(SECRETS, &key)? {
-                if let Some(x) = rec.cross_account_replica.as_mut() {
+                if let Some(x) = rec
+                    .cross_account_replica
+                    .as_mut()
+                    .filter(|x| x.replica_arn == replica_arn && x.status != DETACHED)
+                {
                     if x.status != st || x.status_message.as_deref() != Some(msg.as_str()) {
                         x.status = st.to_string();
                         x.status_message = Some(msg.clone());
@@ -375,7 +402,10 @@ impl SecretsService {
                 }
             }
             if let Some(mut r) = find(tx, &ra, &rr, &replica_arn)? {
-                if let Some(p) = r.cross_account_primary.as_mut() {
+                let ours = |p: &&mut CrossPrimaryRec| {
+                    p.primary_arn == primary_arn && p.status.as_deref() != Some(DETACHED)
+                };
+                if let Some(p) = r.cross_account_primary.as_mut().filter(ours) {
                     if p.status.as_deref() != Some(st) {
                         p.status = Some(st.to_string());
                         p.status_message = Some(msg);
@@ -444,6 +474,7 @@ impl SecretsService {
         }
         let key = rkey(&replica);
         let (expect, changed) = (replica.arn.clone(), primary.last_changed);
+        let (primary_arn, primary_rev) = (primary.arn.clone(), primary.revision);
         self.write(move |tx: &mut dyn Tx| {
             let Some(mut r) = tx.get_json::<SecretRec>(SECRETS, &key)? else {
                 return Err(not_found().into());
@@ -451,6 +482,22 @@ impl SecretsService {
             if r.arn != expect {
                 return Err(not_found().into());
             }
+            // Still linked (not stopped or detached meanwhile), and not overtaken by a copy
+            // of a newer revision of the primary.
+            let Some(link) = r
+                .cross_account_primary
+                .as_mut()
+                .filter(|p| p.primary_arn == primary_arn && p.status.as_deref() != Some(DETACHED))
+            else {
+                return Err(m::invalid_request_exception(
+                    "The replica secret is no longer a cross-account replica of this secret.",
+                )
+                .into());
+            };
+            if link.revision > primary_rev {
+                return Ok(());
+            }
+            link.revision = primary_rev;
             r.versions = versions;
             r.last_changed = changed.or(r.last_changed);
             r.revision += 1;

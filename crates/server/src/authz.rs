@@ -329,6 +329,9 @@ pub fn resource_for(ctx: &RequestContext, service: &str, op: &str, input: &Value
             if let Some(arn) = s("PolicyArn") {
                 return arn.to_string();
             }
+            if let Some(p) = s("InstanceProfileName") {
+                return format!("arn:aws:iam::{acct}:instance-profile/{p}");
+            }
             if let Some(r) = s("RoleName") {
                 return format!("arn:aws:iam::{acct}:role/{r}");
             }

@@ -588,6 +588,24 @@ fn authorize(
         return Ok(());
     };
     let model = entry.model;
+    // As on AWS, GetFederationToken credentials call no IAM operation and no STS operation
+    // but GetCallerIdentity, whatever their policies say.
+    if ctx.principal.kind == rampart_core::PrincipalKind::FederatedUser
+        && (model.signing_name == "iam"
+            || (model.signing_name == "sts" && op != "GetCallerIdentity"))
+    {
+        let msg = format!(
+            "User: {} is not authorized to perform: {}:{op} because federated user sessions can't call {}",
+            ctx.principal.arn,
+            model.signing_name,
+            model.signing_name.to_uppercase()
+        );
+        return Err(if proto == Proto::Query {
+            AwsError::new("AccessDenied", 403, msg)
+        } else {
+            AwsError::new("AccessDeniedException", 400, msg)
+        });
+    }
     if crate::authz::exempt(model.signing_name, op) {
         return Ok(());
     }
