@@ -824,3 +824,30 @@ def test_instance_profiles(server, iam):
         iam.get_instance_profile(InstanceProfileName=prof)
     assert error_of(e.value)[1] == "NoSuchEntity"
     iam.delete_role(RoleName=role)
+
+
+def test_adding_a_role_to_an_instance_profile_passes_it(server, iam):
+    """AddRoleToInstanceProfile needs iam:PassRole on the role, as on AWS."""
+    user, role, prof = uniq("ip-user"), uniq("ip-pass"), uniq("ip-prof")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust(f"arn:aws:iam::{server.account_id}:root")))
+    iam.create_instance_profile(InstanceProfileName=prof)
+    iam.create_user(UserName=user)
+    base = ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile"]
+    iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": base, "Resource": "*"}]}))
+    k = iam.create_access_key(UserName=user)["AccessKey"]
+    as_user = client(server, "iam", aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        as_user.add_role_to_instance_profile(InstanceProfileName=prof, RoleName=role)
+    assert error_of(e.value)[1] == "AccessDenied" and "iam:PassRole" in str(e.value)
+    iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": base, "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{server.account_id}:role/{role}"}]}))
+    as_user.add_role_to_instance_profile(InstanceProfileName=prof, RoleName=role)
+    as_user.remove_role_from_instance_profile(InstanceProfileName=prof, RoleName=role)
+    iam.delete_instance_profile(InstanceProfileName=prof)
+    iam.delete_role(RoleName=role)
+    iam.delete_access_key(UserName=user, AccessKeyId=k["AccessKeyId"])
+    iam.delete_user_policy(UserName=user, PolicyName="p")
+    iam.delete_user(UserName=user)

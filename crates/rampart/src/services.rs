@@ -156,10 +156,34 @@ pub fn registry(
     // IAM is global: its event source is iam.amazonaws.com and it answers in every region
     // the node serves (AWS signs IAM requests for us-east-1).
     let iam = Arc::new(rampart_identity::iam::IamService::new(identity.clone()));
-    r.add(
+    r.add_with_resources(
         &rampart_model::iam::SERVICE,
         noting_key_use(identity, move |ctx, op, input| {
             rampart_model::iam::dispatch(iam.as_ref(), ctx, op, input)
+        }),
+        // Putting a role in an instance profile passes the role (iam:PassRole), as on AWS;
+        // every other IAM request is decided on the resource it names.
+        Arc::new(|ctx, op, input| {
+            let s = |k: &str| input.get(k).and_then(Value::as_str).unwrap_or_default();
+            let acct = &ctx.account_id;
+            Ok(match op {
+                "AddRoleToInstanceProfile" => vec![
+                    rampart_core::ResourceAccess {
+                        action: "iam:AddRoleToInstanceProfile".to_string(),
+                        resource: format!(
+                            "arn:aws:iam::{acct}:instance-profile/{}",
+                            s("InstanceProfileName")
+                        ),
+                        ..Default::default()
+                    },
+                    rampart_core::ResourceAccess {
+                        action: "iam:PassRole".to_string(),
+                        resource: format!("arn:aws:iam::{acct}:role/{}", s("RoleName")),
+                        ..Default::default()
+                    },
+                ],
+                _ => Vec::new(),
+            })
         }),
     );
     // Organizations is global like IAM: member accounts are tenants of this node.
