@@ -15,7 +15,7 @@ use base64::Engine as _;
 use rampart_core::{ids, AwsError, PrincipalKind, RequestContext};
 use rampart_model::iam::{self as m, Iam};
 use rampart_model::Unit;
-use rampart_store::{StoreExt, Tx};
+use rampart_store::Tx;
 use std::collections::HashMap;
 use zeroize::Zeroizing;
 
@@ -572,17 +572,36 @@ impl IamService {
     }
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> TxR<T>) -> R<T> {
-        self.id.store.read(f).map_err(AwsError::from)
+        self.id.query(f)
     }
 
-    /// Runs a change and invalidates the identity caches (whether or not it succeeded).
     fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Tx) -> TxR<T> + Send + 'static,
     ) -> R<T> {
-        let r = self.id.store.write(f);
-        self.id.invalidate();
-        r.map_err(AwsError::from)
+        self.id.change(f)
+    }
+
+    /// A page (by name) of the instance profiles `select` reads, as the list operations show
+    /// them.
+    fn profiles_page(
+        &self,
+        select: impl FnOnce(&mut dyn Tx) -> TxR<Vec<crate::profiles::ProfileRec>>,
+        marker: Option<&str>,
+        max_items: Option<i32>,
+    ) -> R<(Vec<m::InstanceProfile>, Option<bool>, Option<String>)> {
+        let all = self.read(|tx| {
+            select(tx)?
+                .iter()
+                .map(|p| crate::profiles::out(tx, p, |r| role_out(r, false)))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        page(
+            all,
+            |p| p.instance_profile_name.to_ascii_lowercase(),
+            marker,
+            max_items,
+        )
     }
 }
 
@@ -1556,16 +1575,14 @@ impl Iam for IamService {
         input: m::ListInstanceProfilesRequest,
     ) -> R<m::ListInstanceProfilesResponse> {
         let prefix = input.path_prefix.clone();
-        let all = self.read(|tx| {
-            let all = crate::profiles::all(tx, &ctx.account_id)?;
-            all.into_iter()
-                .filter(|p| prefix_ok(&p.path, prefix.as_deref()))
-                .map(|p| crate::profiles::out(tx, &p, |r| role_out(r, false)))
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        let (instance_profiles, is_truncated, marker) = page(
-            all,
-            |p| p.instance_profile_name.to_ascii_lowercase(),
+        let (instance_profiles, is_truncated, marker) = self.profiles_page(
+            |tx| {
+                let all = crate::profiles::all(tx, &ctx.account_id)?;
+                Ok(all
+                    .into_iter()
+                    .filter(|p| prefix_ok(&p.path, prefix.as_deref()))
+                    .collect())
+            },
             input.marker.as_deref(),
             input.max_items,
         )?;
@@ -1581,16 +1598,11 @@ impl Iam for IamService {
         ctx: &RequestContext,
         input: m::ListInstanceProfilesForRoleRequest,
     ) -> R<m::ListInstanceProfilesForRoleResponse> {
-        let all = self.read(|tx| {
-            let role = load::<Role>(tx, &ctx.account_id, &input.role_name)?;
-            crate::profiles::of_role(tx, &ctx.account_id, &role.role_name)?
-                .into_iter()
-                .map(|p| crate::profiles::out(tx, &p, |r| role_out(r, false)))
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        let (instance_profiles, is_truncated, marker) = page(
-            all,
-            |p| p.instance_profile_name.to_ascii_lowercase(),
+        let (instance_profiles, is_truncated, marker) = self.profiles_page(
+            |tx| {
+                let role = load::<Role>(tx, &ctx.account_id, &input.role_name)?;
+                crate::profiles::of_role(tx, &ctx.account_id, &role.role_name)
+            },
             input.marker.as_deref(),
             input.max_items,
         )?;

@@ -551,6 +551,25 @@ impl Identity {
     }
 
     /// Wraps a secret under the root key (base64 of the wrapped bytes).
+    /// Reads in one transaction, answering the service's error.
+    pub(crate) fn query<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, IdentityError>,
+    ) -> Result<T, AwsError> {
+        self.store.read(f).map_err(AwsError::from)
+    }
+
+    /// Runs a change in one transaction and invalidates the identity caches (whether or not
+    /// it succeeded).
+    pub(crate) fn change<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, IdentityError> + Send + 'static,
+    ) -> Result<T, AwsError> {
+        let r = self.store.write(f);
+        self.invalidate();
+        r.map_err(AwsError::from)
+    }
+
     pub(crate) fn wrap(&self, aad: &[u8], plain: &[u8]) -> Result<String, IdentityError> {
         let wrapped = self.root.seal(aad, plain)?;
         Ok(base64::engine::general_purpose::STANDARD.encode(wrapped))

@@ -222,16 +222,14 @@ impl OrgService {
     }
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> TxR<T>) -> R<T> {
-        self.id.store.read(f).map_err(AwsError::from)
+        self.id.query(f)
     }
 
     fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Tx) -> TxR<T> + Send + 'static,
     ) -> R<T> {
-        let r = self.id.store.write(f);
-        self.id.invalidate();
-        r.map_err(AwsError::from)
+        self.id.change(f)
     }
 }
 

@@ -9,7 +9,7 @@ use crate::records::{
 use crate::{Identity, IdentityError};
 use rampart_core::{ids, AwsError, RequestContext};
 use rampart_model::iam as m;
-use rampart_store::{StoreExt, Tx};
+use rampart_store::Tx;
 use serde::{Deserialize, Serialize};
 
 type R<T> = Result<T, AwsError>;
@@ -106,15 +106,6 @@ pub(crate) fn out(
     })
 }
 
-fn write<T: Send + 'static>(
-    id: &Identity,
-    f: impl FnOnce(&mut dyn Tx) -> TxR<T> + Send + 'static,
-) -> R<T> {
-    let r = id.store.write(f);
-    id.invalidate();
-    r.map_err(AwsError::from)
-}
-
 pub(crate) fn create(
     id: &Identity,
     ctx: &RequestContext,
@@ -134,7 +125,7 @@ pub(crate) fn create(
         roles: Vec::new(),
         tags,
     };
-    write(id, move |tx| {
+    id.change(move |tx| {
         if tx.get(PROFILES, &name_key(&account, &name))?.is_some() {
             return fail(m::entity_already_exists_exception(format!(
                 "Instance Profile {name} already exists."
@@ -154,7 +145,7 @@ pub(crate) fn create(
 
 pub(crate) fn delete(id: &Identity, ctx: &RequestContext, name: String) -> R<()> {
     let account = ctx.account_id.clone();
-    write(id, move |tx| {
+    id.change(move |tx| {
         let p = find(tx, &account, &name)?;
         if !p.roles.is_empty() {
             return fail(m::delete_conflict_exception(
@@ -173,7 +164,7 @@ pub(crate) fn add_role(
     role: String,
 ) -> R<()> {
     let account = ctx.account_id.clone();
-    write(id, move |tx| {
+    id.change(move |tx| {
         let mut p = find(tx, &account, &profile)?;
         let r = load::<Role>(tx, &account, &role)?;
         if !p.roles.is_empty() {
@@ -193,7 +184,7 @@ pub(crate) fn remove_role(
     role: String,
 ) -> R<()> {
     let account = ctx.account_id.clone();
-    write(id, move |tx| {
+    id.change(move |tx| {
         let mut p = find(tx, &account, &profile)?;
         let before = p.roles.len();
         p.roles.retain(|r| !r.eq_ignore_ascii_case(&role));
@@ -207,14 +198,12 @@ pub(crate) fn remove_role(
 }
 
 pub(crate) fn get(id: &Identity, ctx: &RequestContext, name: &str) -> R<ProfileRec> {
-    id.store
-        .read(|tx| find(tx, &ctx.account_id, name))
-        .map_err(AwsError::from)
+    id.query(|tx| find(tx, &ctx.account_id, name))
 }
 
 pub(crate) fn tag(id: &Identity, ctx: &RequestContext, name: String, tags: Vec<m::Tag>) -> R<()> {
     let account = ctx.account_id.clone();
-    write(id, move |tx| {
+    id.change(move |tx| {
         let mut p = find(tx, &account, &name)?;
         merge_tags(&mut p.tags, &tags)?;
         put(tx, &p)
@@ -223,7 +212,7 @@ pub(crate) fn tag(id: &Identity, ctx: &RequestContext, name: String, tags: Vec<m
 
 pub(crate) fn untag(id: &Identity, ctx: &RequestContext, name: String, keys: Vec<String>) -> R<()> {
     let account = ctx.account_id.clone();
-    write(id, move |tx| {
+    id.change(move |tx| {
         let mut p = find(tx, &account, &name)?;
         remove_tags(&mut p.tags, &keys);
         put(tx, &p)

@@ -50,11 +50,7 @@ pub(crate) fn statuses(rec: &SecretRec) -> Option<Vec<m::ReplicationStatusType>>
                         .clone()
                         .unwrap_or_else(|| "alias/aws/secretsmanager".to_string()),
                 ),
-                status: Some(match r.status.as_str() {
-                    IN_SYNC => m::StatusType::InSync,
-                    FAILED => m::StatusType::Failed,
-                    _ => m::StatusType::InProgress,
-                }),
+                status: Some(crate::xaccount::status(&r.status)),
                 status_message: r.status_message.clone(),
                 last_accessed_date: None,
             })
