@@ -229,15 +229,16 @@ def test_imported_material_rotation(kms):
     # Nothing pending: no rotation.
     assert fails(kms.rotate_key_on_demand, KeyId=key)[1] == "KMSInvalidStateException"
 
-    # Deleting non-current material: the key stays usable, its ciphertexts do not decrypt
-    # until the same material is re-imported (by id).
+    # Deleting any permanently associated material, current or not, makes the key PendingImport
+    # until the same material is re-imported (by id), as AWS documents.
     kms.delete_imported_key_material(KeyId=key, KeyMaterialId=id1)
-    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
     assert _materials(kms, key)[0] == (id1, "NON_CURRENT", "PENDING_IMPORT")
     status, code, _ = fails(kms.decrypt, CiphertextBlob=blob1)
-    assert status == 400 and code in ("KMSInvalidStateException", "InvalidCiphertextException")
+    assert (status, code) == (400, "KMSInvalidStateException")
     assert fails(_import_sym, kms=kms, key=key, material=m1, KeyMaterialId=id2)[1] == "IncorrectKeyMaterialException"
     assert _import_sym(kms, key, m1, ImportType="EXISTING_KEY_MATERIAL", KeyMaterialId=id1)["KeyMaterialId"] == id1
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
     assert kms.decrypt(CiphertextBlob=blob1)["Plaintext"] == b"one"
 
     # Material pending rotation can be deleted outright and replaced.
@@ -289,6 +290,69 @@ def test_multi_region_key_with_imported_material(server, kms):
     west.delete_imported_key_material(KeyId=key)
     assert west.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"everywhere"
-    # New material for on-demand rotation is not taken by a multi-Region key.
-    status, code, _ = fails(_import_sym, kms=kms, key=key, material=os.urandom(32), ImportType="NEW_KEY_MATERIAL")
-    assert code == "UnsupportedOperationException"
+    _import_sym(west, key, material)
+
+
+def test_multi_region_imported_material_rotation(server, kms):
+    """On-demand rotation of related multi-Region keys with imported material, as AWS documents
+    it: NEW_KEY_MATERIAL goes into the primary (PENDING_MULTI_REGION_IMPORT_AND_ROTATION), the
+    same material into every replica with EXISTING_KEY_MATERIAL (then PENDING_ROTATION), and
+    RotateKeyOnDemand on the primary rotates them all; ciphertexts cross Regions either way."""
+    west = client(server, "kms", region_name="us-west-2")
+    eu = client(server, "kms", region_name="eu-west-1")
+    key = kms.create_key(Origin="EXTERNAL", MultiRegion=True, Description="rotating mrk")["KeyMetadata"]["KeyId"]
+    kms.replicate_key(KeyId=key, ReplicaRegion="us-west-2")
+    m1, m2 = os.urandom(32), os.urandom(32)
+    id1 = _import_sym(kms, key, m1)["KeyMaterialId"]
+    assert _import_sym(west, key, m1)["KeyMaterialId"] == id1
+    old_blob = kms.encrypt(KeyId=key, Plaintext=b"before")["CiphertextBlob"]
+
+    # New material only through the primary.
+    status, code, msg = fails(_import_sym, kms=west, key=key, material=m2, ImportType="NEW_KEY_MATERIAL")
+    assert code == "UnsupportedOperationException" and "primary" in msg
+    id2 = _import_sym(kms, key, m2, ImportType="NEW_KEY_MATERIAL", KeyMaterialDescription="second")["KeyMaterialId"]
+    assert _materials(kms, key) == [(id1, "CURRENT", "IMPORTED"),
+                                    (id2, "PENDING_MULTI_REGION_IMPORT_AND_ROTATION", "IMPORTED")]
+    assert _materials(west, key) == [(id1, "CURRENT", "IMPORTED"), (id2, "PENDING_ROTATION", "PENDING_IMPORT")]
+    status, code, msg = fails(kms.rotate_key_on_demand, KeyId=key)
+    assert code == "KMSInvalidStateException" and "PENDING_MULTI_REGION_IMPORT_AND_ROTATION" in msg
+    assert fails(west.rotate_key_on_demand, KeyId=key)[1] == "UnsupportedOperationException"
+
+    # A replica made now learns both materials and waits for both.
+    kms.replicate_key(KeyId=key, ReplicaRegion="eu-west-1")
+    assert _materials(eu, key) == [(id1, "CURRENT", "PENDING_IMPORT"), (id2, "PENDING_ROTATION", "PENDING_IMPORT")]
+    assert eu.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    assert fails(_import_sym, kms=eu, key=key, material=os.urandom(32))[1] == "IncorrectKeyMaterialException"
+    _import_sym(eu, key, m1)
+    assert eu.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+
+    # Each replica imports the new material; the last one makes it PENDING_ROTATION.
+    _import_sym(west, key, m2, ImportType="EXISTING_KEY_MATERIAL", KeyMaterialId=id2)
+    assert _materials(kms, key)[1] == (id2, "PENDING_MULTI_REGION_IMPORT_AND_ROTATION", "IMPORTED")
+    _import_sym(eu, key, m2)
+    assert _materials(kms, key)[1] == (id2, "PENDING_ROTATION", "IMPORTED")
+    # A replica deleting its copy puts the primary back to waiting.
+    eu.delete_imported_key_material(KeyId=key, KeyMaterialId=id2)
+    assert _materials(eu, key)[1] == (id2, "PENDING_ROTATION", "PENDING_IMPORT")
+    assert eu.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert _materials(kms, key)[1][1] == "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"
+    _import_sym(eu, key, m2)
+
+    kms.rotate_key_on_demand(KeyId=key)
+    for c in (kms, west, eu):
+        assert _materials(c, key) == [(id1, "NON_CURRENT", "IMPORTED"), (id2, "CURRENT", "IMPORTED")]
+        assert c.describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"] == id2
+        rot = c.list_key_rotations(KeyId=key)["Rotations"]
+        assert [(r["KeyMaterialId"], r["RotationType"]) for r in rot] == [(id2, "ON_DEMAND")]
+    blob = west.encrypt(KeyId=key, Plaintext=b"after")["CiphertextBlob"]
+    for c in (kms, west, eu):
+        assert c.decrypt(CiphertextBlob=blob)["KeyMaterialId"] == id2
+        assert c.decrypt(CiphertextBlob=old_blob)["Plaintext"] == b"before"
+
+    # Material pending in the primary is deleted from every related key with it.
+    m3 = os.urandom(32)
+    id3 = _import_sym(kms, key, m3, ImportType="NEW_KEY_MATERIAL")["KeyMaterialId"]
+    assert (id3, "PENDING_ROTATION", "PENDING_IMPORT") in _materials(west, key)
+    kms.delete_imported_key_material(KeyId=key, KeyMaterialId=id3)
+    for c in (kms, west, eu):
+        assert id3 not in [m[0] for m in _materials(c, key)]

@@ -252,6 +252,74 @@ def test_another_accounts_secret_and_key_by_arn(accounts):
     assert code(e) == "AccessDeniedException" and "Access to KMS is not allowed" in str(e.value)
 
 
+def test_reencrypt_across_accounts(accounts):
+    """ReEncrypt with its source or destination key in another account, named by ARN (the
+    source also by the ciphertext alone): kms:ReEncryptFrom and kms:ReEncryptTo are each
+    decided by their own key's policy with the caller's identity policies, as AWS does."""
+    s, b_account, b_creds = accounts
+    a = s.account_id
+    kms_a = client(s, "kms")
+    kms_b = client(s, "kms", **b_creds)
+
+    def policy(actions):
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{a}:root"},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "Member", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b_account}:root"},
+             "Action": actions, "Resource": "*"}]})
+
+    src_a = kms_a.create_key(Policy=policy(["kms:ReEncryptFrom"]))["KeyMetadata"]
+    dst_a = kms_a.create_key(Policy=policy(["kms:ReEncryptTo"]))["KeyMetadata"]["Arn"]
+    private_a = kms_a.create_key()["KeyMetadata"]["Arn"]
+    key_b = kms_b.create_key()["KeyMetadata"]["Arn"]
+    ctx = {"purpose": "move"}
+    blob_a = kms_a.encrypt(KeyId=src_a["Arn"], Plaintext=b"from a", EncryptionContext=ctx)["CiphertextBlob"]
+
+    # Source in the other account, found from the ciphertext; destination the caller's own.
+    out = kms_b.re_encrypt(CiphertextBlob=blob_a, SourceEncryptionContext=ctx, DestinationKeyId=key_b)
+    assert out["SourceKeyId"] == src_a["Arn"] and out["KeyId"] == key_b
+    assert kms_b.decrypt(CiphertextBlob=out["CiphertextBlob"])["Plaintext"] == b"from a"
+    # Named by ARN, or by its bare id when the ciphertext names the same key.
+    for source in (src_a["Arn"], src_a["KeyId"]):
+        out = kms_b.re_encrypt(CiphertextBlob=blob_a, SourceKeyId=source, SourceEncryptionContext=ctx,
+                               DestinationKeyId=key_b)
+        assert out["SourceKeyId"] == src_a["Arn"]
+    with pytest.raises(ClientError) as e:  # the wrong context still fails as it would at home
+        kms_b.re_encrypt(CiphertextBlob=blob_a, DestinationKeyId=key_b)
+    assert code(e) == "InvalidCiphertextException"
+
+    # Destination in the other account: the owner decrypts the result.
+    blob_b = kms_b.encrypt(KeyId=key_b, Plaintext=b"from b")["CiphertextBlob"]
+    out = kms_b.re_encrypt(CiphertextBlob=blob_b, DestinationKeyId=dst_a, DestinationEncryptionContext=ctx)
+    assert out["KeyId"] == dst_a and out["SourceKeyId"] == key_b
+    assert kms_a.decrypt(CiphertextBlob=out["CiphertextBlob"], EncryptionContext=ctx)["Plaintext"] == b"from b"
+
+    # Each key's own policy decides: ReEncryptFrom is not ReEncryptTo, a key without a grant to
+    # the account refuses, and a key of the account that does not exist is refused too.
+    refused = [
+        dict(CiphertextBlob=blob_b, DestinationKeyId=src_a["Arn"]),
+        dict(CiphertextBlob=blob_b, DestinationKeyId=private_a),
+        dict(CiphertextBlob=blob_b, DestinationKeyId=private_a.rsplit("/", 1)[0] + "/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12),
+        dict(CiphertextBlob=kms_a.encrypt(KeyId=private_a, Plaintext=b"p")["CiphertextBlob"], DestinationKeyId=key_b),
+        dict(CiphertextBlob=kms_a.encrypt(KeyId=dst_a, Plaintext=b"p")["CiphertextBlob"], DestinationKeyId=key_b),
+    ]
+    for kw in refused:
+        with pytest.raises(ClientError) as e:
+            kms_b.re_encrypt(**kw)
+        assert code(e) == "AccessDeniedException", kw
+
+    # The caller's trail and the other key owner's both hold the call.
+    rid = out["ResponseMetadata"]["RequestId"]
+    deadline = time.monotonic() + 10
+    while True:  # read-only events reach the store within a few milliseconds
+        rows = [r for r in trail_rows(s, "event_name = 'ReEncrypt'") if r["event"]["requestID"] == rid]
+        if len(rows) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert {r["account_id"] for r in rows} == {a, b_account}
+    assert len({r["event"]["sharedEventID"] for r in rows}) == 1
+
+
 def test_cli_with_botocores_current_model(accounts, tmp_path):
     """The aws CLI 1.46 vendors an older botocore whose Secrets Manager model lacks the
     cross-account operations; given botocore 1.44.5's model (AWS_DATA_PATH, the CLI's own

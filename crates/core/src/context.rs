@@ -59,6 +59,25 @@ impl RequestContext {
         &self.principal.arn
     }
 
+    /// For a resource of another account of this node named by its ARN (`arn` of `service`,
+    /// in the request's region): the request's context in the owner's scope, the caller
+    /// unchanged. `None` for anything else (a name, an ARN of the caller's account or of
+    /// another region).
+    pub fn owner_scope(&self, arn: &str, service: &str) -> Option<RequestContext> {
+        let rest = arn.strip_prefix("arn:aws:")?.strip_prefix(service)?;
+        let mut parts = rest.strip_prefix(':')?.splitn(3, ':');
+        let (region, account) = (parts.next()?, parts.next()?);
+        if region != self.region
+            || account == self.account_id
+            || !crate::ids::is_account_id(account)
+        {
+            return None;
+        }
+        let mut owned = self.clone();
+        owned.account_id = account.to_string();
+        Some(owned)
+    }
+
     /// A context for work Rampart does itself in an account and region (schedulers: key
     /// deletion, rotation), acting as the account.
     pub fn internal(account_id: &str, region: &str) -> RequestContext {

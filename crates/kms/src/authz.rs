@@ -70,6 +70,21 @@ fn blob_key(input: &Value, member: &str) -> Option<String> {
     blob::header(&bytes).ok().map(|h| h.key_id.to_string())
 }
 
+/// A key another account of this node does not have (or not yet): refused as a cross-account
+/// call without a key policy, never decided by the caller's identity policies alone.
+fn unknown_foreign(
+    owned: Option<&RequestContext>,
+    action: &str,
+    raw: &str,
+) -> Option<ResourceAccess> {
+    owned.map(|o| ResourceAccess {
+        action: action.to_string(),
+        resource: raw.to_string(),
+        account: Some(o.account_id.clone()),
+        ..Default::default()
+    })
+}
+
 impl KmsService {
     /// The accesses `op` needs (empty: identity policies alone, on `*`).
     pub fn accesses(
@@ -115,31 +130,49 @@ impl KmsService {
                 }
             }
             "ReEncrypt" => {
-                let src = s("SourceKeyId").or_else(|| blob_key(input, "CiphertextBlob"));
+                // Each key in its owner's scope: either may be another account's.
+                let blob = input
+                    .get("CiphertextBlob")
+                    .and_then(Value::as_str)
+                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+                let src_raw = s("SourceKeyId");
+                let sctx = self.owner_ctx(ctx, src_raw.as_deref(), blob.as_deref());
+                let src = src_raw
+                    .clone()
+                    .or_else(|| blob_key(input, "CiphertextBlob"));
                 if let Some(raw) = src {
-                    if let Some(k) = self.find_for_auth(ctx, &raw)? {
-                        let c = context_map(input.get("SourceEncryptionContext"));
-                        out.push(self.key_access(
-                            ctx,
+                    let c = context_map(input.get("SourceEncryptionContext"));
+                    match self.find_for_auth(sctx.as_ref().unwrap_or(ctx), &raw)? {
+                        Some(k) => out.push(self.key_access(
+                            sctx.as_ref().unwrap_or(ctx),
                             &k,
                             "kms:ReEncryptFrom",
-                            s("SourceKeyId"),
+                            src_raw,
                             input,
                             Some(&c),
-                        )?);
+                        )?),
+                        None => {
+                            out.extend(unknown_foreign(sctx.as_ref(), "kms:ReEncryptFrom", &raw))
+                        }
                     }
                 }
                 if let Some(raw) = s("DestinationKeyId") {
-                    let k = self.lookup(ctx, &raw)?;
+                    let dctx = self.owner_ctx(ctx, Some(&raw), None);
                     let c = context_map(input.get("DestinationEncryptionContext"));
-                    out.push(self.key_access(
-                        ctx,
-                        &k,
-                        "kms:ReEncryptTo",
-                        Some(raw),
-                        input,
-                        Some(&c),
-                    )?);
+                    match self.lookup(dctx.as_ref().unwrap_or(ctx), &raw) {
+                        Ok(k) => out.push(self.key_access(
+                            dctx.as_ref().unwrap_or(ctx),
+                            &k,
+                            "kms:ReEncryptTo",
+                            Some(raw),
+                            input,
+                            Some(&c),
+                        )?),
+                        Err(e) if e.code == "NotFoundException" && dctx.is_some() => {
+                            out.extend(unknown_foreign(dctx.as_ref(), "kms:ReEncryptTo", &raw))
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
             // The retiring principal or grantee may retire without a policy; the service

@@ -340,23 +340,33 @@ impl KmsService {
                 .unwrap_or(m::ExpirationModelType::KeyMaterialExpires),
         );
         self.write(move |tx| {
-            let mut k = resolve(tx, &ctx2, &key_ref)?;
+            let k = resolve(tx, &ctx2, &key_ref)?;
             if k.state == m::KeyState::PendingDeletion {
                 return Err(k.invalid_state().into());
             }
-            k.migrate_imported();
-            let first = k.imported.is_empty();
-            // A multi-Region key takes the material its related keys already have (read in
-            // this transaction, so two first imports can't disagree).
-            let related: Vec<String> = if multi_region {
-                crate::multiregion::copies(tx, &k)?
-                    .iter()
-                    .filter(|c| c.region != k.region)
-                    .flat_map(|c| c.imported.iter().map(|r| r.id.clone()))
-                    .collect()
+            let (mut set, me) = if multi_region {
+                crate::multiregion::with_copies(tx, k)?
             } else {
-                Vec::new()
+                (vec![k], 0)
             };
+            for c in &mut set {
+                c.migrate_imported();
+            }
+            // A multi-Region key's first material is the one its related keys already have
+            // (read in this transaction, so two first imports can't disagree).
+            let related: Vec<String> = set
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != me)
+                .flat_map(|(_, c)| c.imported.iter().map(|r| r.id.clone()))
+                .collect();
+            let replica = crate::multiregion::is_replica(&set[me]);
+            if replica {
+                // A replica imports what its primary has associated, pending material included.
+                crate::multiregion::settle_imported(&mut set);
+            }
+            let k = &mut set[me];
+            let first = k.imported.is_empty();
             let kind = input.import_type.unwrap_or(if first {
                 m::ImportType::NewKeyMaterial
             } else {
@@ -372,14 +382,19 @@ impl KmsService {
                     if !first && !symmetric {
                         return Err(mismatch().into());
                     }
-                    if multi_region && !first {
+                    if replica && !first {
+                        let primary = k
+                            .multi_region
+                            .as_ref()
+                            .map(|x| x.primary_region.clone())
+                            .unwrap_or_default();
                         return Err(m::unsupported_operation_exception(format!(
-                            "{} is a multi-Region key: new key material for on-demand rotation can't be imported into it.",
+                            "{} is a replica key: import new key material into its primary key (in {primary}), then the same material into each replica key with ImportType EXISTING_KEY_MATERIAL.",
                             k.arn
                         ))
                         .into());
                     }
-                    if multi_region && !related.is_empty() && !related.contains(&id) {
+                    if first && !related.is_empty() && !related.contains(&id) {
                         return Err(m::incorrect_key_material_exception(
                             "The key material doesn't match the key material imported into the related multi-Region keys.",
                         )
@@ -392,11 +407,13 @@ impl KmsService {
                         ))
                         .into());
                     }
-                    if k
-                        .imported
-                        .iter()
-                        .any(|r| r.state == m::KeyMaterialState::PendingRotation)
-                    {
+                    if k.imported.iter().any(|r| {
+                        matches!(
+                            r.state,
+                            m::KeyMaterialState::PendingRotation
+                                | m::KeyMaterialState::PendingMultiRegionImportAndRotation
+                        )
+                    }) {
                         return Err(AwsError::validation(format!(
                             "{} already has key material pending rotation: rotate the key on demand, or delete that key material, first.",
                             k.arn
@@ -438,11 +455,20 @@ impl KmsService {
                     }
                 }
             }
-            k.sync_imported();
-            crate::record::put_key(tx, &k)?;
-            tx.delete(IMPORTS, &k.store_key())?;
+            let arn = k.arn.clone();
+            if multi_region {
+                // New material reaches the replicas' lists; the primary's pending material
+                // waits until every replica has imported it.
+                crate::multiregion::settle_imported(&mut set);
+            } else {
+                set[me].sync_imported();
+            }
+            for c in &set {
+                crate::record::put_key(tx, c)?;
+            }
+            tx.delete(IMPORTS, &set[me].store_key())?;
             Ok(m::ImportKeyMaterialResponse {
-                key_id: Some(k.arn.clone()),
+                key_id: Some(arn),
                 key_material_id: Some(public_material_id(&id)),
             })
         })
@@ -455,11 +481,11 @@ impl KmsService {
     ) -> R<m::DeleteImportedKeyMaterialResponse> {
         let k = self.lookup(ctx, &input.key_id)?;
         require_external(&k)?;
-        let out = self.update_key(ctx, &input.key_id, move |k| {
+        let out = self.with_related(ctx, &input.key_id, move |set, me| {
+            let k = &set[me];
             if k.state == m::KeyState::PendingDeletion {
                 return Err(k.invalid_state());
             }
-            k.migrate_imported();
             let target = match input.key_material_id {
                 Some(id) => id,
                 None => k
@@ -468,26 +494,36 @@ impl KmsService {
                     .map(public_material_id)
                     .unwrap_or_default(),
             };
-            let Some(i) = k
+            let Some(rec) = k
                 .imported
                 .iter()
-                .position(|r| public_material_id(&r.id) == target)
+                .find(|r| public_material_id(&r.id) == target)
             else {
                 return Err(m::not_found_exception(format!(
                     "Key material {target} does not exist for {}.",
                     k.arn
                 )));
             };
-            // Material pending rotation is not yet the key's: it goes entirely.
-            if k.imported[i].state == m::KeyMaterialState::PendingRotation {
-                k.imported.remove(i);
-            } else {
-                k.imported[i].material = None;
-                k.imported[i].valid_to = None;
+            let id = rec.id.clone();
+            let pending = matches!(
+                rec.state,
+                m::KeyMaterialState::PendingRotation
+                    | m::KeyMaterialState::PendingMultiRegionImportAndRotation
+            );
+            let arn = k.arn.clone();
+            if pending && !crate::multiregion::is_replica(k) {
+                // Material pending rotation is not yet the key's: it goes entirely, from the
+                // replicas of a multi-Region primary too.
+                for c in set.iter_mut() {
+                    c.imported.retain(|r| r.id != id);
+                }
+            } else if let Some(r) = set[me].imported.iter_mut().find(|r| r.id == id) {
+                // A replica's pending material stays associated (its primary has it).
+                r.material = None;
+                r.valid_to = None;
             }
-            k.sync_imported();
             Ok(m::DeleteImportedKeyMaterialResponse {
-                key_id: Some(k.arn.clone()),
+                key_id: Some(arn),
                 key_material_id: (!target.is_empty()).then_some(target),
             })
         })?;
@@ -496,40 +532,85 @@ impl KmsService {
     }
 
     /// On-demand rotation of a symmetric `EXTERNAL` key: the material imported as
-    /// `NEW_KEY_MATERIAL` (state `PENDING_ROTATION`) becomes current.
+    /// `NEW_KEY_MATERIAL` (state `PENDING_ROTATION`) becomes current. A multi-Region key is
+    /// rotated through its primary, once every replica has imported that material, and all
+    /// related keys rotate together.
     pub(crate) fn rotate_imported(&self, ctx: &RequestContext, raw: &str, max: u32) -> R<String> {
-        let k = self.lookup(ctx, raw)?;
-        let arn = self.update_key(ctx, raw, move |k| {
+        self.with_related(ctx, raw, move |set, me| {
+            let k = &set[me];
             k.require_usable()?;
-            k.migrate_imported();
-            let Some(p) = k.imported.iter().position(|r| {
-                r.state == m::KeyMaterialState::PendingRotation && r.material.is_some()
+            if let Some(mrk) = k.multi_region.as_ref().filter(|x| x.primary_region != k.region) {
+                return Err(m::unsupported_operation_exception(format!(
+                    "{} is a replica key: rotate its primary key (in {}), which rotates every related key.",
+                    k.arn, mrk.primary_region
+                )));
+            }
+            let Some(rec) = k.imported.iter().find(|r| {
+                matches!(
+                    r.state,
+                    m::KeyMaterialState::PendingRotation
+                        | m::KeyMaterialState::PendingMultiRegionImportAndRotation
+                ) && r.material.is_some()
             }) else {
                 return Err(m::kms_invalid_state_exception(format!(
                     "{} has no imported key material in PENDING_ROTATION state: import new key material (ImportType NEW_KEY_MATERIAL) first.",
                     k.arn
                 )));
             };
+            if rec.state == m::KeyMaterialState::PendingMultiRegionImportAndRotation {
+                return Err(m::kms_invalid_state_exception(format!(
+                    "Key material {} of {} is in PENDING_MULTI_REGION_IMPORT_AND_ROTATION state: import it into every replica key (ImportType EXISTING_KEY_MATERIAL) first.",
+                    public_material_id(&rec.id),
+                    k.arn
+                )));
+            }
             if k.on_demand_rotations >= max {
                 return Err(m::limit_exceeded_exception(format!(
                     "{} has reached the maximum number of on-demand rotations ({max}).",
                     k.arn
                 )));
             }
-            k.on_demand_rotations += 1;
-            for r in &mut k.imported {
-                if r.state == m::KeyMaterialState::Current {
-                    r.state = m::KeyMaterialState::NonCurrent;
+            let (id, arn, at) = (rec.id.clone(), k.arn.clone(), now());
+            for c in set.iter_mut() {
+                if !c.imported.iter().any(|r| r.id == id) {
+                    continue;
+                }
+                c.on_demand_rotations += 1;
+                for r in &mut c.imported {
+                    if r.id == id {
+                        r.state = m::KeyMaterialState::Current;
+                        r.rotation_date = Some(at);
+                    } else if r.state == m::KeyMaterialState::Current {
+                        r.state = m::KeyMaterialState::NonCurrent;
+                    }
                 }
             }
-            let r = &mut k.imported[p];
-            r.state = m::KeyMaterialState::Current;
-            r.rotation_date = Some(now());
-            k.sync_imported();
-            Ok(k.arn.clone())
-        })?;
-        self.cache.forget(&k);
-        Ok(arn)
+            Ok(arn)
+        })
+    }
+
+    /// Reads the key `raw` names with its related multi-Region copies, applies `f` to them
+    /// (`set[me]` is the key), settles their imported materials and stores them all, in one
+    /// transaction.
+    fn with_related<T: Send + 'static>(
+        &self,
+        ctx: &RequestContext,
+        raw: &str,
+        f: impl FnOnce(&mut [KeyRecord], usize) -> R<T> + Send + 'static,
+    ) -> R<T> {
+        let ctx = ctx.clone();
+        let raw = raw.to_string();
+        self.write(move |tx| {
+            let k = resolve(tx, &ctx, &raw)?;
+            let (mut set, me) = crate::multiregion::with_copies(tx, k)?;
+            crate::multiregion::settle_imported(&mut set);
+            let out = f(&mut set, me)?;
+            crate::multiregion::settle_imported(&mut set);
+            for c in &set {
+                crate::record::put_key(tx, c)?;
+            }
+            Ok(out)
+        })
     }
 
     /// The entries of `ListKeyRotations` for an `EXTERNAL` key: the materials made current by
@@ -571,15 +652,15 @@ impl KmsService {
         }
         let ctx = k.scope_context();
         let id = k.key_id.clone();
-        self.update_key(&ctx, &id, move |k| {
-            k.migrate_imported();
-            for r in &mut k.imported {
+        // Through the related keys: a replica's expired copy of pending material puts its
+        // primary back to waiting.
+        self.with_related(&ctx, &id, move |set, me| {
+            for r in &mut set[me].imported {
                 if r.material.is_some() && r.valid_to.is_some_and(|t| t <= at) {
                     r.material = None;
                     r.valid_to = None;
                 }
             }
-            k.sync_imported();
             Ok(())
         })?;
         self.cache.forget(k);

@@ -171,7 +171,39 @@ impl KmsService {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(blob_b64)
             .ok()?;
-        let h = blob::header(&bytes).ok()?;
+        self.blob_owner_of(region, &bytes)
+    }
+
+    /// The scope of the account owning the key a request names, when that is another account
+    /// of this node (the caller unchanged): a key or alias ARN of that account, or, when the
+    /// request names the key by its bare id or not at all, the owner of the key the symmetric
+    /// ciphertext `blob` names. ReEncrypt scopes its source and destination keys apart.
+    pub(crate) fn owner_ctx(
+        &self,
+        ctx: &RequestContext,
+        raw: Option<&str>,
+        blob: Option<&[u8]>,
+    ) -> Option<RequestContext> {
+        if let Some(raw) = raw {
+            if raw.starts_with("arn:") {
+                return ctx.owner_scope(raw, "kms");
+            }
+        }
+        let h = blob::header(blob?).ok()?;
+        let ids = crate::multiregion::ids_of(h.key_id);
+        if raw.is_some_and(|r| !ids.iter().any(|id| id == r)) {
+            return None;
+        }
+        let owner = self.blob_owner_of(&ctx.region, blob?)?;
+        (owner != ctx.account_id).then(|| {
+            let mut owned = ctx.clone();
+            owned.account_id = owner;
+            owned
+        })
+    }
+
+    fn blob_owner_of(&self, region: &str, bytes: &[u8]) -> Option<String> {
+        let h = blob::header(bytes).ok()?;
         crate::multiregion::ids_of(h.key_id)
             .into_iter()
             .find_map(|id| {
@@ -747,8 +779,20 @@ impl Kms for KmsService {
         let blob_in = input.ciphertext_blob.ok_or_else(invalid_ciphertext)?;
         let src_ctx = input.source_encryption_context.unwrap_or_default();
         grants::check_tokens(input.grant_tokens.as_deref())?;
+        // Either key may belong to another account of this node (named by ARN; the source
+        // also by the ciphertext): each is found in its owner's scope.
+        let src_scope = self.owner_ctx(
+            ctx,
+            input.source_key_id.as_deref(),
+            Some(blob_in.as_bytes()),
+        );
+        let dst_scope = self.owner_ctx(ctx, Some(&input.destination_key_id), None);
+        let (sctx, dctx) = (
+            src_scope.as_ref().unwrap_or(ctx),
+            dst_scope.as_ref().unwrap_or(ctx),
+        );
         let named = match &input.source_key_id {
-            Some(raw) => Some(self.lookup(ctx, raw)?),
+            Some(raw) => Some(self.lookup(sctx, raw)?),
             None => None,
         };
         // An RSA source or destination key (AWS re-encrypts between any encryption keys; an
@@ -764,7 +808,7 @@ impl Kms for KmsService {
             }
             named => {
                 symmetric::check_algorithm(input.source_encryption_algorithm)?;
-                let (pt, k) = self.decrypt_blob(ctx, blob_in.as_bytes(), named, &src_ctx)?;
+                let (pt, k) = self.decrypt_blob(sctx, blob_in.as_bytes(), named, &src_ctx)?;
                 let material = blob_material_id(blob_in.as_bytes());
                 (
                     pt,
@@ -775,7 +819,7 @@ impl Kms for KmsService {
             }
         };
         let dst_ctx = input.destination_encryption_context.unwrap_or_default();
-        let dst = self.lookup(ctx, &input.destination_key_id)?;
+        let dst = self.lookup(dctx, &input.destination_key_id)?;
         let (b, dst_alg) = if dst.is_symmetric() {
             symmetric::check_algorithm(input.destination_encryption_algorithm)?;
             let b = self.encrypt_with(&dst, &dst_ctx, &pt, "ReEncrypt")?;

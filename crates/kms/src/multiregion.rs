@@ -2,7 +2,7 @@
 //! sealed for its own ARN), `ReplicateKey` into the Regions this node serves,
 //! `UpdatePrimaryRegion`. A ciphertext made in one Region decrypts in any Region that holds a
 //! replica, because blobs name keys by id and material id, never by Region.
-use crate::record::{key_arn, metadata, now, resolve, KeyRecord, TagRec, KEYS};
+use crate::record::{key_arn, metadata, now, resolve, ImportedRec, KeyRecord, TagRec, KEYS};
 use crate::{internal, KmsError, KmsService, TxR, R};
 use rampart_core::{AwsError, RequestContext};
 use rampart_model::kms as m;
@@ -60,6 +60,100 @@ pub(crate) fn copies(tx: &mut dyn Tx, k: &KeyRecord) -> TxR<Vec<KeyRecord>> {
         }
     }
     Ok(out)
+}
+
+/// `k` and, for a multi-Region key, every related copy (read in `tx`), with the index of `k`.
+pub(crate) fn with_copies(tx: &mut dyn Tx, k: KeyRecord) -> TxR<(Vec<KeyRecord>, usize)> {
+    let mut set = copies(tx, &k)?;
+    let me = match set.iter().position(|c| c.region == k.region) {
+        Some(i) => i,
+        None => {
+            set.push(k);
+            set.len() - 1
+        }
+    };
+    Ok((set, me))
+}
+
+/// Whether `k` is the replica of a multi-Region key.
+pub(crate) fn is_replica(k: &KeyRecord) -> bool {
+    k.multi_region
+        .as_ref()
+        .is_some_and(|m| m.primary_region != k.region)
+}
+
+/// Brings the imported-material associations of related multi-Region keys in line (`copies`
+/// is every copy, read in one transaction): each replica knows every material its primary has
+/// associated (without the material itself: each related key imports its own copy), a
+/// replica's pending material shows `PENDING_ROTATION`, and the primary's shows
+/// `PENDING_MULTI_REGION_IMPORT_AND_ROTATION` until every replica has imported it, then
+/// `PENDING_ROTATION`. Key states follow ([`KeyRecord::sync_imported`]).
+pub(crate) fn settle_imported(copies: &mut [KeyRecord]) {
+    use m::KeyMaterialState as S;
+    let Some(p) = copies.iter().position(|c| !is_replica(c)) else {
+        return;
+    };
+    if copies[p].origin != m::OriginType::External {
+        return;
+    }
+    for c in copies.iter_mut() {
+        c.migrate_imported();
+    }
+    let primary = copies[p].imported.clone();
+    for (i, c) in copies.iter_mut().enumerate() {
+        if i == p {
+            continue;
+        }
+        for rec in &primary {
+            if c.imported.iter().any(|r| r.id == rec.id) {
+                continue;
+            }
+            c.imported.push(ImportedRec {
+                id: rec.id.clone(),
+                description: rec.description.clone(),
+                state: rec.state,
+                expiration_model: None,
+                valid_to: None,
+                material: None,
+                rotation_date: rec.rotation_date,
+            });
+        }
+        for r in &mut c.imported {
+            if r.state == S::PendingMultiRegionImportAndRotation {
+                r.state = S::PendingRotation;
+            }
+        }
+    }
+    let held = |id: &str, copies: &[KeyRecord]| {
+        copies.iter().enumerate().all(|(i, c)| {
+            i == p
+                || c.imported
+                    .iter()
+                    .any(|r| r.id == id && r.material.is_some())
+        })
+    };
+    let pending: Vec<(usize, bool)> = copies[p]
+        .imported
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            matches!(
+                r.state,
+                S::PendingRotation | S::PendingMultiRegionImportAndRotation
+            )
+        })
+        .map(|(j, r)| (j, held(&r.id, copies)))
+        .collect();
+    for (j, everywhere) in pending {
+        copies[p].imported[j].state = if everywhere {
+            S::PendingRotation
+        } else {
+            S::PendingMultiRegionImportAndRotation
+        };
+    }
+    for c in copies.iter_mut() {
+        c.sync_imported();
+    }
 }
 
 pub(crate) fn configuration(k: &KeyRecord) -> Option<m::MultiRegionConfiguration> {
@@ -205,12 +299,18 @@ impl KmsService {
             mrk.regions.push(replica.region.clone());
             let mut replica = replica;
             replica.multi_region = Some(mrk.clone());
-            for mut c in copies(tx, &primary)? {
+            let mut all = copies(tx, &primary)?;
+            all.push(replica);
+            for c in &mut all {
                 c.multi_region = Some(mrk.clone());
-                crate::record::put_key(tx, &c)?;
             }
-            crate::record::put_key(tx, &replica)?;
-            Ok(replica)
+            // The replica learns the materials its primary has associated (to import each).
+            settle_imported(&mut all);
+            for c in &all {
+                crate::record::put_key(tx, c)?;
+            }
+            all.pop()
+                .ok_or_else(|| KmsError::Aws(internal("replica record")))
         })?;
         Ok(m::ReplicateKeyResponse {
             replica_key_metadata: Some(metadata(&saved)),
@@ -244,9 +344,13 @@ impl KmsService {
                 .into());
             }
             mrk.primary_region = input.primary_region.clone();
-            for mut c in copies(tx, &k)? {
+            let mut all = copies(tx, &k)?;
+            for c in &mut all {
                 c.multi_region = Some(mrk.clone());
-                crate::record::put_key(tx, &c)?;
+            }
+            settle_imported(&mut all);
+            for c in &all {
+                crate::record::put_key(tx, c)?;
             }
             Ok(())
         })
@@ -294,11 +398,17 @@ impl KmsService {
         };
         let mut mrk = mrk.clone();
         mrk.regions.retain(|r| *r != k.region);
-        for mut c in copies(tx, k)? {
-            if c.region != k.region {
-                c.multi_region = Some(mrk.clone());
-                crate::record::put_key(tx, &c)?;
-            }
+        let mut rest: Vec<KeyRecord> = copies(tx, k)?
+            .into_iter()
+            .filter(|c| c.region != k.region)
+            .collect();
+        for c in &mut rest {
+            c.multi_region = Some(mrk.clone());
+        }
+        // Material pending in the primary may now be held by every remaining replica.
+        settle_imported(&mut rest);
+        for c in &rest {
+            crate::record::put_key(tx, c)?;
         }
         Ok(())
     }

@@ -69,7 +69,8 @@ pub(crate) struct ImportedRec {
     pub id: String,
     #[serde(default)]
     pub description: Option<String>,
-    /// `CURRENT`, `NON_CURRENT` or `PENDING_ROTATION`.
+    /// `CURRENT`, `NON_CURRENT`, `PENDING_ROTATION` or (a multi-Region primary's, until
+    /// every replica has it) `PENDING_MULTI_REGION_IMPORT_AND_ROTATION`.
     pub state: m::KeyMaterialState,
     pub expiration_model: Option<m::ExpirationModelType>,
     pub valid_to: Option<f64>,
@@ -190,12 +191,18 @@ impl KeyRecord {
     }
 
     /// Derives the usable materials (non-current ones in order, the current one last), the
-    /// current material's id and expiry, and the key state (`PendingImport` exactly while the
-    /// current material is not imported) from `imported`.
+    /// current material's id and expiry, and the key state (`PendingImport` exactly while a
+    /// material permanently associated with the key, current or not, is not imported, as AWS
+    /// documents) from `imported`.
     pub fn sync_imported(&mut self) {
         use m::KeyMaterialState as S;
         let current = self.imported.iter().find(|r| r.state == S::Current);
-        let current_in = current.is_some_and(|r| r.material.is_some());
+        let current_in = current.is_some()
+            && self
+                .imported
+                .iter()
+                .filter(|r| matches!(r.state, S::Current | S::NonCurrent))
+                .all(|r| r.material.is_some());
         self.imported_id = current.map(|r| r.id.clone());
         self.valid_to = current.and_then(|r| r.valid_to);
         self.expiration_model = current.and_then(|r| r.expiration_model);

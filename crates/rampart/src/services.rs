@@ -45,28 +45,16 @@ const KMS_CROSS_ACCOUNT: &[&str] = &[
 ];
 
 /// For a request naming a resource of another account of this node by its ARN (`field` of
-/// `input`, in the request's region): the request's context in the owner's scope, the caller
-/// unchanged. The service then finds the resource where it lives and the authorizer, seeing
-/// owner and caller differ, requires both the resource's policy and the caller's own.
+/// `input`): the request's context in the owner's scope, the caller unchanged. The service
+/// then finds the resource where it lives and the authorizer, seeing owner and caller differ,
+/// requires both the resource's policy and the caller's own.
 fn owner_scope(
     ctx: &RequestContext,
     input: &Value,
     field: &str,
     service: &str,
 ) -> Option<RequestContext> {
-    let arn = input.get(field)?.as_str()?;
-    let rest = arn.strip_prefix("arn:aws:")?.strip_prefix(service)?;
-    let mut parts = rest.strip_prefix(':')?.splitn(3, ':');
-    let (region, account) = (parts.next()?, parts.next()?);
-    if region != ctx.region
-        || account == ctx.account_id
-        || !rampart_core::ids::is_account_id(account)
-    {
-        return None;
-    }
-    let mut owned = ctx.clone();
-    owned.account_id = account.to_string();
-    Some(owned)
+    ctx.owner_scope(input.get(field)?.as_str()?, service)
 }
 
 /// A request moved into another account's scope whose resource was not found (or not yet):
