@@ -2,7 +2,6 @@
 //! policy required, as on AWS), KMS's condition keys, and a grant that allows the call.
 use crate::record::{self, alias_arn, parse_key_ref, KeyRecord, KeyRef};
 use crate::{blob, KmsService, R};
-use base64::Engine as _;
 use rampart_core::{RequestContext, ResourceAccess};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -63,11 +62,14 @@ fn context_map(v: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The header of the ciphertext blob (base64 in the JSON input) `member` holds.
+fn blob_header(input: &Value, member: &str) -> Option<blob::Header> {
+    blob::header_b64(input.get(member)?.as_str()?).ok()
+}
+
 /// The key id a ciphertext blob (base64 in the JSON input) names.
 fn blob_key(input: &Value, member: &str) -> Option<String> {
-    let b64 = input.get(member)?.as_str()?;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-    blob::header(&bytes).ok().map(|h| h.key_id.to_string())
+    blob_header(input, member).map(|h| h.key_id.to_string())
 }
 
 /// A key another account of this node does not have (or not yet): refused as a cross-account
@@ -131,12 +133,12 @@ impl KmsService {
             }
             "ReEncrypt" => {
                 // Each key in its owner's scope: either may be another account's.
-                let blob = input
-                    .get("CiphertextBlob")
-                    .and_then(Value::as_str)
-                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
                 let src_raw = s("SourceKeyId");
-                let sctx = self.owner_ctx(ctx, src_raw.as_deref(), blob.as_deref());
+                let sctx = self.owner_ctx(
+                    ctx,
+                    src_raw.as_deref(),
+                    blob_header(input, "CiphertextBlob"),
+                );
                 let src = src_raw
                     .clone()
                     .or_else(|| blob_key(input, "CiphertextBlob"));

@@ -52,6 +52,23 @@ pub fn header(blob: &[u8]) -> Result<Header, BlobError> {
     })
 }
 
+/// Reads the header of a blob given in base64 (as requests carry it), decoding only as much
+/// of it as the header needs; the rest is not examined.
+pub fn header_b64(b64: &str) -> Result<Header, BlobError> {
+    use base64::Engine as _;
+    // Whole 4-character groups covering OVERHEAD bytes; a longer blob has no padding there.
+    let need = OVERHEAD.div_ceil(3) * 4;
+    let part = if b64.len() > need {
+        b64.get(..need).ok_or(BlobError::Malformed)?
+    } else {
+        b64
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(part)
+        .map_err(|_| BlobError::Malformed)?;
+    header(&bytes)
+}
+
 /// The injective encoding of an encryption context: a count, then each pair in key order,
 /// key and value each prefixed with its length (u32, big-endian).
 pub fn encode_context(ctx: &BTreeMap<String, String>) -> Vec<u8> {

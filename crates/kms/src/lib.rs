@@ -168,10 +168,7 @@ impl KmsService {
     /// The account owning the key the symmetric ciphertext `blob_b64` (base64) names in
     /// `region`, for a Decrypt from another account that names no key (as AWS finds it).
     pub fn blob_owner(&self, region: &str, blob_b64: &str) -> Option<String> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(blob_b64)
-            .ok()?;
-        self.blob_owner_of(region, &bytes)
+        self.blob_owner_of(region, blob::header_b64(blob_b64).ok()?)
     }
 
     /// The scope of the account owning the key a request names, when that is another account
@@ -182,19 +179,19 @@ impl KmsService {
         &self,
         ctx: &RequestContext,
         raw: Option<&str>,
-        blob: Option<&[u8]>,
+        blob: Option<blob::Header>,
     ) -> Option<RequestContext> {
         if let Some(raw) = raw {
             if raw.starts_with("arn:") {
                 return ctx.owner_scope(raw, "kms");
             }
         }
-        let h = blob::header(blob?).ok()?;
+        let h = blob?;
         let ids = crate::multiregion::ids_of(h.key_id);
         if raw.is_some_and(|r| !ids.iter().any(|id| id == r)) {
             return None;
         }
-        let owner = self.blob_owner_of(&ctx.region, blob?)?;
+        let owner = self.blob_owner_of(&ctx.region, h)?;
         (owner != ctx.account_id).then(|| {
             let mut owned = ctx.clone();
             owned.account_id = owner;
@@ -202,8 +199,7 @@ impl KmsService {
         })
     }
 
-    fn blob_owner_of(&self, region: &str, bytes: &[u8]) -> Option<String> {
-        let h = blob::header(bytes).ok()?;
+    fn blob_owner_of(&self, region: &str, h: blob::Header) -> Option<String> {
         crate::multiregion::ids_of(h.key_id)
             .into_iter()
             .find_map(|id| {
@@ -784,7 +780,7 @@ impl Kms for KmsService {
         let src_scope = self.owner_ctx(
             ctx,
             input.source_key_id.as_deref(),
-            Some(blob_in.as_bytes()),
+            blob::header(blob_in.as_bytes()).ok(),
         );
         let dst_scope = self.owner_ctx(ctx, Some(&input.destination_key_id), None);
         let (sctx, dctx) = (

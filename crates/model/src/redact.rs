@@ -17,7 +17,7 @@ pub fn redact(svc: &ServiceModel, shape: ShapeId, v: &Value) -> Value {
 }
 
 /// `v` as CloudTrail records it in `requestParameters` / `responseElements`: sensitive values
-/// hidden, structure members in lowerCamelCase (`keyId`, `encryptionContext`; map keys are
+/// hidden, binary members (blobs) left out, structure members in lowerCamelCase (`keyId`, `encryptionContext`; map keys are
 /// data and stay as they are), timestamps in CloudTrail's `Nov 25, 2026, 3:04:05 PM` form, and
 /// members the model does not define left out (they are not part of the API, and could carry
 /// anything).
@@ -40,6 +40,9 @@ fn view(svc: &ServiceModel, shape: ShapeId, v: &Value, trail: bool) -> Value {
             let mut out = serde_json::Map::with_capacity(o.len());
             for (k, x) in o {
                 let (key, shown) = match members.iter().find(|m| m.name == k) {
+                    // Binary payloads (ciphertexts, plaintexts, messages, signatures) are left
+                    // out of the trail altogether, as CloudTrail omits them.
+                    Some(m) if trail && matches!(svc.shape(m.shape).kind, Kind::Blob) => continue,
                     Some(m)
                         if (m.sensitive || HIDDEN_MEMBERS.contains(&k.as_str()))
                             && !x.is_null() =>

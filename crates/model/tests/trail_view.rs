@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The CloudTrail view of request parameters: redaction, lowerCamelCase members, map keys kept,
 //! undefined members dropped, timestamps in CloudTrail's form.
-use rampart_model::{kms, trail_view, REDACTED};
+use rampart_model::{kms, trail_view};
 use serde_json::json;
 
 #[test]
@@ -17,8 +17,21 @@ fn encrypt_request_as_cloudtrail_records_it() {
     let out = trail_view(svc, shape, &v);
     assert_eq!(
         out,
-        json!({"keyId": "alias/app", "plaintext": REDACTED, "encryptionContext": {"TenantId": "t1", "Purpose": "x"}})
+        json!({"keyId": "alias/app", "encryptionContext": {"TenantId": "t1", "Purpose": "x"}})
     );
+}
+
+#[test]
+fn ciphertexts_are_left_out() {
+    // "The ciphertext in the request and the plaintext in the response are omitted."
+    let svc = &kms::SERVICE;
+    let shape = svc.shape_id("DecryptRequest").unwrap();
+    let out = trail_view(
+        svc,
+        shape,
+        &json!({"CiphertextBlob": "AQID", "EncryptionContext": {"a": "b"}}),
+    );
+    assert_eq!(out, json!({"encryptionContext": {"a": "b"}}));
 }
 
 #[test]

@@ -16,6 +16,9 @@ fuzz_target!(|data: &[u8]| {
         ctx.insert(String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned());
     }
     let _ = blob::header(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = blob::header_b64(text);
+    }
     assert!(blob::open(data, &KEY, &ctx).is_err() || data.len() >= blob::OVERHEAD);
     // Round trip, then flip one byte chosen by the input: the flipped blob never opens.
     let sealed = blob::seal(Uuid::from_bytes([1; 16]), Uuid::from_bytes([2; 16]), &KEY, &ctx, data)

@@ -76,3 +76,25 @@ fn garbage_and_truncation_fail() {
     rampart_core::ids::random_bytes(&mut other);
     assert_eq!(open(&b, &other, &c), Err(BlobError::Unauthentic));
 }
+
+#[test]
+fn header_from_base64_prefix() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ctx = BTreeMap::new();
+    for len in [0usize, 1, 2, 3, 4096] {
+        let sealed = seal(
+            Uuid::from_bytes([1; 16]),
+            Uuid::from_bytes([2; 16]),
+            &[7u8; 32],
+            &ctx,
+            &vec![9u8; len],
+        )
+        .unwrap();
+        let text = b64.encode(&sealed);
+        assert_eq!(header_b64(&text).unwrap(), header(&sealed).unwrap());
+    }
+    assert!(header_b64("").is_err());
+    assert!(header_b64("not base64 at all!").is_err());
+    assert!(header_b64(&b64.encode([1u8; 20])).is_err());
+}
