@@ -668,3 +668,146 @@ def test_challenge_and_captcha_issue_tokens(server, upstream):
     status, headers, _ = get(port, "/.well-known/rampart-waf/captcha", method="POST", headers=form,
                              body=f"nonce={n}&answer={answer}&return=%2F%2Fevil.example%2F")
     assert status == 303 and headers["location"] == "/"
+
+
+NODE_HARNESS = r"""
+// Loads the proxy's jsapi.js (which carries challenge.js) into Node's fetch/WebCrypto globals,
+// as a page of the protected site would, and drives AwsWafIntegration and AwsWafCaptcha.
+const [port, apiKey] = process.argv.slice(2);
+const origin = `http://127.0.0.1:${port}`;
+const sdk = origin + "/.well-known/rampart-waf/";
+globalThis.window = globalThis;
+globalThis.location = { href: origin + "/" };
+function container() {
+  const input = { value: "" };
+  let submit = null;
+  const form = { addEventListener: (_, fn) => { submit = fn; }, querySelector: () => input };
+  return {
+    style: {}, html: "",
+    set innerHTML(h) { this.html = h; }, get innerHTML() { return this.html; },
+    querySelector: () => form,
+    chars() { return [...this.html.matchAll(/<text [^>]*>(.)<\/text>/g)].map(m => m[1]).join(""); },
+    answer(text) { input.value = text; submit({ preventDefault() {} }); },
+  };
+}
+(async () => {
+  const r = await fetch(sdk + "jsapi.js");
+  globalThis.document = { currentScript: { src: sdk + "jsapi.js" } };
+  (0, eval)(await r.text());
+  const out = { script: r.headers.get("content-type") };
+  out.bare = (await fetch(origin + "/app/data", { headers: { Accept: "application/json" } })).status;
+  const token = await AwsWafIntegration.getToken();
+  out.hasToken = AwsWafIntegration.hasToken();
+  out.sameToken = (await AwsWafIntegration.getToken()) === token;
+  out.app = (await AwsWafIntegration.fetch(origin + "/app/data", { headers: { Accept: "application/json" } })).status;
+  out.loginBefore = (await AwsWafIntegration.fetch(origin + "/login")).status;
+  out.badKey = await new Promise(res => AwsWafCaptcha.renderCaptcha(container(), {
+    apiKey: "not-a-key", onSuccess: () => res("success"), onError: e => res(e.kind + " " + e.statusCode) }));
+  const events = [];
+  const c = container();
+  const captchaToken = await new Promise((res, rej) => {
+    let loads = 0;
+    AwsWafCaptcha.renderCaptcha(c, {
+      apiKey,
+      onLoad: () => { loads++; events.push("load"); c.answer(loads === 1 ? "WRONG1" : c.chars().toLowerCase()); },
+      onPuzzleIncorrect: () => events.push("incorrect"),
+      onPuzzleCorrect: () => events.push("correct"),
+      onSuccess: res,
+      onError: e => rej(e),
+    });
+  });
+  out.events = events;
+  out.captchaToken = captchaToken !== token && AwsWafIntegration.hasToken();
+  out.loginAfter = (await AwsWafIntegration.fetch(origin + "/login")).status;
+  console.log(JSON.stringify(out));
+})().catch(e => { console.error(e && e.stack || e); process.exit(1); });
+"""
+
+
+def test_javascript_integration_for_single_page_applications(server, upstream, tmp_path):
+    """The JavaScript integration AWS WAF gives single-page applications, served by the proxy:
+    challenge.js (AwsWafIntegration: getToken, hasToken, fetch with the x-aws-waf-token header)
+    and jsapi.js (AwsWafCaptcha.renderCaptcha with an API key naming the page's domain). Driven
+    over HTTP, and by the scripts themselves under Node.js when it is installed."""
+    import hashlib
+
+    waf = client(server, "wafv2")
+    proxy, port = create_proxy(server, upstream)
+    prefix = lambda p: {"ByteMatchStatement": {"SearchString": p.encode(), "PositionalConstraint": "STARTS_WITH",  # noqa: E731
+                                               "FieldToMatch": {"UriPath": {}},
+                                               "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
+    acl = web_acl(waf, [
+        {"Name": "challenge-app", "Priority": 0, "Statement": prefix("/app"), "Action": {"Challenge": {}},
+         "VisibilityConfig": VC("challenge-app")},
+        {"Name": "captcha-login", "Priority": 1, "Statement": prefix("/login"), "Action": {"Captcha": {}},
+         "VisibilityConfig": VC("captcha-login")},
+    ])
+    waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=proxy)
+    got = waf.get_web_acl(Name=acl["Name"], Scope="REGIONAL", Id=acl["Id"])
+    assert got["ApplicationIntegrationURL"] == "/.well-known/rampart-waf/"
+    plain = web_acl(waf, [])
+    assert "ApplicationIntegrationURL" not in waf.get_web_acl(Name=plain["Name"], Scope="REGIONAL", Id=plain["Id"])
+    key = waf.create_api_key(Scope="REGIONAL", TokenDomains=["shop.example", "127.0.0.1"])["APIKey"]
+    other = waf.create_api_key(Scope="REGIONAL", TokenDomains=["elsewhere.example"])["APIKey"]
+    assert waf.list_api_keys(Scope="REGIONAL")["ApplicationIntegrationURL"] == "/.well-known/rampart-waf/"
+
+    sdk = "/.well-known/rampart-waf/"
+    status, headers, body = get(port, sdk + "challenge.js")
+    assert status == 200 and headers["content-type"].startswith("application/javascript")
+    assert b"AwsWafIntegration" in body and b"AwsWafCaptcha" not in body
+    assert b"AwsWafCaptcha" in get(port, sdk + "jsapi.js")[2]
+    assert get(port, sdk + "no-such-file.js")[0] == 200  # not the SDK's: through the web ACL to the app
+
+    # The silent challenge over HTTP: inputs, proof of work, a token in the body and a cookie.
+    assert get(port, sdk + "token")[0] == 404
+    inputs = json.loads(get(port, sdk + "inputs")[2])
+    counter = 0
+    while int.from_bytes(hashlib.sha256(f"{inputs['nonce']}:{counter}".encode()).digest(), "big") >> (256 - inputs["bits"]):
+        counter += 1
+    status, headers, body = get(port, sdk + "challenge", method="POST",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                body=f"nonce={inputs['nonce']}&counter={counter}")
+    token = json.loads(body)["token"]
+    assert status == 200 and f"aws-waf-token={token}" in headers["set-cookie"]
+    api = {"Accept": "application/json"}
+    assert get(port, "/app/data", headers=api)[0] == 202
+    assert get(port, "/app/data", headers={**api, "x-aws-waf-token": token})[0] == 200
+    assert get(port, "/app/data", headers={**api, "x-aws-waf-token": "9" + token[1:]})[0] == 202
+    assert json.loads(get(port, sdk + "token", headers={"Cookie": f"aws-waf-token={token}"})[2])["token"]
+
+    # The CAPTCHA API: only with an API key naming the site's domain (or a parent of it).
+    site = {"Host": "www.shop.example"}
+    assert get(port, sdk + "captcha/problem", headers=site)[0] == 403
+    assert get(port, sdk + f"captcha/problem?api_key={other}", headers=site)[0] == 403
+    assert get(port, sdk + f"captcha/problem?api_key={key}", headers={"Host": "shop.example.evil"})[0] == 403
+    status, _, body = get(port, sdk + f"captcha/problem?api_key={key}", headers=site)
+    problem = json.loads(body)
+    answer = "".join(re.findall(r"<text [^>]*>(.)</text>", problem["svg"]))
+    form = {**site, "Content-Type": "application/x-www-form-urlencoded"}
+    assert get(port, sdk + "captcha/verify", method="POST", headers=form,
+               body=f"api_key={key}&nonce={problem['nonce']}&answer=WRONG1")[0] == 405
+    assert get(port, sdk + "captcha/verify", method="POST", headers=form,
+               body=f"api_key={other}&nonce={problem['nonce']}&answer={answer}")[0] == 403
+    status, _, body = get(port, sdk + "captcha/verify", method="POST", headers=form,
+                          body=f"api_key={key}&nonce={problem['nonce']}&answer={answer}")
+    assert status == 200
+    solved = json.loads(body)["token"]
+    assert get(port, "/login", headers={"x-aws-waf-token": token})[0] == 405
+    assert get(port, "/login", headers={"x-aws-waf-token": solved})[0] == 200
+
+    # The scripts themselves, as a page would run them.
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed: the scripts were checked over HTTP only")
+    harness = tmp_path / "harness.js"
+    harness.write_text(NODE_HARNESS)
+    p = subprocess.run([node, str(harness), str(port), key], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out["script"].startswith("application/javascript")
+    assert (out["bare"], out["app"]) == (202, 200)
+    assert out["hasToken"] and out["sameToken"]
+    assert out["loginBefore"] == 405
+    assert out["badKey"] == "client_error 403"
+    assert out["events"] == ["load", "incorrect", "load", "correct"]
+    assert out["captchaToken"] and out["loginAfter"] == 200

@@ -23,6 +23,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::log::{self, Seen};
 use crate::token;
 use crate::{now_ms, Inner, ProxyRec};
+use rampart_waf::apikeys::INTEGRATION_PATH;
 
 /// Bodies larger than this are refused with 413 (the edge buffers what it forwards).
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -208,18 +209,24 @@ async fn handle(
     }
     wreq.body = body.to_vec();
 
-    // The token endpoints the interstitials post to.
-    if parts.method == http::Method::POST {
-        match parts.uri.path() {
-            token::CHALLENGE_PATH => return challenge_answer(&inner, &wreq, tls),
-            token::CAPTCHA_PATH => return captcha_answer(&inner, &wreq, tls),
-            _ => {}
+    // The token endpoints the interstitials post to, and the JavaScript integration: served
+    // by the proxy itself, before any rule (a Challenge rule must not challenge its own answer).
+    if let Some(rest) = parts.uri.path().strip_prefix(INTEGRATION_PATH) {
+        if let Some(resp) = integration(&inner, &rec, &parts.method, rest, &wreq, tls) {
+            return resp;
         }
     }
 
     let enforced = inner.enforcement(&rec.arn);
     let now = now_ms();
-    let token_state = inner.tokens.state(&wreq.cookies());
+    let cookies = wreq.cookies();
+    let token_state = inner.tokens.state(
+        cookies
+            .iter()
+            .filter(|(n, _)| n == token::COOKIE)
+            .map(|(_, v)| v.as_str())
+            .chain(wreq.header_values(token::HEADER)),
+    );
     let verdict = enforced.as_ref().map(|e| {
         let env = EvalEnv {
             now_ms: now,
@@ -383,18 +390,155 @@ fn set_token(resp: &mut hyper::Response<Body>, token: &str, tls: bool) {
 }
 
 fn solve_times(inner: &Inner, req: &Request) -> (u64, u64) {
-    req.cookies()
+    let cookies = req.cookies();
+    let found = cookies
         .iter()
         .filter(|(n, _)| n == token::COOKIE)
-        .find_map(|(_, v)| inner.tokens.read(v))
-        .unwrap_or((0, 0))
+        .map(|(_, v)| v.as_str())
+        .chain(req.header_values(token::HEADER))
+        .find_map(|v| inner.tokens.read(v));
+    found.unwrap_or((0, 0))
 }
 
 fn now_s() -> u64 {
     now_ms() / 1000
 }
 
-/// A challenge's proof of work: a token whose challenge time is now.
+/// The interstitials' answers and the JavaScript integration (`rest`: the path after
+/// [`INTEGRATION_PATH`]); `None` for anything else there, which goes through the web ACL.
+fn integration(
+    inner: &Inner,
+    rec: &ProxyRec,
+    method: &http::Method,
+    rest: &str,
+    req: &Request,
+    tls: bool,
+) -> Option<hyper::Response<Body>> {
+    let get = method == http::Method::GET || method == http::Method::HEAD;
+    let post = method == http::Method::POST;
+    Some(match rest {
+        "challenge" if post => challenge_answer(inner, req, tls),
+        "captcha" if post => captcha_answer(inner, req, tls),
+        "captcha/verify" if post => captcha_verify(inner, rec, req, tls),
+        "challenge.js" if get => script(CHALLENGE_JS.to_string()),
+        "jsapi.js" if get => script(format!("{CHALLENGE_JS}\n{CAPTCHA_JS}")),
+        "inputs" if get => json_resp(
+            200,
+            serde_json::json!({"nonce": inner.tokens.challenge_nonce(), "bits": token::WORK_BITS}),
+        ),
+        // The token the request carries (an HttpOnly cookie the page's script can't read).
+        "token" if get => {
+            let (ch, ca) = solve_times(inner, req);
+            if ch == 0 && ca == 0 {
+                json_resp(404, serde_json::json!({"token": null}))
+            } else {
+                token_json(inner.tokens.token(ch, ca))
+            }
+        }
+        "captcha/problem" if get => {
+            if !api_key_allows(inner, rec, req, &query_of(req)) {
+                return Some(json_resp(403, serde_json::json!({"error": "forbidden"})));
+            }
+            let (nonce, answer) = inner.tokens.captcha();
+            json_resp(
+                200,
+                serde_json::json!({"nonce": nonce, "svg": token::captcha_svg(&answer), "ttl": 600}),
+            )
+        }
+        _ => return None,
+    })
+}
+
+const CHALLENGE_JS: &str = include_str!("sdk/challenge.js");
+const CAPTCHA_JS: &str = include_str!("sdk/captcha.js");
+
+fn script(body: String) -> hyper::Response<Body> {
+    let mut resp = hyper::Response::new(full(body));
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/javascript; charset=utf-8"),
+    );
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
+}
+
+fn json_resp(status: u16, v: serde_json::Value) -> hyper::Response<Body> {
+    let mut resp = hyper::Response::new(full(v.to_string()));
+    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+/// A token as the JavaScript integration takes it (and the same token as a cookie).
+fn token_json(token: String) -> hyper::Response<Body> {
+    json_resp(
+        200,
+        serde_json::json!({"token": token, "ttl": token::CLIENT_TTL_S}),
+    )
+}
+
+fn query_of(req: &Request) -> std::collections::HashMap<String, String> {
+    form_urlencoded::parse(req.query_string.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// Whether the `api_key` of `fields` is an API key of the proxy's account and region whose
+/// token domains cover the site the request came to (its `Host`).
+fn api_key_allows(
+    inner: &Inner,
+    rec: &ProxyRec,
+    req: &Request,
+    fields: &std::collections::HashMap<String, String>,
+) -> bool {
+    let Some(key) = fields.get("api_key") else {
+        return false;
+    };
+    let host = req.header_values("host").next().unwrap_or_default();
+    rampart_waf::apikeys::api_key_domains(&inner.store, &rec.account, &rec.region, key)
+        .is_some_and(|d| rampart_waf::apikeys::host_allowed(&d, host))
+}
+
+/// The CAPTCHA JavaScript API's answer: a token with a CAPTCHA time (405 for a wrong answer,
+/// as the interstitial's).
+fn captcha_verify(
+    inner: &Inner,
+    rec: &ProxyRec,
+    req: &Request,
+    tls: bool,
+) -> hyper::Response<Body> {
+    let f = form_of(req);
+    if !api_key_allows(inner, rec, req, &f) {
+        return json_resp(403, serde_json::json!({"error": "forbidden"}));
+    }
+    let ok = inner.tokens.check_captcha(
+        f.get("nonce").map(String::as_str).unwrap_or(""),
+        f.get("answer").map(String::as_str).unwrap_or(""),
+    );
+    if !ok {
+        return json_resp(405, serde_json::json!({"error": "incorrect"}));
+    }
+    let now = now_s();
+    let token = inner.tokens.token(now, now);
+    let mut resp = token_json(token.clone());
+    set_token(&mut resp, &token, tls);
+    resp
+}
+
+/// A challenge's proof of work: a token whose challenge time is now (in a cookie, and in the
+/// body for the JavaScript integration).
 fn challenge_answer(inner: &Inner, req: &Request, tls: bool) -> hyper::Response<Body> {
     let f = form_of(req);
     let ok = inner.tokens.check_challenge(
@@ -405,8 +549,9 @@ fn challenge_answer(inner: &Inner, req: &Request, tls: bool) -> hyper::Response<
         return alb_page(403, "Forbidden");
     }
     let (_, captcha_at) = solve_times(inner, req);
-    let mut resp = hyper::Response::new(full("ok\n"));
-    set_token(&mut resp, &inner.tokens.token(now_s(), captcha_at), tls);
+    let token = inner.tokens.token(now_s(), captcha_at);
+    let mut resp = token_json(token.clone());
+    set_token(&mut resp, &token, tls);
     resp
 }
 

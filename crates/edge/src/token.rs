@@ -17,6 +17,10 @@ use base64::Engine as _;
 use rampart_firewall::acl::TokenState;
 
 pub const COOKIE: &str = "aws-waf-token";
+/// The header the JavaScript integration's `AwsWafIntegration.fetch()` sends the token in.
+pub const HEADER: &str = "x-aws-waf-token";
+/// How long the JavaScript integration keeps a token before asking again (seconds).
+pub const CLIENT_TTL_S: u64 = 300;
 pub const CHALLENGE_PATH: &str = "/.well-known/rampart-waf/challenge";
 pub const CAPTCHA_PATH: &str = "/.well-known/rampart-waf/captcha";
 /// Leading zero bits a challenge answer must produce (about 65,000 hashes in a browser).
@@ -176,14 +180,11 @@ impl Tokens {
         Some((ch, ca))
     }
 
-    /// What the request's cookie says.
-    pub fn state(&self, cookies: &[(String, String)]) -> TokenState {
+    /// What the request's token says (`candidates`: the `aws-waf-token` cookies and
+    /// `x-aws-waf-token` headers it carries; the first valid one counts).
+    pub fn state<'a>(&self, candidates: impl IntoIterator<Item = &'a str>) -> TokenState {
         let now = now_s();
-        let Some((ch, ca)) = cookies
-            .iter()
-            .filter(|(n, _)| n == COOKIE)
-            .find_map(|(_, v)| self.read(v))
-        else {
+        let Some((ch, ca)) = candidates.into_iter().find_map(|v| self.read(v)) else {
             return TokenState::default();
         };
         let age = |t: u64| {
@@ -234,6 +235,23 @@ pub fn challenge_page(nonce: &str) -> String {
 
 /// The CAPTCHA interstitial: the characters drawn as distorted SVG text, and a form.
 pub fn captcha_page(nonce: &str, answer: &str, back_to: &str) -> String {
+    let svg = captcha_svg(answer);
+    format!(
+        r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Human verification</title></head>
+<body><p>Type the characters you see.</p>{svg}
+<form method="POST" action="{CAPTCHA_PATH}">
+<input type="hidden" name="nonce" value="{nonce}"><input type="hidden" name="return" value="{back}">
+<input name="answer" autocomplete="off" autofocus> <button type="submit">Continue</button>
+</form></body></html>
+"#,
+        nonce = esc(nonce),
+        back = esc(back_to)
+    )
+}
+
+/// A CAPTCHA's characters drawn as distorted SVG text.
+pub fn captcha_svg(answer: &str) -> String {
     let r = random::<64>();
     let mut svg = String::from(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="220" height="70" role="img" aria-label="characters to type">"#,
@@ -260,18 +278,7 @@ pub fn captcha_page(nonce: &str, answer: &str, back_to: &str) -> String {
         ));
     }
     svg.push_str("</svg>");
-    format!(
-        r#"<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Human verification</title></head>
-<body><p>Type the characters you see.</p>{svg}
-<form method="POST" action="{CAPTCHA_PATH}">
-<input type="hidden" name="nonce" value="{nonce}"><input type="hidden" name="return" value="{back}">
-<input name="answer" autocomplete="off" autofocus> <button type="submit">Continue</button>
-</form></body></html>
-"#,
-        nonce = esc(nonce),
-        back = esc(back_to)
-    )
+    svg
 }
 
 #[cfg(test)]
@@ -305,15 +312,14 @@ mod tests {
         assert!(t.check_captcha(&n, &a.to_lowercase()));
         assert!(!t.check_captcha(&n, "AAAAAA") || a == "AAAAAA");
         let tok = t.token(now_s(), 0);
-        let st = t.state(&[(COOKIE.to_string(), tok.clone())]);
+        let st = t.state([tok.as_str()]);
         assert_eq!(st.challenge_age_s, Some(0));
         assert_eq!(st.captcha_age_s, None);
         let mut forged = tok.clone();
         forged.replace_range(0..1, "9");
-        assert_eq!(
-            t.state(&[(COOKIE.to_string(), forged)]),
-            TokenState::default()
-        );
+        assert_eq!(t.state([forged.as_str()]), TokenState::default());
+        // The first valid candidate counts.
+        assert_eq!(t.state(["junk", tok.as_str()]).challenge_age_s, Some(0));
         let page = captcha_page(&n, &a, "/x?a=<b>");
         assert!(page.contains("/x?a=&lt;b&gt;"));
     }

@@ -5,11 +5,55 @@
 use crate::{invalid, nonexistent, page_limit, tx_err, WafService, R};
 use rampart_core::RequestContext;
 use rampart_model::wafv2 as m;
-use rampart_store::{StoreExt, TxError};
+use rampart_store::{Store, StoreExt, TxError};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// `<account>/<scope region>/<key>` -> [`ApiKeyRec`].
 const API_KEYS: &str = "waf_api_key";
+/// Where the JavaScript integration lives: every proxy serves it under this path of the
+/// protected site itself (`challenge.js`, `jsapi.js` and the endpoints they call), so a page
+/// loads it from its own origin. `GetWebACL` and `ListAPIKeys` give it as the
+/// `ApplicationIntegrationURL`.
+pub const INTEGRATION_PATH: &str = "/.well-known/rampart-waf/";
+
+/// The token domains of API key `key` of `account` in `region` (its scope's region), for the
+/// edge's CAPTCHA integration; `None` for a key that does not exist there.
+pub fn api_key_domains(
+    store: &Arc<dyn Store>,
+    account: &str,
+    region: &str,
+    key: &str,
+) -> Option<Vec<String>> {
+    if key.is_empty() || key.len() > 512 || key.contains('/') {
+        return None;
+    }
+    let k = format!("{account}/{region}/{key}");
+    store
+        .read(|tx| {
+            tx.get_json::<ApiKeyRec>(API_KEYS, &k)
+                .map_err(TxError::from)
+        })
+        .ok()
+        .flatten()
+        .map(|r| r.domains)
+}
+
+/// Whether a request's `Host` (port and all) is one of an API key's token domains or under one.
+pub fn host_allowed(domains: &[String], host: &str) -> bool {
+    let host = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h)
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    domains.iter().any(|d| {
+        host == *d
+            || host
+                .strip_suffix(d.as_str())
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
+}
 /// Public suffixes under which nobody registers a site itself (a short list of the common
 /// ones; single labels such as `com` are refused too).
 const PUBLIC_SUFFIXES: &[&str] = &[
@@ -243,7 +287,34 @@ impl WafService {
                     })
                     .collect(),
             ),
-            application_integration_url: None,
+            application_integration_url: Some(INTEGRATION_PATH.to_string()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+
+    #[test]
+    fn hosts_under_token_domains() {
+        let d = vec!["shop.example".to_string()];
+        for ok in [
+            "shop.example",
+            "www.shop.example",
+            "Shop.Example:8443",
+            "shop.example.",
+        ] {
+            assert!(host_allowed(&d, ok), "{ok}");
+        }
+        for no in [
+            "evilshop.example",
+            "shop.example.evil",
+            "example",
+            "",
+            "shop.example:x",
+        ] {
+            assert!(!host_allowed(&d, no), "{no}");
+        }
     }
 }

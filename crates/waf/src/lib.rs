@@ -6,7 +6,7 @@
 //! pushes them to the data plane ([`DataPlane`]).
 #![forbid(unsafe_code)]
 
-mod apikeys;
+pub mod apikeys;
 pub mod entity;
 pub mod lists;
 mod managed;
@@ -1016,7 +1016,13 @@ impl Wafv2 for WafService {
             (Some(n), Some(s), Some(id), None) => self.get_entity(ctx, Kind::WebAcl, s, &n, &id)?,
             _ => return Err(invalid("WEB_ACL", "WebACL", acl::REASON_EXACTLY_ONE)),
         };
-        out(json!({"WebACL": describe(&e), "LockToken": e.lock_token}))
+        let mut body = json!({"WebACL": describe(&e), "LockToken": e.lock_token});
+        // A web ACL with CAPTCHA or Challenge actions is where the JavaScript integration serves.
+        let rules = body["WebACL"]["Rules"].to_string();
+        if rules.contains("\"Captcha\":") || rules.contains("\"Challenge\":") {
+            body["ApplicationIntegrationURL"] = json!(apikeys::INTEGRATION_PATH);
+        }
+        out(body)
     }
 
     fn update_web_acl(
