@@ -32,6 +32,17 @@ def code(exc):
     return error_of(exc.value)[1]
 
 
+def both_events(s, name, rid):
+    """The trail rows of request `rid` (the caller's event and the owner's copy), waited for:
+    read-only events reach the store within a few milliseconds."""
+    deadline = time.monotonic() + 10
+    while True:
+        rows = [r for r in trail_rows(s, "event_name = ?", (name,)) if r["event"]["requestID"] == rid]
+        if len(rows) >= 2 or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
 def test_replicate_to_another_account(accounts):
     s, b_account, b_creds = accounts
     sm_a = client(s, "secretsmanager")
@@ -309,13 +320,7 @@ def test_reencrypt_across_accounts(accounts):
         assert code(e) == "AccessDeniedException", kw
 
     # The caller's trail and the other key owner's both hold the call.
-    rid = out["ResponseMetadata"]["RequestId"]
-    deadline = time.monotonic() + 10
-    while True:  # read-only events reach the store within a few milliseconds
-        rows = [r for r in trail_rows(s, "event_name = 'ReEncrypt'") if r["event"]["requestID"] == rid]
-        if len(rows) >= 2 or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    rows = both_events(s, "ReEncrypt", out["ResponseMetadata"]["RequestId"])
     assert {r["account_id"] for r in rows} == {a, b_account}
     assert len({r["event"]["sharedEventID"] for r in rows}) == 1
 
@@ -383,12 +388,7 @@ def test_cross_account_calls_reach_both_trails(accounts):
             "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b_account}:root"},
             "Action": "secretsmanager:DescribeSecret", "Resource": "*"}]}))
     rid = client(s, "secretsmanager", **b_creds).describe_secret(SecretId=arn)["ResponseMetadata"]["RequestId"]
-    deadline = time.monotonic() + 10
-    while True:  # read-only events reach the store within a few milliseconds
-        rows = [r for r in trail_rows(s, "event_name = 'DescribeSecret'") if r["event"]["requestID"] == rid]
-        if len(rows) >= 2 or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    rows = both_events(s, "DescribeSecret", rid)
     by_account = {r["account_id"]: r["event"] for r in rows}
     assert set(by_account) == {s.account_id, b_account}
     mine, theirs = by_account[b_account], by_account[s.account_id]

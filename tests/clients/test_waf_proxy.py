@@ -595,21 +595,26 @@ def test_tls_termination(server, upstream, tmp_path):
     assert p.returncode != 0 and "ValidationException" in p.stderr
 
 
+def challenge_and_captcha_acl(waf, **kw):
+    """A web ACL challenging /app... and asking a CAPTCHA for /login..."""
+    prefix = lambda p: {"ByteMatchStatement": {"SearchString": p.encode(), "PositionalConstraint": "STARTS_WITH",  # noqa: E731
+                                               "FieldToMatch": {"UriPath": {}},
+                                               "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
+    return web_acl(waf, [
+        {"Name": "challenge-app", "Priority": 0, "Statement": prefix("/app"), "Action": {"Challenge": {}},
+         "VisibilityConfig": VC("challenge-app")},
+        {"Name": "captcha-login", "Priority": 1, "Statement": prefix("/login"), "Action": {"Captcha": {}},
+         "VisibilityConfig": VC("captcha-login")},
+    ], **kw)
+
+
 def test_challenge_and_captcha_issue_tokens(server, upstream):
     import hashlib
     import http.cookies
 
     waf = client(server, "wafv2")
     proxy, port = create_proxy(server, upstream)
-    prefix = lambda p: {"ByteMatchStatement": {"SearchString": p.encode(), "PositionalConstraint": "STARTS_WITH",  # noqa: E731
-                                               "FieldToMatch": {"UriPath": {}},
-                                               "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
-    acl = web_acl(waf, [
-        {"Name": "challenge-app", "Priority": 0, "Statement": prefix("/app"), "Action": {"Challenge": {}},
-         "VisibilityConfig": VC("challenge-app")},
-        {"Name": "captcha-login", "Priority": 1, "Statement": prefix("/login"), "Action": {"Captcha": {}},
-         "VisibilityConfig": VC("captcha-login")},
-    ], ChallengeConfig={"ImmunityTimeProperty": {"ImmunityTime": 300}})
+    acl = challenge_and_captcha_acl(waf, ChallengeConfig={"ImmunityTimeProperty": {"ImmunityTime": 300}})
     waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=proxy)
     html = {"Accept": "text/html,application/xhtml+xml", "User-Agent": "Mozilla/5.0"}
 
@@ -733,15 +738,7 @@ def test_javascript_integration_for_single_page_applications(server, upstream, t
 
     waf = client(server, "wafv2")
     proxy, port = create_proxy(server, upstream)
-    prefix = lambda p: {"ByteMatchStatement": {"SearchString": p.encode(), "PositionalConstraint": "STARTS_WITH",  # noqa: E731
-                                               "FieldToMatch": {"UriPath": {}},
-                                               "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
-    acl = web_acl(waf, [
-        {"Name": "challenge-app", "Priority": 0, "Statement": prefix("/app"), "Action": {"Challenge": {}},
-         "VisibilityConfig": VC("challenge-app")},
-        {"Name": "captcha-login", "Priority": 1, "Statement": prefix("/login"), "Action": {"Captcha": {}},
-         "VisibilityConfig": VC("captcha-login")},
-    ])
+    acl = challenge_and_captcha_acl(waf)
     waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=proxy)
     got = waf.get_web_acl(Name=acl["Name"], Scope="REGIONAL", Id=acl["Id"])
     assert got["ApplicationIntegrationURL"] == "/.well-known/rampart-waf/"

@@ -452,33 +452,35 @@ fn integration(
 const CHALLENGE_JS: &str = include_str!("sdk/challenge.js");
 const CAPTCHA_JS: &str = include_str!("sdk/captcha.js");
 
-fn script(body: String) -> hyper::Response<Body> {
+/// A response of the integration: `body` as `content_type`, cached as `cache` says.
+fn typed(
+    status: u16,
+    body: String,
+    content_type: &'static str,
+    cache: &'static str,
+) -> hyper::Response<Body> {
     let mut resp = hyper::Response::new(full(body));
-    let h = resp.headers_mut();
-    h.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/javascript; charset=utf-8"),
-    );
-    h.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    resp
-}
-
-fn json_resp(status: u16, v: serde_json::Value) -> hyper::Response<Body> {
-    let mut resp = hyper::Response::new(full(v.to_string()));
     *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
     let h = resp.headers_mut();
     h.insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(content_type),
     );
-    h.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    h.insert(http::header::CACHE_CONTROL, HeaderValue::from_static(cache));
     resp
+}
+
+fn script(body: String) -> hyper::Response<Body> {
+    typed(
+        200,
+        body,
+        "application/javascript; charset=utf-8",
+        "public, max-age=300",
+    )
+}
+
+fn json_resp(status: u16, v: serde_json::Value) -> hyper::Response<Body> {
+    typed(status, v.to_string(), "application/json", "no-store")
 }
 
 /// A token as the JavaScript integration takes it (and the same token as a cookie).
