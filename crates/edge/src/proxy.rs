@@ -219,14 +219,7 @@ async fn handle(
 
     let enforced = inner.enforcement(&rec.arn);
     let now = now_ms();
-    let cookies = wreq.cookies();
-    let token_state = inner.tokens.state(
-        cookies
-            .iter()
-            .filter(|(n, _)| n == token::COOKIE)
-            .map(|(_, v)| v.as_str())
-            .chain(wreq.header_values(token::HEADER)),
-    );
+    let token_state = token::Tokens::ages(request_token(&inner, &wreq));
     let verdict = enforced.as_ref().map(|e| {
         let env = EvalEnv {
             now_ms: now,
@@ -389,7 +382,9 @@ fn set_token(resp: &mut hyper::Response<Body>, token: &str, tls: bool) {
     }
 }
 
-fn solve_times(inner: &Inner, req: &Request) -> (u64, u64) {
+/// The solve times of the first valid token the request carries, in an `aws-waf-token` cookie
+/// or an `x-aws-waf-token` header.
+fn request_token(inner: &Inner, req: &Request) -> Option<(u64, u64)> {
     let cookies = req.cookies();
     let found = cookies
         .iter()
@@ -397,7 +392,11 @@ fn solve_times(inner: &Inner, req: &Request) -> (u64, u64) {
         .map(|(_, v)| v.as_str())
         .chain(req.header_values(token::HEADER))
         .find_map(|v| inner.tokens.read(v));
-    found.unwrap_or((0, 0))
+    found
+}
+
+fn solve_times(inner: &Inner, req: &Request) -> (u64, u64) {
+    request_token(inner, req).unwrap_or((0, 0))
 }
 
 fn now_s() -> u64 {

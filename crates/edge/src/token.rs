@@ -180,11 +180,10 @@ impl Tokens {
         Some((ch, ca))
     }
 
-    /// What the request's token says (`candidates`: the `aws-waf-token` cookies and
-    /// `x-aws-waf-token` headers it carries; the first valid one counts).
-    pub fn state<'a>(&self, candidates: impl IntoIterator<Item = &'a str>) -> TokenState {
+    /// What rules see of a token's solve times (`None`: no valid token).
+    pub fn ages(times: Option<(u64, u64)>) -> TokenState {
         let now = now_s();
-        let Some((ch, ca)) = candidates.into_iter().find_map(|v| self.read(v)) else {
+        let Some((ch, ca)) = times else {
             return TokenState::default();
         };
         let age = |t: u64| {
@@ -286,6 +285,11 @@ pub fn captcha_svg(answer: &str) -> String {
 mod tests {
     use super::*;
 
+    /// What a request carrying `candidates` (tokens; the first valid one counts) shows rules.
+    fn state<'a>(t: &Tokens, candidates: impl IntoIterator<Item = &'a str>) -> TokenState {
+        Tokens::ages(candidates.into_iter().find_map(|v| t.read(v)))
+    }
+
     #[test]
     fn challenge_round_trip() {
         let t = Tokens::new(&[7u8; 32]);
@@ -312,14 +316,14 @@ mod tests {
         assert!(t.check_captcha(&n, &a.to_lowercase()));
         assert!(!t.check_captcha(&n, "AAAAAA") || a == "AAAAAA");
         let tok = t.token(now_s(), 0);
-        let st = t.state([tok.as_str()]);
+        let st = state(&t, [tok.as_str()]);
         assert_eq!(st.challenge_age_s, Some(0));
         assert_eq!(st.captcha_age_s, None);
         let mut forged = tok.clone();
         forged.replace_range(0..1, "9");
-        assert_eq!(t.state([forged.as_str()]), TokenState::default());
+        assert_eq!(state(&t, [forged.as_str()]), TokenState::default());
         // The first valid candidate counts.
-        assert_eq!(t.state(["junk", tok.as_str()]).challenge_age_s, Some(0));
+        assert_eq!(state(&t, ["junk", tok.as_str()]).challenge_age_s, Some(0));
         let page = captcha_page(&n, &a, "/x?a=<b>");
         assert!(page.contains("/x?a=&lt;b&gt;"));
     }

@@ -100,6 +100,14 @@ struct Issue {
     mfa: bool,
 }
 
+/// The ARNs of a request's `PolicyArns` (managed session policies).
+fn arns_of(list: &Option<Vec<m::PolicyDescriptorType>>) -> Vec<String> {
+    list.iter()
+        .flatten()
+        .filter_map(|p| p.arn.clone())
+        .collect()
+}
+
 impl TokenService {
     pub fn new(id: Identity) -> Self {
         TokenService { id }
@@ -353,12 +361,7 @@ impl Sts for TokenService {
             role: None,
             expires: ctx.time + chrono::Duration::seconds(i64::from(duration)),
             session_policy: input.policy.clone(),
-            policy_arns: input
-                .policy_arns
-                .iter()
-                .flatten()
-                .filter_map(|p| p.arn.clone())
-                .collect(),
+            policy_arns: arns_of(&input.policy_arns),
             tags,
             region: ctx.region.clone(),
             mfa: false,
@@ -449,12 +452,7 @@ impl Sts for TokenService {
             role: Some(role.role_name.to_ascii_lowercase()),
             expires: ctx.time + chrono::Duration::seconds(i64::from(duration)),
             session_policy: input.policy.clone(),
-            policy_arns: input
-                .policy_arns
-                .iter()
-                .flatten()
-                .filter_map(|p| p.arn.clone())
-                .collect(),
+            policy_arns: arns_of(&input.policy_arns),
             tags,
             region: ctx.region.clone(),
             mfa,

@@ -125,10 +125,8 @@ impl KmsService {
             "Decrypt" => {
                 let raw = s("KeyId").or_else(|| blob_key(input, "CiphertextBlob"));
                 if let Some(raw) = raw {
-                    if let Some(k) = self.find_for_auth(ctx, &raw)? {
-                        let c = context_map(input.get("EncryptionContext"));
-                        out.push(self.key_access(ctx, &k, &action, s("KeyId"), input, Some(&c))?);
-                    }
+                    let c = context_map(input.get("EncryptionContext"));
+                    out.extend(self.access_in(ctx, None, &raw, &action, s("KeyId"), input, &c)?);
                 }
             }
             "ReEncrypt" => {
@@ -144,37 +142,32 @@ impl KmsService {
                     .or_else(|| blob_key(input, "CiphertextBlob"));
                 if let Some(raw) = src {
                     let c = context_map(input.get("SourceEncryptionContext"));
-                    match self.find_for_auth(sctx.as_ref().unwrap_or(ctx), &raw)? {
-                        Some(k) => out.push(self.key_access(
-                            sctx.as_ref().unwrap_or(ctx),
-                            &k,
-                            "kms:ReEncryptFrom",
-                            src_raw,
-                            input,
-                            Some(&c),
-                        )?),
-                        None => {
-                            out.extend(unknown_foreign(sctx.as_ref(), "kms:ReEncryptFrom", &raw))
-                        }
-                    }
+                    out.extend(self.access_in(
+                        ctx,
+                        sctx.as_ref(),
+                        &raw,
+                        "kms:ReEncryptFrom",
+                        src_raw,
+                        input,
+                        &c,
+                    )?);
                 }
                 if let Some(raw) = s("DestinationKeyId") {
                     let dctx = self.owner_ctx(ctx, Some(&raw), None);
-                    let c = context_map(input.get("DestinationEncryptionContext"));
-                    match self.lookup(dctx.as_ref().unwrap_or(ctx), &raw) {
-                        Ok(k) => out.push(self.key_access(
-                            dctx.as_ref().unwrap_or(ctx),
-                            &k,
-                            "kms:ReEncryptTo",
-                            Some(raw),
-                            input,
-                            Some(&c),
-                        )?),
-                        Err(e) if e.code == "NotFoundException" && dctx.is_some() => {
-                            out.extend(unknown_foreign(dctx.as_ref(), "kms:ReEncryptTo", &raw))
-                        }
-                        Err(e) => return Err(e),
+                    if dctx.is_none() {
+                        // The caller's own destination must exist (NotFoundException).
+                        self.lookup(ctx, &raw)?;
                     }
+                    let c = context_map(input.get("DestinationEncryptionContext"));
+                    out.extend(self.access_in(
+                        ctx,
+                        dctx.as_ref(),
+                        &raw,
+                        "kms:ReEncryptTo",
+                        Some(raw.clone()),
+                        input,
+                        &c,
+                    )?);
                 }
             }
             // The retiring principal or grantee may retire without a policy; the service
@@ -189,6 +182,29 @@ impl KmsService {
             }
         }
         Ok(out)
+    }
+
+    /// The access to the key `raw` names, found in `owned`'s scope (another account's) or the
+    /// caller's: a key that does not exist there gives none in the caller's scope (the
+    /// operation answers for it) and a refusal in another account's ([`unknown_foreign`]).
+    #[allow(clippy::too_many_arguments)]
+    fn access_in(
+        &self,
+        ctx: &RequestContext,
+        owned: Option<&RequestContext>,
+        raw: &str,
+        action: &str,
+        requested: Option<String>,
+        input: &Value,
+        enc_context: &BTreeMap<String, String>,
+    ) -> R<Option<ResourceAccess>> {
+        let scope = owned.unwrap_or(ctx);
+        Ok(match self.find_for_auth(scope, raw)? {
+            Some(k) => {
+                Some(self.key_access(scope, &k, action, requested, input, Some(enc_context))?)
+            }
+            None => unknown_foreign(owned, action, raw),
+        })
     }
 
     /// A key named by id or alias, or `None` when a blob names a key that does not exist

@@ -5,13 +5,14 @@
 //! The material id is derived from the material itself, so re-importing the same material
 //! after DeleteImportedKeyMaterial (or expiry) restores the ciphertexts made under it.
 use crate::record::{now, public_material_id, resolve, ImportedRec, KeyRecord, MaterialRec};
-use crate::{internal, KmsService, R};
+use crate::{internal, KmsService, TxR, R};
 use aws_lc_rs::{digest, key_wrap};
 use base64::Engine as _;
 use rampart_core::{AwsError, RequestContext};
 use rampart_crypto::keys;
 use rampart_model::kms as m;
 use rampart_model::{Blob, Timestamp};
+use rampart_store::Tx;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -331,29 +332,18 @@ impl KmsService {
         let material = checked_material(&k, material)?;
         let id = self.imported_material_id(&k, &material)?;
         let mat: MaterialRec = self.seal_material_as(&k.arn, &id, &material, None)?;
-        let multi_region = k.multi_region.is_some();
-        let ctx2 = ctx.clone();
-        let key_ref = k.key_id.clone();
         let model = Some(
             input
                 .expiration_model
                 .unwrap_or(m::ExpirationModelType::KeyMaterialExpires),
         );
-        self.write(move |tx| {
-            let k = resolve(tx, &ctx2, &key_ref)?;
-            if k.state == m::KeyState::PendingDeletion {
-                return Err(k.invalid_state().into());
-            }
-            let (mut set, me) = if multi_region {
-                crate::multiregion::with_copies(tx, k)?
-            } else {
-                (vec![k], 0)
-            };
-            for c in &mut set {
-                c.migrate_imported();
+        self.with_related(ctx, &k.key_id, move |tx, set, me| {
+            if set[me].state == m::KeyState::PendingDeletion {
+                return Err(set[me].invalid_state().into());
             }
             // A multi-Region key's first material is the one its related keys already have
-            // (read in this transaction, so two first imports can't disagree).
+            // (read in this transaction, so two first imports can't disagree). A replica
+            // already lists what its primary has associated, pending material included.
             let related: Vec<String> = set
                 .iter()
                 .enumerate()
@@ -361,10 +351,6 @@ impl KmsService {
                 .flat_map(|(_, c)| c.imported.iter().map(|r| r.id.clone()))
                 .collect();
             let replica = crate::multiregion::is_replica(&set[me]);
-            if replica {
-                // A replica imports what its primary has associated, pending material included.
-                crate::multiregion::settle_imported(&mut set);
-            }
             let k = &mut set[me];
             let first = k.imported.is_empty();
             let kind = input.import_type.unwrap_or(if first {
@@ -455,20 +441,12 @@ impl KmsService {
                     }
                 }
             }
-            let arn = k.arn.clone();
-            if multi_region {
-                // New material reaches the replicas' lists; the primary's pending material
-                // waits until every replica has imported it.
-                crate::multiregion::settle_imported(&mut set);
-            } else {
-                set[me].sync_imported();
-            }
-            for c in &set {
-                crate::record::put_key(tx, c)?;
-            }
-            tx.delete(IMPORTS, &set[me].store_key())?;
+            // The token is spent. (New material reaches the replicas' lists, and the primary's
+            // pending material waits until every replica has imported it, as the copies are
+            // settled and stored.)
+            tx.delete(IMPORTS, &k.store_key())?;
             Ok(m::ImportKeyMaterialResponse {
-                key_id: Some(arn),
+                key_id: Some(k.arn.clone()),
                 key_material_id: Some(public_material_id(&id)),
             })
         })
@@ -481,10 +459,10 @@ impl KmsService {
     ) -> R<m::DeleteImportedKeyMaterialResponse> {
         let k = self.lookup(ctx, &input.key_id)?;
         require_external(&k)?;
-        let out = self.with_related(ctx, &input.key_id, move |set, me| {
+        let out = self.with_related(ctx, &input.key_id, move |_, set, me| {
             let k = &set[me];
             if k.state == m::KeyState::PendingDeletion {
-                return Err(k.invalid_state());
+                return Err(k.invalid_state().into());
             }
             let target = match input.key_material_id {
                 Some(id) => id,
@@ -502,7 +480,8 @@ impl KmsService {
                 return Err(m::not_found_exception(format!(
                     "Key material {target} does not exist for {}.",
                     k.arn
-                )));
+                ))
+                .into());
             };
             let id = rec.id.clone();
             let pending = matches!(
@@ -536,14 +515,14 @@ impl KmsService {
     /// rotated through its primary, once every replica has imported that material, and all
     /// related keys rotate together.
     pub(crate) fn rotate_imported(&self, ctx: &RequestContext, raw: &str, max: u32) -> R<String> {
-        self.with_related(ctx, raw, move |set, me| {
+        self.with_related(ctx, raw, move |_, set, me| {
             let k = &set[me];
             k.require_usable()?;
             if let Some(mrk) = k.multi_region.as_ref().filter(|x| x.primary_region != k.region) {
                 return Err(m::unsupported_operation_exception(format!(
                     "{} is a replica key: rotate its primary key (in {}), which rotates every related key.",
                     k.arn, mrk.primary_region
-                )));
+                )).into());
             }
             let Some(rec) = k.imported.iter().find(|r| {
                 matches!(
@@ -555,20 +534,20 @@ impl KmsService {
                 return Err(m::kms_invalid_state_exception(format!(
                     "{} has no imported key material in PENDING_ROTATION state: import new key material (ImportType NEW_KEY_MATERIAL) first.",
                     k.arn
-                )));
+                )).into());
             };
             if rec.state == m::KeyMaterialState::PendingMultiRegionImportAndRotation {
                 return Err(m::kms_invalid_state_exception(format!(
                     "Key material {} of {} is in PENDING_MULTI_REGION_IMPORT_AND_ROTATION state: import it into every replica key (ImportType EXISTING_KEY_MATERIAL) first.",
                     public_material_id(&rec.id),
                     k.arn
-                )));
+                )).into());
             }
             if k.on_demand_rotations >= max {
                 return Err(m::limit_exceeded_exception(format!(
                     "{} has reached the maximum number of on-demand rotations ({max}).",
                     k.arn
-                )));
+                )).into());
             }
             let (id, arn, at) = (rec.id.clone(), k.arn.clone(), now());
             for c in set.iter_mut() {
@@ -589,14 +568,15 @@ impl KmsService {
         })
     }
 
-    /// Reads the key `raw` names with its related multi-Region copies, applies `f` to them
-    /// (`set[me]` is the key), settles their imported materials and stores them all, in one
+    /// Reads the key `raw` names with its related multi-Region copies (a replica already
+    /// listing what its primary has associated), applies `f` to them (`set[me]` is the key),
+    /// settles their imported materials and stores them all, in one
     /// transaction.
     fn with_related<T: Send + 'static>(
         &self,
         ctx: &RequestContext,
         raw: &str,
-        f: impl FnOnce(&mut [KeyRecord], usize) -> R<T> + Send + 'static,
+        f: impl FnOnce(&mut dyn Tx, &mut [KeyRecord], usize) -> TxR<T> + Send + 'static,
     ) -> R<T> {
         let ctx = ctx.clone();
         let raw = raw.to_string();
@@ -604,7 +584,7 @@ impl KmsService {
             let k = resolve(tx, &ctx, &raw)?;
             let (mut set, me) = crate::multiregion::with_copies(tx, k)?;
             crate::multiregion::settle_imported(&mut set);
-            let out = f(&mut set, me)?;
+            let out = f(tx, &mut set, me)?;
             crate::multiregion::settle_imported(&mut set);
             for c in &set {
                 crate::record::put_key(tx, c)?;
@@ -654,7 +634,7 @@ impl KmsService {
         let id = k.key_id.clone();
         // Through the related keys: a replica's expired copy of pending material puts its
         // primary back to waiting.
-        self.with_related(&ctx, &id, move |set, me| {
+        self.with_related(&ctx, &id, move |_, set, me| {
             for r in &mut set[me].imported {
                 if r.material.is_some() && r.valid_to.is_some_and(|t| t <= at) {
                     r.material = None;

@@ -197,7 +197,7 @@ impl KeyRecord {
     pub fn sync_imported(&mut self) {
         use m::KeyMaterialState as S;
         let current = self.imported.iter().find(|r| r.state == S::Current);
-        let current_in = current.is_some()
+        let usable = current.is_some()
             && self
                 .imported
                 .iter()
@@ -214,7 +214,7 @@ impl KeyRecord {
             .collect();
         materials.extend(current.and_then(|r| r.material.clone()));
         self.materials = materials;
-        match (current_in, self.state) {
+        match (usable, self.state) {
             (_, m::KeyState::PendingDeletion) => {}
             (false, _) => self.state = m::KeyState::PendingImport,
             (true, m::KeyState::PendingImport) => self.state = m::KeyState::Enabled,
