@@ -10,7 +10,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import aws, client, error_of, trail_rows
+from conftest import aws, client, error_of, trail_rows, wait_for_event
 
 SECRET = "kms-plaintext-" + uuid.uuid4().hex
 
@@ -243,6 +243,49 @@ def test_re_encrypt(kms, key):
     assert fails(kms.re_encrypt, CiphertextBlob=ct, DestinationKeyId=dst["KeyId"])[1] == "InvalidCiphertextException"
     assert fails(kms.re_encrypt, CiphertextBlob=ct, SourceEncryptionContext={"a": "1"}, SourceKeyId=dst["KeyId"],
                  DestinationKeyId=dst["KeyId"])[1] == "IncorrectKeyException"
+
+
+def test_crypto_events_show_algorithm_and_key_material(server, kms, key):
+    """As AWS's published log entries: requestParameters always carry the encryption algorithm
+    (SYMMETRIC_DEFAULT when the caller left it out), additionalEventData names the key material
+    used, and neither ciphertext nor plaintext appears."""
+    dst = kms.create_key()["KeyMetadata"]
+    enc = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x", EncryptionContext={"Department": "Engineering"})
+    dec = kms.decrypt(CiphertextBlob=enc["CiphertextBlob"], EncryptionContext={"Department": "Engineering"})
+    material = dec["KeyMaterialId"]
+    assert len(material) == 64
+    ev = wait_for_event(server, enc["ResponseMetadata"]["RequestId"])
+    assert ev["requestParameters"] == {"keyId": key["KeyId"], "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+                                       "encryptionContext": {"Department": "Engineering"}}
+    assert ev["additionalEventData"]["keyMaterialId"] == material
+    assert ev["readOnly"] is True
+    assert ev["resources"] == [{"ARN": key["Arn"], "accountId": key["AWSAccountId"], "type": "AWS::KMS::Key"}]
+
+    ev = wait_for_event(server, dec["ResponseMetadata"]["RequestId"])
+    assert ev["requestParameters"] == {"encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+                                       "encryptionContext": {"Department": "Engineering"}}
+    assert ev["additionalEventData"]["keyMaterialId"] == material
+
+    re = kms.re_encrypt(CiphertextBlob=enc["CiphertextBlob"], SourceEncryptionContext={"Department": "Engineering"},
+                        DestinationKeyId=dst["KeyId"])
+    ev = wait_for_event(server, re["ResponseMetadata"]["RequestId"])
+    assert ev["requestParameters"]["sourceEncryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
+    assert ev["requestParameters"]["destinationEncryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
+    assert ev["additionalEventData"]["sourceKeyMaterialId"] == material
+    assert ev["additionalEventData"]["destinationKeyMaterialId"] == re["DestinationKeyMaterialId"] != material
+
+    gdk = kms.generate_data_key(KeyId=key["Arn"], KeySpec="AES_256")
+    ev = wait_for_event(server, gdk["ResponseMetadata"]["RequestId"])
+    assert ev["requestParameters"] == {"keyId": key["Arn"], "keySpec": "AES_256"}
+    assert ev["additionalEventData"]["keyMaterialId"] == material
+
+    # A failed Decrypt still shows the algorithm, but no key material was used.
+    with pytest.raises(ClientError) as e:
+        kms.decrypt(CiphertextBlob=enc["CiphertextBlob"], EncryptionContext={"Department": "Sales"})
+    ev = wait_for_event(server, e.value.response["ResponseMetadata"]["RequestId"])
+    assert ev["errorCode"] == "InvalidCiphertextException"
+    assert ev["requestParameters"]["encryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
+    assert "keyMaterialId" not in (ev.get("additionalEventData") or {})
 
 
 def test_key_policy(kms, key, server):

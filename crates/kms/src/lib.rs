@@ -12,6 +12,7 @@ mod algorithms;
 mod asymmetric;
 mod authz;
 pub mod blob;
+mod events;
 mod grants;
 mod imports;
 mod keycache;
@@ -35,8 +36,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
+pub use events::complete_event;
+
 /// The `KeyMaterialId` of the material a symmetric ciphertext names.
-fn blob_material_id(blob: &[u8]) -> Option<String> {
+pub fn blob_material_id(blob: &[u8]) -> Option<String> {
     blob::header(blob)
         .map(|h| record::public_material_id(&h.material_id.to_string()))
         .ok()

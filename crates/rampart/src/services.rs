@@ -214,6 +214,12 @@ pub fn registry(
             ))
         }),
     );
+    r.set_event_hook(
+        &rampart_model::kms::SERVICE,
+        Arc::new(|op, out, ev| {
+            rampart_kms::complete_event(op, &mut ev.request_parameters, out, &mut ev.additional)
+        }),
+    );
     // ---- Secrets Manager (crates/secrets): values envelope-encrypted through KMS ----------
     let mut secrets = rampart_secrets::SecretsService::new(
         trail.store().clone(),
@@ -437,6 +443,7 @@ impl KmsEnvelope {
         event_name: &str,
         params: Value,
         key_arn: Option<&str>,
+        material: Option<String>,
         err: Option<&AwsError>,
     ) {
         let mut ev = rampart_trail::AuditEvent::from_context(ctx, "kms.amazonaws.com", true);
@@ -453,6 +460,9 @@ impl KmsEnvelope {
                 resource_type: "AWS::KMS::Key".to_string(),
                 resource_name: k.to_string(),
             }];
+        }
+        if let Some(m) = material {
+            ev.additional = serde_json::json!({ "keyMaterialId": m });
         }
         if let Some(e) = err {
             ev.error_code = Some(e.code.to_string());
@@ -498,6 +508,9 @@ impl rampart_secrets::Envelope for KmsEnvelope {
                 .ok()
                 .map(|(_, arn)| arn.as_str())
                 .or(refused.as_deref()),
+            r.as_ref()
+                .ok()
+                .and_then(|(b, _)| rampart_kms::blob_material_id(b)),
             r.as_ref().err(),
         );
         r
@@ -530,6 +543,9 @@ impl rampart_secrets::Envelope for KmsEnvelope {
                 .ok()
                 .map(|(_, arn)| arn.as_str())
                 .or(refused.as_deref()),
+            r.as_ref()
+                .ok()
+                .and_then(|_| rampart_kms::blob_material_id(blob)),
             r.as_ref().err(),
         );
         r.map(|(pt, _)| pt)

@@ -537,6 +537,9 @@ fn process(
                     ev.response_elements = rampart_model::trail_view(model, shape, &out);
                 }
             }
+            if let Some(hook) = &entry.event {
+                hook(op.name, Some(&out), &mut ev);
+            }
             // A change is acknowledged only once its event is durable too (and the copies a
             // call across accounts leaves the resources' owners).
             let wait = !op.read_only || state.strict_trail;
@@ -560,6 +563,9 @@ fn process(
             }
             ev.error_code = Some(err.code.to_string());
             ev.error_message = Some(err.message.clone());
+            if let Some(hook) = &entry.event {
+                hook(op.name, None, &mut ev);
+            }
             let copies = ev.owner_copies();
             record(state, &ev, false);
             for c in &copies {

@@ -20,7 +20,7 @@ use rampart_identity::Identity;
 use rampart_model::ServiceModel;
 use rampart_sigv4::SigningKeyCache;
 use rampart_store::Store;
-use rampart_trail::Trail;
+use rampart_trail::{AuditEvent, Trail};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -40,12 +40,18 @@ pub type Resources = Arc<
         + Sync,
 >;
 
+/// What a service adds to an operation's audit event beyond the model's view of the request
+/// and response: `(operation name, output when it succeeded, event)`. KMS uses it for the
+/// members CloudTrail always shows (the default encryption algorithm, the key material used).
+pub type EventHook = Arc<dyn Fn(&str, Option<&Value>, &mut AuditEvent) + Send + Sync>;
+
 /// One API served by Rampart.
 #[derive(Clone)]
 pub struct ServiceEntry {
     pub model: &'static ServiceModel,
     pub dispatch: Dispatch,
     pub resources: Option<Resources>,
+    pub event: Option<EventHook>,
 }
 
 /// The services, indexed by SigV4 signing name and by JSON target prefix.
@@ -61,6 +67,7 @@ impl Registry {
             model,
             dispatch,
             resources: None,
+            event: None,
         });
     }
 
@@ -75,7 +82,18 @@ impl Registry {
             model,
             dispatch,
             resources: Some(resources),
+            event: None,
         });
+    }
+
+    /// Sets the audit-event hook of the service registered under `model`.
+    pub fn set_event_hook(&mut self, model: &'static ServiceModel, hook: EventHook) {
+        if let Some(e) = self.by_signing_name.get_mut(model.signing_name) {
+            e.event = Some(hook.clone());
+        }
+        if let Some(e) = self.by_target.get_mut(model.target_prefix) {
+            e.event = Some(hook);
+        }
     }
 
     fn add_entry(&mut self, e: ServiceEntry) {

@@ -141,7 +141,12 @@ impl AuditEvent {
                 copy.event_id = uuid::Uuid::now_v7().to_string();
                 copy.recipient_account_id = owner;
                 // The caller's policy names and access key are the caller's account's business.
-                copy.additional = Value::Null;
+                if let Value::Object(m) = &mut copy.additional {
+                    m.remove("authorization");
+                }
+                if copy.additional.as_object().is_some_and(|m| m.is_empty()) {
+                    copy.additional = Value::Null;
+                }
                 copy.access_key_id = String::new();
                 if let Value::Object(ui) = &mut copy.user_identity {
                     ui.remove("accessKeyId");
