@@ -24,6 +24,9 @@ use tokio::time::Instant;
 use crate::ops::Op;
 use rampart_sigv4::client::Signer;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MAX_DURATION: Duration = Duration::from_secs(3600);
 const MAX_WARMUP: Duration = Duration::from_secs(600);
 const MAX_CONNECTIONS: usize = 4096;

@@ -172,14 +172,49 @@ pub(crate) fn pattern_matches(p: &'static str, s: &str) -> bool {
 }
 
 fn decode_blob(path: &str, s: &str) -> Result<usize, AwsError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map(|b| b.len())
-        .map_err(|_| {
-            AwsError::serialization(format!(
-                "Cannot deserialize '{path}': the value is not valid base64"
-            ))
-        })
+    base64_len(s).ok_or_else(|| {
+        AwsError::serialization(format!(
+            "Cannot deserialize '{path}': the value is not valid base64"
+        ))
+    })
+}
+
+/// The length of what `s` decodes to under the standard alphabet with canonical padding
+/// (exactly what `STANDARD.decode` accepts), without decoding it: validation only needs the
+/// length, and the service decodes the value once afterwards.
+fn base64_len(s: &str) -> Option<usize> {
+    /// Each byte's value in the standard alphabet; 0xff for bytes outside it.
+    const VALUES: [u8; 256] = {
+        let mut t = [0xffu8; 256];
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut i = 0;
+        while i < 64 {
+            t[alphabet[i] as usize] = i as u8;
+            i += 1;
+        }
+        t
+    };
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(4) {
+        return None;
+    }
+    let pad = b.iter().rev().take(2).take_while(|&&c| c == b'=').count();
+    let data = b.get(..b.len() - pad)?;
+    // One pass, no branch per byte: any byte outside the alphabet sets the high bit.
+    let all = data
+        .iter()
+        .fold(0u8, |acc, &c| acc | VALUES[usize::from(c)]);
+    if all == 0xff || all & 0x80 != 0 {
+        return None;
+    }
+    let last = data.last().map_or(0, |&c| VALUES[usize::from(c)]);
+    // The bits after the last whole byte must be zero (no two encodings of one value).
+    let spare = match pad {
+        1 => last & 0b11,
+        2 => last & 0b1111,
+        _ => 0,
+    };
+    (spare == 0).then_some(b.len() / 4 * 3 - pad)
 }
 
 fn java_number(n: &serde_json::Number, s: &Shape) -> String {
@@ -526,6 +561,46 @@ impl Cx<'_> {
         }
         if let Some(max) = s.max.filter(|m| n > *m) {
             self.push(shown, path, &max_msg(s, max));
+        }
+    }
+}
+
+#[cfg(test)]
+mod base64_tests {
+    use base64::Engine as _;
+
+    #[test]
+    fn base64_len_accepts_exactly_what_decoding_accepts() {
+        let alphabet = b"AQgw+/=a9Z";
+        let mut cases: Vec<String> = vec![
+            String::new(),
+            "====".into(),
+            "QQ==".into(),
+            "QR==".into(),
+            "QUI=".into(),
+            "QUJ=".into(),
+        ];
+        // Every string of up to 8 characters over a small alphabet that hits each rule.
+        let mut frontier = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for p in &frontier {
+                for &c in alphabet {
+                    next.push(format!("{p}{}", c as char));
+                }
+            }
+            cases.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for p in frontier.iter().take(2000) {
+            cases.push(format!("AAAA{p}"));
+        }
+        for c in &cases {
+            let want = base64::engine::general_purpose::STANDARD
+                .decode(c)
+                .ok()
+                .map(|v| v.len());
+            assert_eq!(super::base64_len(c), want, "{c:?}");
         }
     }
 }

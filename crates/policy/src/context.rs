@@ -6,6 +6,7 @@ use base64::Engine as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 /// What kind of caller a [`Principal`] is. It decides which policy types apply (a root user has
 /// no identity policies; a role session can have session policies) and how a resource policy
@@ -227,99 +228,92 @@ impl From<DateTime<Utc>> for Value {
     }
 }
 
-/// One value of a context key, with its readings as every type parsed once on insertion so
-/// that evaluation does not parse or allocate.
-#[derive(Debug, Clone, PartialEq)]
+/// One value of a context key. Its readings as every type (text, number, date, address) are
+/// made on first use and kept, so evaluation parses each at most once and a context built
+/// for a request whose policies test few keys costs little.
+#[derive(Debug, Clone)]
 pub struct ContextValue {
-    text: String,
-    number: Option<f64>,
-    epoch_ms: Option<i64>,
-    ip: Option<IpAddr>,
-    binary: Option<Vec<u8>>,
+    value: Value,
+    text: OnceLock<String>,
+    number: OnceLock<Option<f64>>,
+    epoch_ms: OnceLock<Option<i64>>,
+    ip: OnceLock<Option<IpAddr>>,
+}
+
+impl PartialEq for ContextValue {
+    fn eq(&self, other: &ContextValue) -> bool {
+        self.value == other.value
+    }
+}
+
+/// A key name in the case the map keeps (ASCII names, nearly all, without Unicode tables).
+fn lower(key: &str) -> String {
+    if key.is_ascii() {
+        key.to_ascii_lowercase()
+    } else {
+        key.to_lowercase()
+    }
+}
+
+/// Whether text may be a number or a date: those start with a digit or a sign, so names,
+/// ARNs and the like (most values) skip the parsers.
+fn numeric(text: &str) -> bool {
+    text.trim_start()
+        .starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.')
 }
 
 impl ContextValue {
-    fn new(v: Value) -> ContextValue {
-        match v {
-            Value::String(s) => ContextValue::from_text(s),
-            Value::Number(n) => {
-                let text = format_number(n);
-                ContextValue {
-                    number: Some(n),
-                    epoch_ms: epoch_ms_of_seconds(n),
-                    ip: None,
-                    binary: None,
-                    text,
-                }
-            }
-            Value::Bool(b) => ContextValue {
-                text: b.to_string(),
-                number: None,
-                epoch_ms: None,
-                ip: None,
-                binary: None,
-            },
-            Value::Date(d) => ContextValue {
-                text: d.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-                number: None,
-                epoch_ms: Some(d.timestamp_millis()),
-                ip: None,
-                binary: None,
-            },
-            Value::Ip(ip) => ContextValue {
-                text: ip.to_string(),
-                number: None,
-                epoch_ms: None,
-                ip: Some(ip),
-                binary: None,
-            },
-            Value::Binary(b) => ContextValue {
-                text: base64::engine::general_purpose::STANDARD.encode(&b),
-                number: None,
-                epoch_ms: None,
-                ip: None,
-                binary: Some(b),
-            },
-        }
-    }
-
-    fn from_text(text: String) -> ContextValue {
-        // Numbers and dates start with a digit or a sign: names, ARNs and the like (most
-        // values) skip the parsers.
-        let numeric = text
-            .trim_start()
-            .starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.');
-        let number = if numeric { parse_number(&text) } else { None };
-        let epoch_ms = if numeric { parse_date(&text) } else { None };
-        let ip = if text.contains(['.', ':']) {
-            text.trim().parse::<IpAddr>().ok()
-        } else {
-            None
-        };
+    fn new(value: Value) -> ContextValue {
         ContextValue {
-            text,
-            number,
-            epoch_ms,
-            ip,
-            binary: None,
+            value,
+            text: OnceLock::new(),
+            number: OnceLock::new(),
+            epoch_ms: OnceLock::new(),
+            ip: OnceLock::new(),
         }
     }
 
     /// The value as text.
     pub fn as_str(&self) -> &str {
-        &self.text
+        match &self.value {
+            Value::String(s) => s,
+            v => self.text.get_or_init(|| match v {
+                Value::Number(n) => format_number(*n),
+                Value::Bool(b) => b.to_string(),
+                Value::Date(d) => d.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                Value::Ip(ip) => ip.to_string(),
+                Value::Binary(b) => base64::engine::general_purpose::STANDARD.encode(b),
+                Value::String(s) => s.clone(),
+            }),
+        }
     }
     pub(crate) fn number(&self) -> Option<f64> {
-        self.number
+        *self.number.get_or_init(|| match &self.value {
+            Value::String(s) if numeric(s) => parse_number(s),
+            Value::Number(n) => Some(*n),
+            _ => None,
+        })
     }
     pub(crate) fn epoch_ms(&self) -> Option<i64> {
-        self.epoch_ms
+        *self.epoch_ms.get_or_init(|| match &self.value {
+            Value::String(s) if numeric(s) => parse_date(s),
+            Value::Number(n) => epoch_ms_of_seconds(*n),
+            Value::Date(d) => Some(d.timestamp_millis()),
+            _ => None,
+        })
     }
     pub(crate) fn ip(&self) -> Option<IpAddr> {
-        self.ip
+        *self.ip.get_or_init(|| match &self.value {
+            Value::String(s) if s.contains(['.', ':']) => s.trim().parse::<IpAddr>().ok(),
+            Value::Ip(ip) => Some(*ip),
+            _ => None,
+        })
     }
     pub(crate) fn bytes(&self) -> &[u8] {
-        self.binary.as_deref().unwrap_or(self.text.as_bytes())
+        match &self.value {
+            Value::Binary(b) => b,
+            _ => self.as_str().as_bytes(),
+        }
     }
 }
 
@@ -356,7 +350,7 @@ impl ContextKeys {
     /// Adds a value to `key` (after any it already has).
     pub fn insert(&mut self, key: &str, value: impl Into<Value>) -> &mut ContextKeys {
         self.map
-            .entry(key.to_lowercase())
+            .entry(lower(key))
             .or_default()
             .push(ContextValue::new(value.into()));
         self
@@ -373,7 +367,7 @@ impl ContextKeys {
             .into_iter()
             .map(|v| ContextValue::new(v.into()))
             .collect();
-        self.map.insert(key.to_lowercase(), vals);
+        self.map.insert(lower(key), vals);
         self
     }
 
@@ -422,7 +416,11 @@ impl ContextKeys {
     /// A context holding the global keys of `principal` and `env`; see
     /// [`ContextKeys::add_global_keys`].
     pub fn for_request(principal: &Principal, env: &RequestEnvironment) -> ContextKeys {
-        let mut c = ContextKeys::new();
+        // Room for the global keys and a service's own without growing (each growth rehashes
+        // every key).
+        let mut c = ContextKeys {
+            map: HashMap::with_capacity(32),
+        };
         c.add_global_keys(principal, env);
         c
     }

@@ -199,10 +199,10 @@ pub fn encode_ok(
 ) -> Reply {
     match proto {
         Proto::Json { version_10 } => {
-            let body = if out.is_null() {
-                b"{}".to_vec()
-            } else {
-                out.to_string().into_bytes()
+            // Straight into bytes: `to_string` goes through the formatter a write at a time.
+            let body = match out {
+                Value::Null => b"{}".to_vec(),
+                v => serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
             };
             Reply::new(200, json_ct(version_10), body).header("x-amzn-RequestId", request_id)
         }

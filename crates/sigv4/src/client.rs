@@ -6,7 +6,6 @@
 //! client side; the tests below pin it to AWS's published test vector.
 
 use crate::{AuthKind, ParsedAuth, SignedRequest, ALGORITHM};
-use aws_lc_rs::digest;
 use chrono::{DateTime, Utc};
 
 /// Long-lived signing state of one connection.
@@ -75,7 +74,7 @@ impl Signer {
             all.push(("x-amz-security-token".to_owned(), t.clone()));
         }
         let signed_headers: Vec<String> = all.iter().map(|(n, _)| n.clone()).collect();
-        let payload_hash = hex::encode(digest::digest(&digest::SHA256, body).as_ref());
+        let payload_hash = crate::encode::sha256_hex(body);
         let key = self.key_for(&date);
         let auth = ParsedAuth {
             kind: AuthKind::Header,

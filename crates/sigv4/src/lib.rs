@@ -218,7 +218,21 @@ const AMZ_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 /// Formats a time as `yyyymmddThhmmssZ`.
 pub fn format_amz_date(t: DateTime<Utc>) -> String {
-    t.format(AMZ_DATE_FORMAT).to_string()
+    use chrono::{Datelike as _, Timelike as _};
+    // By hand: chrono's `format` interprets its pattern on every call, and this runs twice
+    // per request. Years outside 0..=9999 (never signed) fall back to it.
+    if !(0..=9999).contains(&t.year()) {
+        return t.format(AMZ_DATE_FORMAT).to_string();
+    }
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 fn digits(s: &str, from: usize, to: usize) -> Option<u32> {
@@ -609,7 +623,7 @@ pub fn string_to_sign(auth: &ParsedAuth, canonical_request: &str) -> String {
 
 /// The hex signature of a string to sign (what a client sends).
 pub fn sign(signing_key: &[u8; 32], string_to_sign: &str) -> String {
-    hex::encode(hmac_sha256(signing_key, string_to_sign.as_bytes()).as_ref())
+    encode::hex_lower(hmac_sha256(signing_key, string_to_sign.as_bytes()).as_ref())
 }
 
 // ---------------------------------------------------------------------------------------------

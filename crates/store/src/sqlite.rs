@@ -85,14 +85,23 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
 }
 
+/// Page size of a new database.
+const PAGE_SIZE: i64 = 16 * 1024;
+/// Pages the WAL grows to before a checkpoint copies them back (64 MiB of 16 KiB pages).
+const WAL_PAGES: i64 = 4000;
+
 fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // 16 KiB pages for a new database (an existing one keeps its own): the trail appends
+    // a few KiB per event, and every page is a WAL frame written, and later copied back, by
+    // its own system calls.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: a commit is on disk (fsync of the WAL) before the writer answers anyone.
     conn.pragma_update(None, "synchronous", "FULL")?;
     // A larger WAL between checkpoints: a page written by many commits is copied back once.
-    conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_PAGES)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
@@ -164,6 +173,8 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 fn writer_loop(mut conn: Connection, rx: Receiver<Box<dyn WriteJob>>, detached: Detached) {
+    // Whether commits currently fsync the WAL (`synchronous = FULL`, set by `open`).
+    let mut syncing = true;
     loop {
         // Wait for a job that someone waits for, or for the linger time to pass.
         let (first, open) = match rx.recv_timeout(LINGER) {
@@ -186,6 +197,18 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Box<dyn WriteJob>>, detached: 
             }
         }
         if !group.is_empty() {
+            // A group nobody waits for (audit events of read-only calls, acknowledged before
+            // they are written) commits without an fsync of its own: its frames reach the
+            // WAL file (so a killed process loses nothing) and the next group someone waits
+            // for, or the next checkpoint, syncs them with its own.
+            let durable = group.iter().any(|j| j.waits());
+            if durable != syncing {
+                let mode = if durable { "FULL" } else { "NORMAL" };
+                match conn.pragma_update(None, "synchronous", mode) {
+                    Ok(()) => syncing = durable,
+                    Err(e) => tracing::error!(error = %e, "synchronous mode could not be set"),
+                }
+            }
             let result = run_group(&mut conn, &mut group);
             for job in group {
                 let r = match &result {
