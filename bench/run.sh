@@ -7,6 +7,8 @@
 #   DURATION=5s WARMUP=1s bench/run.sh
 #   CONNS="1 8 32" OP=kms:GenerateRandom bench/run.sh
 #   JSON=1 bench/run.sh               # one JSON object per run instead of the table
+#   REPEAT=5 bench/run.sh             # each connection count 5 times (report the median: a
+#                                     # shared 2-core VM swings 20% from minute to minute)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +18,7 @@ DURATION="${DURATION:-10s}"
 WARMUP="${WARMUP:-2s}"
 CONNS="${CONNS:-1 32}"
 OP="${OP:-sts:GetCallerIdentity}"
+REPEAT="${REPEAT:-1}"
 
 cd "$root"
 echo "== building (release)" >&2
@@ -89,12 +92,14 @@ echo "note:   server and load generator share this machine's cores"
 
 status=0
 for c in $CONNS; do
+  for _ in $(seq 1 "$REPEAT"); do
     cmd=("$bench" --endpoint "$endpoint" --access-key test --secret-key test --region us-east-1
          --op "$OP" --connections "$c" --duration "$DURATION" --warmup "$WARMUP")
     [[ -n "${JSON:-}" ]] && cmd+=(--json)
     echo
     echo "== $(printf '%q ' "${cmd[@]}" | sed 's/ $//')"
     "${cmd[@]}" || status=$?
+  done
 done
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,7 +9,7 @@ use std::thread;
 /// Largest number of jobs committed together.
 const MAX_GROUP: usize = 1024;
 /// How long a group of detached jobs (audit events nobody waits for) may wait for company.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
+const LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 /// Idle reader connections kept open. Opening one costs its pragmas, a schema read and the
 /// re-preparation of every statement, so the pool must cover the request path's concurrency
 /// (its blocking threads), not just the cores.
