@@ -237,6 +237,11 @@ fn build_request(
     body: &Bytes,
 ) -> Result<http::Request<Full<Bytes>>> {
     let headers = signed_headers(run, signer, target, body, chrono::Utc::now())?;
+    post(headers, body)
+}
+
+/// `POST /` with these headers and body.
+fn post(headers: http::HeaderMap, body: &Bytes) -> Result<http::Request<Full<Bytes>>> {
     let mut req = http::Request::builder()
         .method("POST")
         .uri("/")
@@ -308,12 +313,7 @@ impl SignedCache {
                 h
             }
         };
-        let mut req = http::Request::builder()
-            .method("POST")
-            .uri("/")
-            .body(Full::new(body.clone()))?;
-        *req.headers_mut() = headers;
-        Ok(req)
+        post(headers, body)
     }
 }
 

@@ -34,6 +34,13 @@ pub struct Header {
     pub material_id: Uuid,
 }
 
+impl Header {
+    /// The `KeyMaterialId` AWS shows for the material this ciphertext names.
+    pub fn public_material_id(&self) -> String {
+        crate::record::public_material_id(&self.material_id.to_string())
+    }
+}
+
 /// Reads the header of `blob` (which key and material it names).
 pub fn header(blob: &[u8]) -> Result<Header, BlobError> {
     if blob.len() < OVERHEAD || blob.first() != Some(&VERSION) {

@@ -78,7 +78,7 @@ pub fn complete_event(
             .get("CiphertextBlob")
             .and_then(Value::as_str)
             .and_then(|b| crate::blob::header_b64(b).ok())
-            .map(|h| crate::record::public_material_id(&h.material_id.to_string()));
+            .map(|h| h.public_material_id());
         if let Some(id) = id {
             with_object(additional, |m| {
                 m.insert("keyMaterialId".to_string(), Value::String(id));

@@ -40,9 +40,7 @@ pub use events::complete_event;
 
 /// The `KeyMaterialId` of the material a symmetric ciphertext names.
 pub fn blob_material_id(blob: &[u8]) -> Option<String> {
-    blob::header(blob)
-        .map(|h| record::public_material_id(&h.material_id.to_string()))
-        .ok()
+    blob::header(blob).ok().map(|h| h.public_material_id())
 }
 
 pub(crate) const MAX_SCAN: usize = 100_000;

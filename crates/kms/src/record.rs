@@ -49,17 +49,10 @@ impl std::fmt::Debug for MaterialRec {
 /// The id AWS shows for a key material (`KeyMaterialId`: 64 lowercase hex digits), from
 /// Rampart's internal one (the UUID a ciphertext names).
 pub(crate) fn public_material_id(id: &str) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     ctx.update(b"rampart-kms-key-material\0");
     ctx.update(id.as_bytes());
-    let d = ctx.finish();
-    let mut out = String::with_capacity(64);
-    for b in d.as_ref() {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
+    rampart_core::ids::hex_lower(ctx.finish().as_ref())
 }
 
 /// One key material associated with an `EXTERNAL` key, imported or not (symmetric keys may

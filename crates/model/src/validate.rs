@@ -204,7 +204,7 @@ fn base64_len(s: &str) -> Option<usize> {
     let all = data
         .iter()
         .fold(0u8, |acc, &c| acc | VALUES[usize::from(c)]);
-    if all == 0xff || all & 0x80 != 0 {
+    if all & 0x80 != 0 {
         return None;
     }
     let last = data.last().map_or(0, |&c| VALUES[usize::from(c)]);

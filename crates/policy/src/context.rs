@@ -373,14 +373,14 @@ impl ContextKeys {
 
     /// Removes `key`.
     pub fn remove(&mut self, key: &str) -> &mut ContextKeys {
-        self.map.remove(&key.to_lowercase());
+        self.map.remove(&lower(key));
         self
     }
 
     /// The values of `key` (any case), if present.
     pub fn get(&self, key: &str) -> Option<&[ContextValue]> {
         if key.bytes().any(|b| b.is_ascii_uppercase()) || !key.is_ascii() {
-            self.map.get(&key.to_lowercase()).map(Vec::as_slice)
+            self.map.get(&lower(key)).map(Vec::as_slice)
         } else {
             self.get_lower(key)
         }

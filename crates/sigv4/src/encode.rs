@@ -64,19 +64,7 @@ pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
 
 /// Lower-case hex SHA-256 of `data`.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex_lower(digest::digest(&digest::SHA256, data).as_ref())
-}
-
-/// Lower-case hex of `bytes`, by table (the `hex` crate goes a char at a time; this runs for
-/// every hash and signature of a request).
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
+    rampart_core::ids::hex_lower(digest::digest(&digest::SHA256, data).as_ref())
 }
 
 /// True for exactly 64 hex digits (either case).
@@ -86,14 +74,14 @@ pub(crate) fn is_sha256_hex(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn hex_lower_matches_the_hex_crate() {
         let bytes: Vec<u8> = (0..=255u8).collect();
-        assert_eq!(super::hex_lower(&bytes), hex::encode(&bytes));
-        assert_eq!(super::hex_lower(&[]), "");
+        assert_eq!(rampart_core::ids::hex_lower(&bytes), hex::encode(&bytes));
+        assert_eq!(rampart_core::ids::hex_lower(&[]), "");
     }
-
-    use super::*;
 
     #[test]
     fn encodes_like_aws() {

@@ -623,7 +623,7 @@ pub fn string_to_sign(auth: &ParsedAuth, canonical_request: &str) -> String {
 
 /// The hex signature of a string to sign (what a client sends).
 pub fn sign(signing_key: &[u8; 32], string_to_sign: &str) -> String {
-    encode::hex_lower(hmac_sha256(signing_key, string_to_sign.as_bytes()).as_ref())
+    rampart_core::ids::hex_lower(hmac_sha256(signing_key, string_to_sign.as_bytes()).as_ref())
 }
 
 // ---------------------------------------------------------------------------------------------
