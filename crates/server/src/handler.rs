@@ -703,7 +703,7 @@ fn record_unauthenticated(
         ui.insert("accessKeyId".into(), json!(a));
     }
     let ev = AuditEvent {
-        event_id: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::now_v7().to_string(),
         event_time: Utc::now(),
         event_source: event_source.to_string(),
         event_name: if op.is_empty() {

@@ -61,6 +61,10 @@ pub struct TrailRow {
     pub record: String,
     /// SHA-256 chaining this row to the one before it.
     pub hash: Vec<u8>,
+    /// Whether the keys LookupEvents finds the row by were derived from its columns: `false`
+    /// for a row read back whose keys were edited apart from it (hiding it from lookups
+    /// without touching what the chain covers). Always `true` for a row being appended.
+    pub indexed: bool,
 }
 
 /// A signed checkpoint of the trail's hash chain.

@@ -22,10 +22,16 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
+/// One schema migration: SQL, or code for what SQL alone cannot compute.
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&rusqlite::Transaction<'_>) -> Result<(), rusqlite::Error>),
+}
+
 /// Versioned migrations; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: records and the trail
-    "CREATE TABLE kv (coll TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (coll, key)) WITHOUT ROWID;
+    Migration::Sql("CREATE TABLE kv (coll TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (coll, key)) WITHOUT ROWID;
      CREATE TABLE trail (
         seq INTEGER PRIMARY KEY,
         account_id TEXT NOT NULL,
@@ -48,8 +54,180 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX trail_source ON trail (account_id, event_source, seq);
      CREATE INDEX trail_akid ON trail (account_id, access_key_id, seq);
      CREATE INDEX trail_resource_name ON trail (account_id, resource_name, seq);
-     CREATE TABLE trail_digest (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, head_hash BLOB NOT NULL, signature BLOB NOT NULL);",
+     CREATE TABLE trail_digest (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, head_hash BLOB NOT NULL, signature BLOB NOT NULL);"),
+    // 2: the trail's lookups by integer keys (see `lookup_keys`) instead of text ones
+    Migration::Code(integer_lookup_keys),
 ];
+
+/// The trail's integer key columns, one per lookup, in the order of `Lookup`.
+const KEY_COLUMNS: [&str; 7] = [
+    "k_scope",
+    "k_event_id",
+    "k_event_name",
+    "k_username",
+    "k_event_source",
+    "k_access_key_id",
+    "k_resource_name",
+];
+
+/// The lookups LookupEvents makes by index: the account and region alone (`Scope`), or one
+/// attribute of theirs.
+#[derive(Clone, Copy)]
+enum Lookup {
+    Scope = 0,
+    EventId,
+    EventName,
+    Username,
+    EventSource,
+    AccessKeyId,
+    ResourceName,
+}
+
+/// The integer key under which a trail row is found by one lookup: FNV-1a (64-bit) of the
+/// lookup, the account, the region and the value, each length-prefixed. An index of these
+/// compares integers where one of text compared the shared account prefix and the value on
+/// every insert (the writer's largest cost after the hash chain), and its entries are a
+/// fraction of the size. A collision only makes a lookup read and discard a row: every query
+/// also compares the text itself. The function is part of the file format: never change it
+/// without a migration.
+///
+/// Event ids are the exception: they are UUIDv7, time-ordered, and every event has its own,
+/// so a hash would put each insert on a random page of that index (a 16 KiB WAL frame per
+/// event). Their key is the id's first 63 bits (the millisecond and 12 random bits), which
+/// keeps inserts at the index's end; an id that is not a UUID falls back to the hash.
+fn lookup_key(lookup: Lookup, account: &str, region: &str, value: &str) -> i64 {
+    if let Lookup::EventId = lookup {
+        if let Some(k) = uuid_prefix(value) {
+            return k;
+        }
+    }
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h = OFFSET;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(PRIME);
+        }
+    };
+    eat(&[lookup as u8]);
+    for part in [account, region, value] {
+        eat(&(part.len() as u64).to_le_bytes());
+        eat(part.as_bytes());
+    }
+    h as i64
+}
+
+/// The first 16 hex digits of a UUID string as a non-negative integer in the same order.
+fn uuid_prefix(id: &str) -> Option<i64> {
+    let b = id.as_bytes();
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for c in b[0..8].iter().chain(&b[9..13]).chain(&b[14..18]) {
+        let d = char::from(*c).to_digit(16)?;
+        v = (v << 4) | u64::from(d);
+    }
+    i64::try_from(v >> 1).ok()
+}
+
+/// A row's keys, in the order of `KEY_COLUMNS`.
+#[allow(clippy::too_many_arguments)]
+fn lookup_keys(
+    account: &str,
+    region: &str,
+    event_id: &str,
+    event_name: &str,
+    event_source: &str,
+    username: &str,
+    access_key_id: &str,
+    resource_name: &str,
+) -> [i64; 7] {
+    let k = |l, v| lookup_key(l, account, region, v);
+    [
+        k(Lookup::Scope, ""),
+        k(Lookup::EventId, event_id),
+        k(Lookup::EventName, event_name),
+        k(Lookup::Username, username),
+        k(Lookup::EventSource, event_source),
+        k(Lookup::AccessKeyId, access_key_id),
+        k(Lookup::ResourceName, resource_name),
+    ]
+}
+
+fn row_keys(row: &TrailRow) -> [i64; 7] {
+    lookup_keys(
+        &row.account_id,
+        &row.region,
+        &row.event_id,
+        &row.event_name,
+        &row.event_source,
+        &row.username,
+        &row.access_key_id,
+        &row.resource_name,
+    )
+}
+
+/// Migration 2: adds the integer key columns, fills them for the rows already there (in
+/// batches, so a long trail is not held in memory), and swaps the text indexes for integer
+/// ones. Every index also holds the row's seq (its rowid), so each serves `seq < ?` newest
+/// first.
+fn integer_lookup_keys(t: &rusqlite::Transaction<'_>) -> Result<(), rusqlite::Error> {
+    for col in KEY_COLUMNS {
+        t.execute_batch(&format!(
+            "ALTER TABLE trail ADD COLUMN {col} INTEGER NOT NULL DEFAULT 0"
+        ))?;
+    }
+    t.execute_batch(
+        "DROP INDEX trail_account; DROP INDEX trail_event_id; DROP INDEX trail_event_name;
+         DROP INDEX trail_username; DROP INDEX trail_source; DROP INDEX trail_akid;
+         DROP INDEX trail_resource_name;",
+    )?;
+    let sets: Vec<String> = KEY_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, col)| format!("{col} = ?{}", i + 2))
+        .collect();
+    let mut update = t.prepare(&format!(
+        "UPDATE trail SET {} WHERE seq = ?1",
+        sets.join(", ")
+    ))?;
+    let mut select = t.prepare(
+        "SELECT seq, account_id, region, event_id, event_name, event_source, username, access_key_id, resource_name
+         FROM trail WHERE seq > ?1 ORDER BY seq LIMIT 10000",
+    )?;
+    let mut after = 0i64;
+    loop {
+        let batch = select
+            .query_map([after], |r| {
+                let s = |i| r.get::<_, String>(i);
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    lookup_keys(
+                        &s(1)?,
+                        &s(2)?,
+                        &s(3)?,
+                        &s(4)?,
+                        &s(5)?,
+                        &s(6)?,
+                        &s(7)?,
+                        &s(8)?,
+                    ),
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some((last, _)) = batch.last() else { break };
+        after = *last;
+        for (seq, k) in &batch {
+            update.execute(params![seq, k[0], k[1], k[2], k[3], k[4], k[5], k[6]])?;
+        }
+    }
+    for col in KEY_COLUMNS {
+        t.execute_batch(&format!("CREATE INDEX trail_{col} ON trail ({col})"))?;
+    }
+    Ok(())
+}
 
 /// The embedded back end: one SQLite database file in WAL mode.
 /// Jobs nobody waits for (audit events of read-only calls), collected without waking the
@@ -163,18 +341,27 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
         let t = conn.transaction()?;
-        t.execute_batch(sql)?;
+        match step {
+            Migration::Sql(sql) => t.execute_batch(sql)?,
+            Migration::Code(run) => run(&t)?,
+        }
         t.pragma_update(None, "user_version", (i + 1) as i64)?;
         t.commit()?;
     }
     Ok(())
 }
 
+/// The writer's copy of the trail's head, `(seq, hash)` of its last row (`Some(None)`: the
+/// trail is empty), so an append chains to it without a query. `None` when unknown: at
+/// start, and after anything rolled back or wiped.
+type Head = Option<Option<(i64, Vec<u8>)>>;
+
 fn writer_loop(mut conn: Connection, rx: Receiver<Box<dyn WriteJob>>, detached: Detached) {
     // Whether commits currently fsync the WAL (`synchronous = FULL`, set by `open`).
     let mut syncing = true;
+    let mut head: Head = None;
     loop {
         // Wait for a job that someone waits for, or for the linger time to pass.
         let (first, open) = match rx.recv_timeout(LINGER) {
@@ -209,7 +396,10 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Box<dyn WriteJob>>, detached: 
                     Err(e) => tracing::error!(error = %e, "synchronous mode could not be set"),
                 }
             }
-            let result = run_group(&mut conn, &mut group);
+            let result = run_group(&mut conn, &mut group, &mut head);
+            if result.is_err() {
+                head = None;
+            }
             for job in group {
                 let r = match &result {
                     Ok(()) => Ok(()),
@@ -224,11 +414,18 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Box<dyn WriteJob>>, detached: 
     }
 }
 
-fn run_group(conn: &mut Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(), StoreError> {
+fn run_group(
+    conn: &mut Connection,
+    group: &mut [Box<dyn WriteJob>],
+    head: &mut Head,
+) -> Result<(), StoreError> {
     exec(conn, "BEGIN IMMEDIATE")?;
     for job in group.iter_mut() {
         if !job.needs_savepoint() {
-            let mut tx = SqliteTx { conn };
+            let mut tx = SqliteTx {
+                conn,
+                head: Some(&mut *head),
+            };
             if catch_unwind(AssertUnwindSafe(|| job.run(&mut tx))).is_err() {
                 tracing::error!("an unguarded write job panicked; the group is rolled back");
                 let _ = exec(conn, "ROLLBACK");
@@ -241,7 +438,10 @@ fn run_group(conn: &mut Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(
             return Err(e.into());
         }
         let keep = {
-            let mut tx = SqliteTx { conn };
+            let mut tx = SqliteTx {
+                conn,
+                head: Some(&mut *head),
+            };
             catch_unwind(AssertUnwindSafe(|| job.run(&mut tx))).unwrap_or_else(|_| {
                 tracing::error!("a write job panicked; its changes are rolled back");
                 false
@@ -250,6 +450,7 @@ fn run_group(conn: &mut Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(
         let end = if keep {
             exec(conn, "RELEASE job")
         } else {
+            *head = None;
             exec(conn, "ROLLBACK TO job").and_then(|()| exec(conn, "RELEASE job"))
         };
         if let Err(e) = end {
@@ -272,7 +473,10 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         exec(&conn, "BEGIN")?;
         let r = {
-            let mut tx = SqliteTx { conn: &conn };
+            let mut tx = SqliteTx {
+                conn: &conn,
+                head: None,
+            };
             f(&mut tx)
         };
         let end = exec(&conn, "COMMIT");
@@ -324,6 +528,8 @@ impl Store for SqliteStore {
 
 struct SqliteTx<'c> {
     conn: &'c Connection,
+    /// The writer's trail head (`None` for readers).
+    head: Option<&'c mut Head>,
 }
 
 fn row_to_trail(r: &rusqlite::Row<'_>) -> rusqlite::Result<TrailRow> {
@@ -342,11 +548,26 @@ fn row_to_trail(r: &rusqlite::Row<'_>) -> rusqlite::Result<TrailRow> {
         resource_name: r.get(11)?,
         record: r.get(12)?,
         hash: r.get(13)?,
+        indexed: true,
+    })
+    .and_then(|mut row| {
+        let stored: [i64; 7] = [
+            r.get(14)?,
+            r.get(15)?,
+            r.get(16)?,
+            r.get(17)?,
+            r.get(18)?,
+            r.get(19)?,
+            r.get(20)?,
+        ];
+        row.indexed = stored == row_keys(&row);
+        Ok(row)
     })
 }
 
 const TRAIL_COLS: &str =
-    "seq, account_id, region, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash";
+    "seq, account_id, region, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash,
+     k_scope, k_event_id, k_event_name, k_username, k_event_source, k_access_key_id, k_resource_name";
 
 impl Tx for SqliteTx<'_> {
     fn get(&mut self, coll: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -420,18 +641,25 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn wipe(&mut self) -> Result<(), StoreError> {
+        if let Some(h) = self.head.as_deref_mut() {
+            *h = None;
+        }
         self.conn
             .execute_batch("DELETE FROM kv; DELETE FROM trail; DELETE FROM trail_digest;")?;
         Ok(())
     }
 
     fn trail_append(&mut self, row: &TrailRow) -> Result<(), StoreError> {
+        let k = row_keys(row);
         let mut st = self.conn.prepare_cached(
-            "INSERT INTO trail (seq, account_id, region, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash)
-             VALUES (?1, ?13, ?14, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO trail (seq, account_id, region, event_id, event_time, event_name, event_source, username, access_key_id, read_only, resource_type, resource_name, record, hash,
+                                k_scope, k_event_id, k_event_name, k_username, k_event_source, k_access_key_id, k_resource_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         )?;
-        st.execute(params![
+        let done = st.execute(params![
             row.seq,
+            row.account_id,
+            row.region,
             row.event_id,
             row.event_time_ms,
             row.event_name,
@@ -443,19 +671,38 @@ impl Tx for SqliteTx<'_> {
             row.resource_name,
             row.record,
             row.hash,
-            row.account_id,
-            row.region
-        ])?;
+            k[0],
+            k[1],
+            k[2],
+            k[3],
+            k[4],
+            k[5],
+            k[6]
+        ]);
+        if let Some(h) = self.head.as_deref_mut() {
+            *h = match done {
+                Ok(_) => Some(Some((row.seq, row.hash.clone()))),
+                Err(_) => None,
+            };
+        }
+        done?;
         Ok(())
     }
 
     fn trail_head(&mut self) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        if let Some(Some(known)) = self.head.as_deref() {
+            return Ok(known.clone());
+        }
         let mut st = self
             .conn
             .prepare_cached("SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1")?;
-        Ok(st
+        let found: Option<(i64, Vec<u8>)> = st
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
+            .optional()?;
+        if let Some(h) = self.head.as_deref_mut() {
+            *h = Some(found.clone());
+        }
+        Ok(found)
     }
 
     fn trail_range(&mut self, after_seq: i64, limit: usize) -> Result<Vec<TrailRow>, StoreError> {
@@ -467,33 +714,45 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn trail_query(&mut self, q: &TrailQuery) -> Result<Vec<TrailRow>, StoreError> {
-        let mut sql = format!("SELECT {TRAIL_COLS} FROM trail WHERE seq < ?1 AND event_time >= ?2 AND event_time <= ?3 AND account_id = ?6 AND region = ?7");
-        let mut value = String::new();
-        if let Some((attr, v)) = &q.attribute {
-            let col = match attr {
-                TrailAttribute::EventId => "event_id",
-                TrailAttribute::EventName => "event_name",
-                TrailAttribute::ReadOnly => "read_only",
-                TrailAttribute::Username => "username",
-                TrailAttribute::ResourceType => "resource_type",
-                TrailAttribute::ResourceName => "resource_name",
-                TrailAttribute::EventSource => "event_source",
-                TrailAttribute::AccessKeyId => "access_key_id",
-            };
-            value = if *attr == TrailAttribute::ReadOnly {
-                if v.eq_ignore_ascii_case("true") {
-                    "1".into()
-                } else {
-                    "0".into()
-                }
-            } else {
-                v.clone()
-            };
-            sql.push_str(&format!(" AND {col} = ?4"));
-        } else {
-            sql.push_str(" AND ?4 = ?4");
-        }
-        sql.push_str(" ORDER BY seq DESC LIMIT ?5");
+        // The lookup's integer key finds the candidates through its index (named, so the
+        // planner cannot pick another); the text comparisons drop the rare collision.
+        let (lookup, text_col, value) = match &q.attribute {
+            Some((attr, v)) => {
+                let (lookup, col) = match attr {
+                    TrailAttribute::EventId => (Lookup::EventId, "event_id"),
+                    TrailAttribute::EventName => (Lookup::EventName, "event_name"),
+                    TrailAttribute::Username => (Lookup::Username, "username"),
+                    TrailAttribute::EventSource => (Lookup::EventSource, "event_source"),
+                    TrailAttribute::AccessKeyId => (Lookup::AccessKeyId, "access_key_id"),
+                    TrailAttribute::ResourceName => (Lookup::ResourceName, "resource_name"),
+                    TrailAttribute::ReadOnly => (Lookup::Scope, "read_only"),
+                    TrailAttribute::ResourceType => (Lookup::Scope, "resource_type"),
+                };
+                let value = match attr {
+                    TrailAttribute::ReadOnly if v.eq_ignore_ascii_case("true") => "1".to_string(),
+                    TrailAttribute::ReadOnly => "0".to_string(),
+                    _ => v.clone(),
+                };
+                (lookup, Some(col), value)
+            }
+            None => (Lookup::Scope, None, String::new()),
+        };
+        let key_col = KEY_COLUMNS[lookup as usize];
+        let key_value = match lookup {
+            Lookup::Scope => "",
+            _ => value.as_str(),
+        };
+        let key = lookup_key(lookup, &q.account_id, &q.region, key_value);
+        let text_filter = match text_col {
+            Some(col) => format!("{col} = ?4"),
+            None => "?4 = ?4".to_string(),
+        };
+        let sql = format!(
+            "SELECT {TRAIL_COLS} FROM trail INDEXED BY trail_{key_col}
+             WHERE {key_col} = ?8 AND seq < ?1 AND event_time >= ?2 AND event_time <= ?3
+               AND account_id = ?6 AND region = ?7 AND {text_filter}
+             ORDER BY seq DESC LIMIT ?5"
+        );
         let mut st = self.conn.prepare_cached(&sql)?;
         let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
         let rows = st.query_map(
@@ -504,7 +763,8 @@ impl Tx for SqliteTx<'_> {
                 value,
                 limit,
                 q.account_id,
-                q.region
+                q.region,
+                key
             ],
             row_to_trail,
         )?;

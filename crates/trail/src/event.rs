@@ -220,6 +220,7 @@ impl AuditEvent {
             resource_name: first.map(|r| r.resource_name.clone()).unwrap_or_default(),
             record: serde_json::to_string(&self.record_view()).unwrap_or_default(),
             hash: Vec::new(),
+            indexed: true,
         }
     }
 }

@@ -16,6 +16,9 @@ pub struct VerifyReport {
 pub enum Problem {
     /// Row `seq` does not hash to its stored value: it (or its record) was edited.
     Edited { seq: i64, event_id: String },
+    /// Row `seq` hashes right, but the keys LookupEvents finds it by were edited apart from
+    /// its columns: it was hidden from (or planted in) lookups.
+    Unindexed { seq: i64, event_id: String },
     /// Rows between `after` and `next` are missing (deleted), or an extra row was inserted.
     Gap { after: i64, next: i64 },
     /// The chain's first row is not row 1 (rows deleted from the start).
@@ -30,6 +33,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Edited { seq, event_id } => write!(f, "event #{seq} (eventID {event_id}) was modified: its hash does not match the chain"),
+            Problem::Unindexed { seq, event_id } => write!(f, "event #{seq} (eventID {event_id}) was hidden from lookups: its lookup keys do not match its columns"),
             Problem::Gap { after, next } => write!(f, "the chain breaks between event #{after} and event #{next}: events were deleted or inserted"),
             Problem::BadStart { first } => write!(f, "the trail starts at event #{first}, not #1: events were deleted from its start"),
             Problem::BadDigest { seq } => write!(f, "the digest signing event #{seq} does not verify: the chain was rewritten or the digest forged"),
@@ -66,6 +70,13 @@ pub fn verify(store: &dyn Store, mac_key: &hmac::Key) -> Result<VerifyReport, St
             let h = chain_hash(&row, &prev_hash);
             if h != row.hash {
                 report.problem = Some(Problem::Edited {
+                    seq: row.seq,
+                    event_id: row.event_id.clone(),
+                });
+                return Ok(report);
+            }
+            if !row.indexed {
+                report.problem = Some(Problem::Unindexed {
                     seq: row.seq,
                     event_id: row.event_id.clone(),
                 });
