@@ -8,7 +8,7 @@ use rampart_crypto::keys::{self, KeyError};
 use rampart_model::kms as m;
 use rampart_model::Blob;
 use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use zeroize::Zeroizing;
 
 pub(crate) fn spec(s: m::KeySpec) -> R<keys::KeySpec> {
@@ -128,7 +128,7 @@ fn require_usage(k: &KeyRecord, usage: m::KeyUsageType, op: &str) -> R<()> {
 
 /// A generated data key pair: the private key (PKCS#8), its ciphertext blob, the public key
 /// (SubjectPublicKeyInfo) and the symmetric key that encrypted it.
-pub(crate) type DataKeyPair = (Zeroizing<Vec<u8>>, Vec<u8>, Vec<u8>, KeyRecord);
+pub(crate) type DataKeyPair = (Zeroizing<Vec<u8>>, Vec<u8>, Vec<u8>, Arc<KeyRecord>);
 
 /// A bound on concurrent slow key generations.
 pub(crate) struct KeygenGate {
@@ -188,7 +188,7 @@ impl KmsService {
         ctx: &RequestContext,
         raw: &str,
         tokens: Option<&[String]>,
-    ) -> R<(KeyRecord, crate::symmetric::Material)> {
+    ) -> R<(Arc<KeyRecord>, crate::symmetric::Material)> {
         grants::check_tokens(tokens)?;
         let k = self.lookup(ctx, raw)?;
         k.require_usable()?;
@@ -233,7 +233,7 @@ impl KmsService {
         tokens: Option<&[String]>,
         op: &str,
     ) -> R<(
-        KeyRecord,
+        Arc<KeyRecord>,
         crate::symmetric::Material,
         keys::SigningAlgorithm,
     )> {
@@ -263,7 +263,7 @@ impl KmsService {
         .map_err(|e| key_error(e, input.signing_algorithm.as_str(), &k))?;
         dry_run(input.dry_run)?;
         Ok(m::SignResponse {
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             signature: Some(Blob::new(sig)),
             signing_algorithm: Some(input.signing_algorithm),
         })
@@ -295,7 +295,7 @@ impl KmsService {
             return Err(m::kms_invalid_signature_exception(""));
         }
         Ok(m::VerifyResponse {
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             signature_valid: Some(true),
             signing_algorithm: Some(input.signing_algorithm),
         })
@@ -394,7 +394,7 @@ impl KmsService {
             .map_err(|e| key_error(e, "ECDH", &k))?;
         dry_run(input.dry_run)?;
         Ok(m::DeriveSharedSecretResponse {
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             shared_secret: Some(Blob::new(secret.to_vec())),
             ciphertext_for_recipient: None,
             key_agreement_algorithm: Some(m::KeyAgreementAlgorithmSpec::Ecdh),
@@ -409,7 +409,7 @@ impl KmsService {
         alg: m::MacAlgorithmSpec,
         tokens: Option<&[String]>,
         op: &str,
-    ) -> R<(KeyRecord, crate::symmetric::Material)> {
+    ) -> R<(Arc<KeyRecord>, crate::symmetric::Material)> {
         let (k, mat) = self.private(ctx, raw, tokens)?;
         require_usage(&k, m::KeyUsageType::GenerateVerifyMac, op)?;
         if !crate::algorithms::mac(k.spec).contains(&alg) {
@@ -441,7 +441,7 @@ impl KmsService {
         Ok(m::GenerateMacResponse {
             mac: Some(Blob::new(tag)),
             mac_algorithm: Some(input.mac_algorithm),
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
         })
     }
 
@@ -470,7 +470,7 @@ impl KmsService {
             return Err(m::kms_invalid_mac_exception(""));
         }
         Ok(m::VerifyMacResponse {
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             mac_valid: Some(true),
             mac_algorithm: Some(input.mac_algorithm),
         })
@@ -489,7 +489,7 @@ impl KmsService {
             keys::encapsulate(kspec, &public).map_err(|e| key_error(e, "ML_KEM", &k))?;
         dry_run(input.dry_run)?;
         Ok(m::EncapsulateResponse {
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             shared_secret: Some(Blob::new(secret.to_vec())),
             shared_secret_ciphertext_blob: Some(Blob::new(ct)),
             encapsulation_algorithm: Some(m::EncapsulationAlgorithmSpec::MlKem),
@@ -511,7 +511,7 @@ impl KmsService {
         .map_err(|e| key_error(e, "ML_KEM", &k))?;
         dry_run(input.dry_run)?;
         Ok(m::DecapsulateResponse {
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             shared_secret: Some(Blob::new(secret.to_vec())),
             encapsulation_algorithm: Some(m::EncapsulationAlgorithmSpec::MlKem),
         })

@@ -99,7 +99,7 @@ impl KmsService {
             return Ok(Vec::new());
         }
         let s = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_string);
-        let action = format!("kms:{op}");
+        let action = ["kms:", op].concat();
         let mut out = Vec::new();
         match op {
             "CreateAlias" | "UpdateAlias" | "DeleteAlias" => {
@@ -209,7 +209,7 @@ impl KmsService {
 
     /// A key named by id or alias, or `None` when a blob names a key that does not exist
     /// (the operation then answers InvalidCiphertextException itself).
-    fn find_for_auth(&self, ctx: &RequestContext, raw: &str) -> R<Option<KeyRecord>> {
+    fn find_for_auth(&self, ctx: &RequestContext, raw: &str) -> R<Option<Arc<KeyRecord>>> {
         // A blob names a multi-Region key by the 16 bytes of its `mrk-` id.
         let mut tries = vec![raw.to_string()];
         if let Ok(u) = uuid::Uuid::parse_str(raw) {
@@ -227,7 +227,7 @@ impl KmsService {
 
     /// The names of the aliases of a key (cached like the key).
     fn alias_names(&self, ctx: &RequestContext, key_id: &str) -> R<Arc<Vec<String>>> {
-        let cache_key = format!("a\n{}\n{}\n{key_id}", ctx.account_id, ctx.region);
+        let cache_key = ["a\n", &ctx.account_id, "\n", &ctx.region, "\n", key_id].concat();
         if let Some(crate::keycache::Entry::Aliases(a)) = self.keys.get(&cache_key) {
             return Ok(a);
         }
@@ -260,13 +260,13 @@ impl KmsService {
                 "kms:CallerAccount".into(),
                 vec![ctx.principal.account_id.clone()],
             ),
-            ("kms:KeySpec".into(), vec![k.spec.to_string()]),
-            ("kms:KeyUsage".into(), vec![k.usage.to_string()]),
+            ("kms:KeySpec".into(), vec![k.spec.as_str().to_string()]),
+            ("kms:KeyUsage".into(), vec![k.usage.as_str().to_string()]),
             ("kms:KeyOrigin".into(), vec!["AWS_KMS".into()]),
             ("kms:MultiRegion".into(), vec!["false".into()]),
         ];
         for t in &k.tags {
-            c.push((format!("aws:ResourceTag/{}", t.key), vec![t.value.clone()]));
+            c.push((["aws:ResourceTag/", &t.key].concat(), vec![t.value.clone()]));
         }
         for (member, key) in MEMBER_KEYS {
             if let Some(v) = input.get(*member).and_then(text) {
@@ -293,7 +293,7 @@ impl KmsService {
         let context = enc_context.cloned().unwrap_or_default();
         if enc_context.is_some() {
             for (ek, ev) in &context {
-                c.push((format!("kms:EncryptionContext:{ek}"), vec![ev.clone()]));
+                c.push((["kms:EncryptionContext:", ek].concat(), vec![ev.clone()]));
             }
             if !context.is_empty() {
                 c.push((

@@ -196,7 +196,7 @@ impl KmsService {
                 .as_bytes(),
         );
         Ok(m::GetParametersForImportResponse {
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             import_token: Some(Blob::new(token)),
             public_key: Some(Blob::new(public)),
             parameters_valid_to: Some(Timestamp(valid_to)),

@@ -204,7 +204,7 @@ impl KmsService {
         crate::multiregion::ids_of(h.key_id)
             .into_iter()
             .find_map(|id| {
-                let k = format!("{region}/{id}");
+                let k = [region, "/", &id].concat();
                 if let Some(a) = self.owners.lock().ok().and_then(|m| m.get(&k).cloned()) {
                     return Some(a);
                 }
@@ -268,18 +268,17 @@ impl KmsService {
 
     /// The key `raw` names (an id, ARN, alias name or alias ARN), from the key cache when
     /// nothing changed since it was read.
-    fn lookup(&self, ctx: &RequestContext, raw: &str) -> R<KeyRecord> {
-        let cache_key = format!("k\n{}\n{}\n{raw}", ctx.account_id, ctx.region);
+    /// Shared with the cache, not copied: a request reads its key once or twice, and a copy
+    /// (policy, tags, materials) is a few dozen allocations.
+    fn lookup(&self, ctx: &RequestContext, raw: &str) -> R<Arc<KeyRecord>> {
+        let cache_key = ["k\n", &ctx.account_id, "\n", &ctx.region, "\n", raw].concat();
         if let Some(keycache::Entry::Key(k)) = self.keys.get(&cache_key) {
-            return Ok(KeyRecord::clone(&k));
+            return Ok(k);
         }
         let generation = self.keys.generation();
-        let k = self.read(|tx| resolve(tx, ctx, raw))?;
-        self.keys.put(
-            cache_key,
-            generation,
-            keycache::Entry::Key(Arc::new(k.clone())),
-        );
+        let k = Arc::new(self.read(|tx| resolve(tx, ctx, raw))?);
+        self.keys
+            .put(cache_key, generation, keycache::Entry::Key(k.clone()));
         Ok(k)
     }
 
@@ -394,7 +393,7 @@ impl KmsService {
         plaintext: &[u8],
     ) -> R<(Vec<u8>, String)> {
         let (b, k) = self.encrypt_under(ctx, key, context, plaintext, "Encrypt")?;
-        Ok((b, k.arn))
+        Ok((b, k.arn.clone()))
     }
 
     /// Decrypts a blob made by [`KmsService::encrypt_for`] (or `Encrypt`); returns the
@@ -406,7 +405,7 @@ impl KmsService {
         context: &BTreeMap<String, String>,
     ) -> R<(Zeroizing<Vec<u8>>, String)> {
         let (pt, k) = self.decrypt_blob(ctx, blob_bytes, None, context)?;
-        Ok((pt, k.arn))
+        Ok((pt, k.arn.clone()))
     }
 
     /// The AWS managed key `alias/aws/<service>` of the caller's account and region, created
@@ -616,7 +615,7 @@ impl Kms for KmsService {
             return Err(m::not_found_exception("No such policy exists"));
         }
         Ok(m::GetKeyPolicyResponse {
-            policy: Some(k.policy),
+            policy: Some(k.policy.clone()),
             policy_name: Some(name),
         })
     }
@@ -665,7 +664,7 @@ impl Kms for KmsService {
         let after = decode_marker(input.marker.as_deref())?;
         let prefix = scope(ctx);
         let filter = match &input.key_id {
-            Some(raw) => Some(self.lookup(ctx, raw)?.key_id),
+            Some(raw) => Some(self.lookup(ctx, raw)?.key_id.clone()),
             None => None,
         };
         let all: Vec<(String, AliasRecord)> =
@@ -715,7 +714,7 @@ impl Kms for KmsService {
         dry_run(input.dry_run)?;
         Ok(m::EncryptResponse {
             ciphertext_blob: Some(Blob::new(b)),
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             encryption_algorithm: Some(alg),
         })
     }
@@ -760,7 +759,7 @@ impl Kms for KmsService {
         dry_run(input.dry_run)?;
         let material = blob_material_id(blob_in.as_bytes());
         Ok(m::DecryptResponse {
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             plaintext: Some(Blob::new(pt.to_vec())),
             encryption_algorithm: Some(m::EncryptionAlgorithmSpec::SymmetricDefault),
             ciphertext_for_recipient: None,
@@ -832,12 +831,12 @@ impl Kms for KmsService {
         dry_run(input.dry_run)?;
         Ok(m::ReEncryptResponse {
             ciphertext_blob: Some(Blob::new(b)),
-            source_key_id: Some(src.arn),
+            source_key_id: Some(src.arn.clone()),
             source_encryption_algorithm: Some(src_alg),
             destination_encryption_algorithm: Some(dst_alg),
             source_key_material_id: src_material,
             destination_key_material_id: Some(dst.current_public_id()),
-            key_id: Some(dst.arn),
+            key_id: Some(dst.arn.clone()),
         })
     }
 
@@ -864,7 +863,7 @@ impl Kms for KmsService {
             ciphertext_blob: Some(Blob::new(b)),
             plaintext: Some(Blob::new(pt.to_vec())),
             key_material_id: Some(k.current_public_id()),
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             ciphertext_for_recipient: None,
         })
     }
@@ -886,7 +885,7 @@ impl Kms for KmsService {
         Ok(m::GenerateDataKeyWithoutPlaintextResponse {
             ciphertext_blob: Some(Blob::new(b)),
             key_material_id: Some(k.current_public_id()),
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
         })
     }
 
@@ -913,7 +912,7 @@ impl Kms for KmsService {
             private_key_plaintext: Some(Blob::new(private.to_vec())),
             public_key: Some(Blob::new(public)),
             key_material_id: Some(k.current_public_id()),
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             key_pair_spec: Some(input.key_pair_spec),
             ciphertext_for_recipient: None,
         })
@@ -936,7 +935,7 @@ impl Kms for KmsService {
             private_key_ciphertext_blob: Some(Blob::new(blob)),
             public_key: Some(Blob::new(public)),
             key_material_id: Some(k.current_public_id()),
-            key_id: Some(k.arn),
+            key_id: Some(k.arn.clone()),
             key_pair_spec: Some(input.key_pair_spec),
         })
     }

@@ -34,7 +34,10 @@ pub(crate) fn id_bytes(key_id: &str) -> Option<Uuid> {
 
 /// The ids a blob's 16 key-id bytes may stand for.
 pub(crate) fn ids_of(u: Uuid) -> [String; 2] {
-    [u.to_string(), format!("mrk-{}", u.simple())]
+    let mut buf = Uuid::encode_buffer();
+    let id = u.hyphenated().encode_lower(&mut buf).to_string();
+    let mrk = ["mrk-", u.simple().encode_lower(&mut buf)].concat();
+    [id, mrk]
 }
 
 /// Whether `id` is well-formed (a UUID or `mrk-` and 32 hex digits).
@@ -276,7 +279,7 @@ impl KmsService {
             imported_id: None,
             valid_to: None,
             expiration_model: None,
-            ..k.clone()
+            ..KeyRecord::clone(&k)
         };
         let ctx2 = ctx.clone();
         let key_ref = k.key_id.clone();

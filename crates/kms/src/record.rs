@@ -273,11 +273,19 @@ pub(crate) fn scope(ctx: &RequestContext) -> String {
 }
 
 pub(crate) fn key_arn(ctx: &RequestContext, id: &str) -> String {
-    format!("arn:aws:kms:{}:{}:key/{id}", ctx.region, ctx.account_id)
+    [
+        "arn:aws:kms:",
+        &ctx.region,
+        ":",
+        &ctx.account_id,
+        ":key/",
+        id,
+    ]
+    .concat()
 }
 
 pub(crate) fn alias_arn(ctx: &RequestContext, name: &str) -> String {
-    format!("arn:aws:kms:{}:{}:{name}", ctx.region, ctx.account_id)
+    ["arn:aws:kms:", &ctx.region, ":", &ctx.account_id, ":", name].concat()
 }
 
 pub(crate) fn key_not_found(what: &str) -> AwsError {

@@ -139,7 +139,7 @@ impl KmsService {
         context: &BTreeMap<String, String>,
         plaintext: &[u8],
         op: &str,
-    ) -> R<(Vec<u8>, KeyRecord)> {
+    ) -> R<(Vec<u8>, Arc<KeyRecord>)> {
         let k = self.lookup(ctx, raw)?;
         let b = self.encrypt_with(&k, context, plaintext, op)?;
         Ok((b, k))
@@ -169,9 +169,9 @@ impl KmsService {
         &self,
         ctx: &RequestContext,
         blob_bytes: &[u8],
-        named: Option<KeyRecord>,
+        named: Option<Arc<KeyRecord>>,
         context: &BTreeMap<String, String>,
-    ) -> R<(Zeroizing<Vec<u8>>, KeyRecord)> {
+    ) -> R<(Zeroizing<Vec<u8>>, Arc<KeyRecord>)> {
         let header = blob::header(blob_bytes).map_err(|_| invalid_ciphertext())?;
         let ids = crate::multiregion::ids_of(header.key_id);
         if let Some(n) = &named {
@@ -216,7 +216,7 @@ impl KmsService {
         spec: Option<m::DataKeySpec>,
         number_of_bytes: Option<i32>,
         op: &str,
-    ) -> R<(Zeroizing<Vec<u8>>, Vec<u8>, KeyRecord)> {
+    ) -> R<(Zeroizing<Vec<u8>>, Vec<u8>, Arc<KeyRecord>)> {
         let len = match (spec, number_of_bytes) {
             (Some(m::DataKeySpec::Aes256), None) => 32,
             (Some(m::DataKeySpec::Aes128), None) => 16,

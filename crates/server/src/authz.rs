@@ -2,7 +2,6 @@
 //! boundary and session policies) evaluated by `rampart-policy` for the action and resource
 //! of every request. Services with resource policies (KMS key policies, secret policies, role
 //! trust policies) evaluate those themselves with the same evaluator; see [`Authorizer`].
-use aws_lc_rs::digest;
 use chrono::{DateTime, Utc};
 use rampart_core::{AwsError, Principal, PrincipalKind, RequestContext, ResourceAccess};
 use rampart_policy::{
@@ -10,7 +9,11 @@ use rampart_policy::{
 };
 use serde_json::Value;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
+
+/// The caches' hasher: seeded per process, so nobody outside can aim documents at one bucket.
+type Seeded = foldhash::quality::RandomState;
 
 /// A principal's policy documents, as the identity store holds them.
 #[derive(Debug, Clone, Default)]
@@ -49,13 +52,40 @@ struct Compiled {
     session: Option<Vec<CompiledPolicy>>,
 }
 
-/// Evaluates identity-based permissions, caching compiled policies by the SHA-256 of their
-/// documents (so any policy change takes effect on the next request).
+/// The documents a compiled set was built from, kept to confirm a cache hit document by
+/// document (a hash alone could collide).
+struct Source {
+    identity: Vec<(String, String)>,
+    boundary: Option<(String, String)>,
+    session: Option<Vec<String>>,
+}
+
+impl Source {
+    fn of(docs: &PolicyDocs) -> Source {
+        Source {
+            identity: docs.identity.clone(),
+            boundary: docs.boundary.clone(),
+            session: docs.session.clone(),
+        }
+    }
+
+    fn matches(&self, docs: &PolicyDocs) -> bool {
+        self.identity == docs.identity
+            && self.boundary == docs.boundary
+            && self.session == docs.session
+    }
+}
+
+/// Evaluates identity-based permissions, caching compiled policies by their documents (so
+/// any policy change takes effect on the next request).
 pub struct Authorizer {
     source: Arc<dyn PolicySource>,
-    cache: Mutex<HashMap<Vec<u8>, Arc<Compiled>>>,
-    /// Compiled resource policies by the SHA-256 of their text.
-    resource_cache: Mutex<HashMap<Vec<u8>, Arc<CompiledPolicy>>>,
+    /// Compiled identity policy sets by a hash of their documents; each entry keeps the
+    /// documents it was built from.
+    cache: Mutex<HashMap<u64, Vec<(Source, Arc<Compiled>)>, Seeded>>,
+    hasher: Seeded,
+    /// Compiled resource policies by their text.
+    resource_cache: Mutex<HashMap<String, Arc<CompiledPolicy>, Seeded>>,
     /// The account root's identity permissions: everything in its account.
     root: Option<CompiledPolicy>,
 }
@@ -77,16 +107,6 @@ impl Outcome {
     }
 }
 
-fn sha256_of(parts: &[(&str, &str)]) -> Vec<u8> {
-    let mut h = digest::Context::new(&digest::SHA256);
-    for (tag, s) in parts {
-        h.update(tag.as_bytes());
-        h.update(&(s.len() as u64).to_be_bytes());
-        h.update(s.as_bytes());
-    }
-    h.finish().as_ref().to_vec()
-}
-
 impl Authorizer {
     pub fn new(source: Arc<dyn PolicySource>) -> Self {
         let root = pol::Policy::parse_as(
@@ -97,19 +117,19 @@ impl Authorizer {
         .ok();
         Authorizer {
             source,
-            cache: Mutex::new(HashMap::new()),
-            resource_cache: Mutex::new(HashMap::new()),
+            cache: Mutex::default(),
+            hasher: Seeded::default(),
+            resource_cache: Mutex::default(),
             root,
         }
     }
 
     fn resource_policy(&self, doc: &str) -> Result<Arc<CompiledPolicy>, AwsError> {
-        let key = sha256_of(&[("r", doc)]);
         if let Some(c) = self
             .resource_cache
             .lock()
             .ok()
-            .and_then(|c| c.get(&key).cloned())
+            .and_then(|c| c.get(doc).cloned())
         {
             return Ok(c);
         }
@@ -123,33 +143,39 @@ impl Authorizer {
             if cache.len() > 10_000 {
                 cache.clear();
             }
-            cache.insert(key, c.clone());
+            cache.insert(doc.to_string(), c.clone());
         }
         Ok(c)
     }
 
     fn compiled(&self, docs: &PolicyDocs) -> Result<Arc<Compiled>, AwsError> {
-        let mut h = digest::Context::new(&digest::SHA256);
-        let mut feed = |tag: &str, s: &str| {
-            h.update(tag.as_bytes());
-            h.update(&(s.len() as u64).to_be_bytes());
-            h.update(s.as_bytes());
+        let mut h = self.hasher.build_hasher();
+        let mut feed = |tag: u8, s: &str| {
+            h.write_u8(tag);
+            h.write_usize(s.len());
+            h.write(s.as_bytes());
         };
         for (n, d) in &docs.identity {
-            feed("i", n);
-            feed("d", d);
+            feed(b'i', n);
+            feed(b'd', d);
         }
         if let Some((n, d)) = &docs.boundary {
-            feed("b", n);
-            feed("d", d);
+            feed(b'b', n);
+            feed(b'd', d);
         }
         if let Some(s) = &docs.session {
             for d in s {
-                feed("s", d);
+                feed(b's', d);
             }
         }
-        let key = h.finish().as_ref().to_vec();
-        if let Some(c) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        let key = h.finish();
+        let hit = self.cache.lock().ok().and_then(|c| {
+            c.get(&key)?
+                .iter()
+                .find(|(source, _)| source.matches(docs))
+                .map(|(_, c)| c.clone())
+        });
+        if let Some(c) = hit {
             return Ok(c);
         }
         let compile = |name: &str, doc: &str| -> Result<CompiledPolicy, AwsError> {
@@ -191,7 +217,10 @@ impl Authorizer {
             if cache.len() > 10_000 {
                 cache.clear();
             }
-            cache.insert(key, c.clone());
+            let bucket = cache.entry(key).or_default();
+            if !bucket.iter().any(|(source, _)| source.matches(docs)) {
+                bucket.push((Source::of(docs), c.clone()));
+            }
         }
         Ok(c)
     }

@@ -199,10 +199,19 @@ pub fn encode_ok(
 ) -> Reply {
     match proto {
         Proto::Json { version_10 } => {
-            // Straight into bytes: `to_string` goes through the formatter a write at a time.
+            // Straight into bytes (`to_string` goes through the formatter a write at a time),
+            // in a buffer that holds a typical response (a KMS ciphertext or data key is 1-2
+            // KiB of base64) without growing: every growth copies, and leaves the old buffer,
+            // possibly holding a plaintext, to the allocator.
             let body = match out {
                 Value::Null => b"{}".to_vec(),
-                v => serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
+                v => {
+                    let mut buf = Vec::with_capacity(2048);
+                    match serde_json::to_writer(&mut buf, v) {
+                        Ok(()) => buf,
+                        Err(_) => b"{}".to_vec(),
+                    }
+                }
             };
             Reply::new(200, json_ct(version_10), body).header("x-amzn-RequestId", request_id)
         }

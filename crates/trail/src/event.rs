@@ -218,11 +218,21 @@ impl AuditEvent {
             read_only: self.read_only,
             resource_type: first.map(|r| r.resource_type.clone()).unwrap_or_default(),
             resource_name: first.map(|r| r.resource_name.clone()).unwrap_or_default(),
-            record: serde_json::to_string(&self.record_view()).unwrap_or_default(),
+            record: record_json(&self.record_view()),
             hash: Vec::new(),
             indexed: true,
         }
     }
+}
+
+/// The record's JSON, written into a buffer sized for a typical event (about 1-2 KiB) rather
+/// than one grown (and copied) from empty.
+fn record_json(view: &RecordView<'_>) -> String {
+    let mut buf = Vec::with_capacity(2048);
+    if serde_json::to_writer(&mut buf, view).is_err() {
+        return String::new();
+    }
+    String::from_utf8(buf).unwrap_or_default()
 }
 
 #[derive(serde::Serialize)]
