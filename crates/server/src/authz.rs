@@ -76,13 +76,16 @@ impl Source {
     }
 }
 
+/// The compiled sets whose documents hash alike (nearly always one).
+type Bucket = Vec<(Source, Arc<Compiled>)>;
+
 /// Evaluates identity-based permissions, caching compiled policies by their documents (so
 /// any policy change takes effect on the next request).
 pub struct Authorizer {
     source: Arc<dyn PolicySource>,
     /// Compiled identity policy sets by a hash of their documents; each entry keeps the
     /// documents it was built from.
-    cache: Mutex<HashMap<u64, Vec<(Source, Arc<Compiled>)>, Seeded>>,
+    cache: Mutex<HashMap<u64, Bucket, Seeded>>,
     hasher: Seeded,
     /// Compiled resource policies by their text.
     resource_cache: Mutex<HashMap<String, Arc<CompiledPolicy>, Seeded>>,
