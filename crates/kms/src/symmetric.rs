@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+/// A data key: its plaintext, its ciphertext blob, and the KMS key it is encrypted under.
+pub(crate) type DataKey = (Zeroizing<Vec<u8>>, Vec<u8>, Arc<KeyRecord>);
+
 pub(crate) type Material = Arc<Zeroizing<Vec<u8>>>;
 
 /// Unwrapped material by material id (ids are random UUIDs, unique across keys). Bounded:
@@ -216,7 +219,7 @@ impl KmsService {
         spec: Option<m::DataKeySpec>,
         number_of_bytes: Option<i32>,
         op: &str,
-    ) -> R<(Zeroizing<Vec<u8>>, Vec<u8>, Arc<KeyRecord>)> {
+    ) -> R<DataKey> {
         let len = match (spec, number_of_bytes) {
             (Some(m::DataKeySpec::Aes256), None) => 32,
             (Some(m::DataKeySpec::Aes128), None) => 16,
