@@ -5,6 +5,7 @@
 pub mod context;
 pub mod error;
 pub mod ids;
+pub mod json;
 
 pub use context::{AccessCheck, Principal, PrincipalKind, RequestContext, ResourceAccess};
 pub use error::AwsError;

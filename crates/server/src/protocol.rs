@@ -199,18 +199,16 @@ pub fn encode_ok(
 ) -> Reply {
     match proto {
         Proto::Json { version_10 } => {
-            // Straight into bytes (`to_string` goes through the formatter a write at a time),
-            // in a buffer that holds a typical response (a KMS ciphertext or data key is 1-2
-            // KiB of base64) without growing: every growth copies, and leaves the old buffer,
-            // possibly holding a plaintext, to the allocator.
+            // Straight into bytes (strings copied whole where serde_json escapes byte by
+            // byte: `rampart_core::json`), in a buffer that holds a typical response (a KMS
+            // ciphertext or data key is 1-2 KiB of base64) without growing: every growth
+            // copies, and leaves the old buffer, possibly holding a plaintext, to the allocator.
             let body = match out {
                 Value::Null => b"{}".to_vec(),
                 v => {
                     let mut buf = Vec::with_capacity(2048);
-                    match serde_json::to_writer(&mut buf, v) {
-                        Ok(()) => buf,
-                        Err(_) => b"{}".to_vec(),
-                    }
+                    rampart_core::json::write_value(&mut buf, v);
+                    buf
                 }
             };
             Reply::new(200, json_ct(version_10), body).header("x-amzn-RequestId", request_id)
