@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 /// The context map's hasher: foldhash, several times cheaper than SipHash on these short
 /// keys (a request sets 15-20 of them), seeded per process.
-type Hasher = foldhash::fast::RandomState;
+type KeyHasher = foldhash::fast::RandomState;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
@@ -343,7 +343,7 @@ fn epoch_ms_of_seconds(n: f64) -> Option<i64> {
 /// with no values is treated as absent.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContextKeys {
-    map: HashMap<String, Vec<ContextValue>, Hasher>,
+    map: HashMap<String, Vec<ContextValue>, KeyHasher>,
 }
 
 impl ContextKeys {
@@ -423,7 +423,7 @@ impl ContextKeys {
         // Room for the global keys and a service's own without growing (each growth rehashes
         // every key).
         let mut c = ContextKeys {
-            map: HashMap::with_capacity_and_hasher(32, Hasher::default()),
+            map: HashMap::with_capacity_and_hasher(32, KeyHasher::default()),
         };
         c.add_global_keys(principal, env);
         c

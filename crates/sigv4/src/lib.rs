@@ -231,23 +231,19 @@ pub fn format_amz_date(t: DateTime<Utc>) -> String {
     if !(0..=9999).contains(&t.year()) {
         return t.format(AMZ_DATE_FORMAT).to_string();
     }
-    let mut out = String::with_capacity(16);
-    let mut digits = |n: u32, width: u32| {
+    fn digits(out: &mut String, n: u32, width: u32) {
         for i in (0..width).rev() {
             out.push(char::from(b'0' + ((n / 10u32.pow(i)) % 10) as u8));
         }
-    };
-    digits(t.year().unsigned_abs(), 4);
-    digits(t.month(), 2);
-    digits(t.day(), 2);
+    }
+    let mut out = String::with_capacity(16);
+    digits(&mut out, t.year().unsigned_abs(), 4);
+    digits(&mut out, t.month(), 2);
+    digits(&mut out, t.day(), 2);
     out.push('T');
-    let mut digits = |n: u32| {
-        out.push(char::from(b'0' + (n / 10 % 10) as u8));
-        out.push(char::from(b'0' + (n % 10) as u8));
-    };
-    digits(t.hour());
-    digits(t.minute());
-    digits(t.second());
+    digits(&mut out, t.hour(), 2);
+    digits(&mut out, t.minute(), 2);
+    digits(&mut out, t.second(), 2);
     out.push('Z');
     out
 }

@@ -55,7 +55,7 @@ const MIGRATIONS: &[Migration] = &[
      CREATE INDEX trail_akid ON trail (account_id, access_key_id, seq);
      CREATE INDEX trail_resource_name ON trail (account_id, resource_name, seq);
      CREATE TABLE trail_digest (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, head_hash BLOB NOT NULL, signature BLOB NOT NULL);"),
-    // 2: the trail's lookups by integer keys (see `lookup_keys`) instead of text ones
+    // 2: the trail's lookups by integer keys (see `lookup_key`) instead of text ones
     Migration::Code(integer_lookup_keys),
 ];
 
@@ -133,40 +133,17 @@ fn uuid_prefix(id: &str) -> Option<i64> {
 }
 
 /// A row's keys, in the order of `KEY_COLUMNS`.
-#[allow(clippy::too_many_arguments)]
-fn lookup_keys(
-    account: &str,
-    region: &str,
-    event_id: &str,
-    event_name: &str,
-    event_source: &str,
-    username: &str,
-    access_key_id: &str,
-    resource_name: &str,
-) -> [i64; 7] {
-    let k = |l, v| lookup_key(l, account, region, v);
+fn row_keys(row: &TrailRow) -> [i64; 7] {
+    let k = |l, v| lookup_key(l, &row.account_id, &row.region, v);
     [
         k(Lookup::Scope, ""),
-        k(Lookup::EventId, event_id),
-        k(Lookup::EventName, event_name),
-        k(Lookup::Username, username),
-        k(Lookup::EventSource, event_source),
-        k(Lookup::AccessKeyId, access_key_id),
-        k(Lookup::ResourceName, resource_name),
+        k(Lookup::EventId, &row.event_id),
+        k(Lookup::EventName, &row.event_name),
+        k(Lookup::Username, &row.username),
+        k(Lookup::EventSource, &row.event_source),
+        k(Lookup::AccessKeyId, &row.access_key_id),
+        k(Lookup::ResourceName, &row.resource_name),
     ]
-}
-
-fn row_keys(row: &TrailRow) -> [i64; 7] {
-    lookup_keys(
-        &row.account_id,
-        &row.region,
-        &row.event_id,
-        &row.event_name,
-        &row.event_source,
-        &row.username,
-        &row.access_key_id,
-        &row.resource_name,
-    )
 }
 
 /// Migration 2: adds the integer key columns, fills them for the rows already there (in
@@ -201,20 +178,19 @@ fn integer_lookup_keys(t: &rusqlite::Transaction<'_>) -> Result<(), rusqlite::Er
     loop {
         let batch = select
             .query_map([after], |r| {
-                let s = |i| r.get::<_, String>(i);
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    lookup_keys(
-                        &s(1)?,
-                        &s(2)?,
-                        &s(3)?,
-                        &s(4)?,
-                        &s(5)?,
-                        &s(6)?,
-                        &s(7)?,
-                        &s(8)?,
-                    ),
-                ))
+                let row = TrailRow {
+                    seq: r.get(0)?,
+                    account_id: r.get(1)?,
+                    region: r.get(2)?,
+                    event_id: r.get(3)?,
+                    event_name: r.get(4)?,
+                    event_source: r.get(5)?,
+                    username: r.get(6)?,
+                    access_key_id: r.get(7)?,
+                    resource_name: r.get(8)?,
+                    ..TrailRow::default()
+                };
+                Ok((row.seq, row_keys(&row)))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let Some((last, _)) = batch.last() else { break };
@@ -533,7 +509,7 @@ struct SqliteTx<'c> {
 }
 
 fn row_to_trail(r: &rusqlite::Row<'_>) -> rusqlite::Result<TrailRow> {
-    Ok(TrailRow {
+    let mut row = TrailRow {
         seq: r.get(0)?,
         account_id: r.get(1)?,
         region: r.get(2)?,
@@ -548,21 +524,19 @@ fn row_to_trail(r: &rusqlite::Row<'_>) -> rusqlite::Result<TrailRow> {
         resource_name: r.get(11)?,
         record: r.get(12)?,
         hash: r.get(13)?,
-        indexed: true,
-    })
-    .and_then(|mut row| {
-        let stored: [i64; 7] = [
-            r.get(14)?,
-            r.get(15)?,
-            r.get(16)?,
-            r.get(17)?,
-            r.get(18)?,
-            r.get(19)?,
-            r.get(20)?,
-        ];
-        row.indexed = stored == row_keys(&row);
-        Ok(row)
-    })
+        indexed: false,
+    };
+    let stored: [i64; 7] = [
+        r.get(14)?,
+        r.get(15)?,
+        r.get(16)?,
+        r.get(17)?,
+        r.get(18)?,
+        r.get(19)?,
+        r.get(20)?,
+    ];
+    row.indexed = stored == row_keys(&row);
+    Ok(row)
 }
 
 const TRAIL_COLS: &str =
